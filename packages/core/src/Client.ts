@@ -1,0 +1,187 @@
+/**
+ * The Promise API, for apps that do not use Effect: `createConsentKit({ policy, store, ... })`
+ * returns an object whose methods are plain `async` functions over the same runtime the Effect
+ * service uses.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, ManagedRuntime } from "effect"
+import type { Adapter } from "./Adapter.js"
+import type * as Command from "./Command.js"
+import * as ConsentKit from "./ConsentKit.js"
+import { ConsentStore, type ConsentStoreShape, type Delivery, type OutboxStats, type RateRow } from "./ConsentStore.js"
+import type * as Decision from "./Decision.js"
+import * as Dispatcher from "./Dispatcher.js"
+import type * as Ledger from "./Ledger.js"
+import type * as Policy from "./Policy.js"
+import type * as State from "./State.js"
+
+/** A record command whose purposes are typed by the policy. */
+export type TypedRecordInput<P extends string> = Omit<Command.RecordInput, "decisions"> & {
+  readonly decisions: ReadonlyArray<{
+    readonly purpose: P
+    readonly action: Ledger.Action
+    readonly noticeVersion?: number
+  }>
+}
+
+/** Options of `createConsentKit`. */
+export interface ClientOptions<P extends string> {
+  readonly policy: Policy.Policy<P>
+  /** A store value (e.g. `MemoryStore.make()` or `@consentkit/storage-kysely`'s `kyselyStore(...)`). */
+  readonly store: ConsentStoreShape
+  /** Secret for pseudonyms of erased subjects. */
+  readonly secret: string
+  readonly trackers?: ReadonlyArray<Adapter>
+  readonly messengers?: ReadonlyArray<Adapter>
+  readonly buses?: ReadonlyArray<Adapter>
+  /** Other adapters (e.g. the brand's own customer-data tables). */
+  readonly adapters?: ReadonlyArray<Adapter>
+  readonly cache?: ConsentKit.Options["cache"]
+  /** Dispatcher settings; `autoStart: false` leaves delivery to `dispatchPending()` or a separate process. */
+  readonly dispatcher?: Dispatcher.Options & { readonly autoStart?: boolean }
+}
+
+/** The Promise API. */
+export interface Client<P extends string> {
+  readonly policy: Policy.Policy<P>
+  readonly record: (input: TypedRecordInput<P>) => Promise<ConsentKit.RecordResult>
+  readonly gpc: (input: Command.GpcInput) => Promise<ConsentKit.RecordResult | null>
+  readonly optOut: (input: Command.OptOutInput & { readonly purpose?: P }) => Promise<ConsentKit.RecordResult | null>
+  readonly link: (input: Command.LinkInput) => Promise<ConsentKit.RecordResult | null>
+  readonly decide: (tenant: string, subject: string, purpose: P, options?: Decision.DecideOptions) => Promise<Decision.Decision>
+  /** From the cache alone: no I/O; undefined on a miss (then call `decide`). */
+  readonly decideCached: (tenant: string, subject: string, purpose: P) => Decision.Decision | undefined
+  readonly decisions: (tenant: string, subject: string) => Promise<ReadonlyArray<Decision.Decision>>
+  readonly gate: {
+    /** May this event be collected? Pass a purpose or a tracker category. */
+    readonly track: (request: { tenant: string; subject: string; purpose?: P; category?: string }) => Promise<Decision.Decision>
+    /** May this message be sent on this channel (for this purpose)? */
+    readonly send: (request: { tenant: string; subject: string; channel: Policy.Channel; purpose?: P }) => Promise<Decision.Decision>
+    /** Like `send`, but rejects with `ConsentRequired` when refused. */
+    readonly assertSend: (request: { tenant: string; subject: string; channel: Policy.Channel; purpose?: P }) => Promise<Decision.Decision>
+  }
+  readonly state: (tenant: string, subject: string) => Promise<State.SubjectState | null>
+  readonly history: (tenant: string, subject: string, options?: { purpose?: P }) => Promise<ReadonlyArray<Ledger.ConsentEvent>>
+  readonly stateAt: (tenant: string, subject: string, at: Date) => Promise<State.SubjectState | null>
+  readonly verify: (tenant: string, subject: string) => Promise<Ledger.Verification>
+  readonly export: (tenant: string, subject: string) => Promise<ConsentKit.SubjectExport>
+  readonly erase: (input: Command.EraseInput) => Promise<ConsentKit.ErasureReceipt>
+  readonly erasureStatus: (tenant: string, erasureId: string) => Promise<ConsentKit.ErasureStatus>
+  /** Streams the subjects a purpose is allowed for now, page by page (never all in memory). */
+  readonly audience: (options: { tenant: string; purpose: P; pageSize?: number }) => AsyncIterable<string>
+  readonly rates: (tenant: string, from: Date, to: Date) => Promise<ReadonlyArray<RateRow>>
+  readonly outbox: {
+    readonly stats: (tenant?: string) => Promise<OutboxStats>
+    readonly deadLetters: (options?: { tenant?: string; adapter?: string; limit?: number }) => Promise<ReadonlyArray<Delivery>>
+    readonly replay: (ids: ReadonlyArray<string>) => Promise<number>
+  }
+  /** Delivers everything due now, in this process; resolves with what it did. */
+  readonly dispatchPending: () => Promise<Dispatcher.Round>
+  /** The Effect runtime, for mixing both styles. */
+  readonly runtime: ManagedRuntime.ManagedRuntime<ConsentKit.ConsentKit, never>
+  /** Stops the dispatcher and releases the runtime. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Creates the Promise API.
+ *
+ * @example
+ * ```ts
+ * import { createConsentKit, MemoryStore, Policy } from "@consentkit/core"
+ *
+ * const policy = Policy.define({
+ *   controller: { name: "Siam Tea", contact: "DPO", email: "dpo@siamtea.example", phone: "+66 2 000 0000", address: { country: "TH" } },
+ *   policyUrl: "https://siamtea.example/privacy",
+ *   purposes: {
+ *     "marketing.email": { title: { en: "Email offers" }, versions: [{ version: 1, effectiveAt: "2026-01-01", textHash: "h1", material: true }], channels: ["email"] },
+ *   },
+ * })
+ * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: "change-me" })
+ * await kit.record({ tenant: "siamtea", subject: "c-1", source: "banner", decisions: [{ purpose: "marketing.email", action: "grant", noticeVersion: 1 }] })
+ * const decision = await kit.decide("siamtea", "c-1", "marketing.email") // { allowed: true, reason: "granted", ... }
+ * await kit.close()
+ * ```
+ */
+export const createConsentKit = <P extends string>(options: ClientOptions<P>): Client<P> => {
+  const adapters = [
+    ...(options.trackers ?? []),
+    ...(options.messengers ?? []),
+    ...(options.buses ?? []),
+    ...(options.adapters ?? []),
+  ]
+  const layer = ConsentKit.layer({ policy: options.policy, adapters, secret: options.secret, cache: options.cache }).pipe(
+    Layer.provide(Layer.succeed(ConsentStore, options.store)),
+  )
+  const runtime = ManagedRuntime.make(layer)
+  const kitPromise = runtime.runPromise(
+    Effect.gen(function* () {
+      return yield* ConsentKit.ConsentKit
+    }),
+  )
+  const run = <A, E>(f: (kit: ConsentKit.ConsentKitShape) => Effect.Effect<A, E>): Promise<A> =>
+    kitPromise.then((kit) => runtime.runPromise(f(kit)))
+
+  const dispatcherPromise = kitPromise.then((kit) => Dispatcher.make(kit, options.dispatcher))
+  const stopPromise =
+    options.dispatcher?.autoStart === false
+      ? Promise.resolve(undefined)
+      : dispatcherPromise.then((d) => runtime.runPromise(Dispatcher.start(d)))
+  let kitSync: ConsentKit.ConsentKitShape | undefined
+  void kitPromise.then((kit) => {
+    kitSync = kit
+  })
+
+  return {
+    policy: options.policy,
+    record: (input) => run((kit) => kit.record(input)),
+    gpc: (input) => run((kit) => kit.gpc(input)),
+    optOut: (input) => run((kit) => kit.optOut(input)),
+    link: (input) => run((kit) => kit.link(input)),
+    decide: (tenant, subject, purpose, opts) => run((kit) => kit.decide(tenant, subject, purpose, opts)),
+    decideCached: (tenant, subject, purpose) => kitSync?.decideCached(tenant, subject, purpose),
+    decisions: (tenant, subject) => run((kit) => kit.decisions(tenant, subject)),
+    gate: {
+      track: (req) => run((kit) => kit.gateTrack(req)),
+      send: (req) => run((kit) => kit.gateSend(req)),
+      assertSend: (req) => run((kit) => kit.assertSend(req)),
+    },
+    state: (tenant, subject) => run((kit) => kit.state(tenant, subject)),
+    history: (tenant, subject, opts) => run((kit) => kit.history(tenant, subject, opts)),
+    stateAt: (tenant, subject, at) => run((kit) => kit.stateAt(tenant, subject, at)),
+    verify: (tenant, subject) => run((kit) => kit.verify(tenant, subject)),
+    export: (tenant, subject) => run((kit) => kit.exportSubject(tenant, subject)),
+    erase: (input) => run((kit) => kit.erase(input)),
+    erasureStatus: (tenant, id) => run((kit) => kit.erasureStatus(tenant, id)),
+    audience: ({ tenant, purpose, pageSize = 500 }) => ({
+      async *[Symbol.asyncIterator]() {
+        let after: string | null = null
+        do {
+          const page: { subjects: ReadonlyArray<string>; next: string | null } = await run((kit) =>
+            kit.audiencePage({ tenant, purpose, after, limit: pageSize }),
+          )
+          yield* page.subjects
+          after = page.next
+        } while (after !== null)
+      },
+    }),
+    rates: (tenant, from, to) => run((kit) => kit.rates(tenant, from, to)),
+    outbox: {
+      stats: (tenant) => run((kit) => kit.outboxStats(tenant)),
+      deadLetters: (opts = {}) =>
+        run((kit) => kit.store.deadLetters({ tenant: opts.tenant, adapter: opts.adapter, limit: opts.limit ?? 100 })),
+      replay: (ids) =>
+        run((kit) =>
+          Effect.tap(kit.store.replay(ids, new Date()), () => Effect.sync(() => dispatcherPromise.then((d) => d.wake()))),
+        ),
+    },
+    dispatchPending: () => dispatcherPromise.then((d) => runtime.runPromise(d.drain)),
+    runtime,
+    close: async () => {
+      const handle = await stopPromise
+      if (handle) await runtime.runPromise(handle.stop)
+      await runtime.dispose()
+    },
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Commands: what callers ask the runtime to record, as Schema. Validation happens once, at the
+ * boundary, and a rejected command writes nothing.
+ *
+ * @since 0.1.0
+ */
+import { Exit, Schema, SchemaIssue } from "effect"
+import * as Errors from "./Errors.js"
+import { canonicalJson } from "./internal/canonical.js"
+import { Action, Actor, Evidence } from "./Ledger.js"
+import * as Policy from "./Policy.js"
+
+const MAX_EVIDENCE_BYTES = 8 * 1024
+/** How far ahead of the clock a timestamp may be (device clock skew). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000
+/** Nothing before this instant is plausible consent data. */
+export const EARLIEST = Date.UTC(2000, 0, 1)
+
+const Text = (max: number) => Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(max))
+
+/** A tenant id: letters, digits, `.`, `_`, `-`, up to 64. */
+export const TenantId = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/))
+/** A subject id as the host app knows it: 1 to 256 characters, no control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+export const SubjectId = Text(256).check(Schema.isPattern(/^[^\u0000-\u001f\u007f]+$/))
+/** A jurisdiction: ISO 3166 country or region (`TH`, `EU`, `EU-FR`, `US-CA`). */
+export const Jurisdiction = Schema.String.check(Schema.isPattern(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/))
+/** An instant: a Date, an ISO 8601 string or epoch milliseconds. */
+export const Instant = Schema.Union([
+  Schema.Date,
+  Schema.String.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/)),
+  Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)),
+])
+
+/** One purpose's decision inside a record command. */
+export const PurposeDecision = Schema.Struct({
+  purpose: Text(128),
+  action: Action,
+  /** The notice version shown; required for grants, defaults to the current one otherwise. */
+  noticeVersion: Schema.optional(Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
+})
+
+/** Record one or more decisions of one subject, made at one time through one collection point. */
+export const RecordInput = Schema.Struct({
+  tenant: TenantId,
+  subject: SubjectId,
+  decisions: Schema.Array(PurposeDecision).check(Schema.isMinLength(1), Schema.isMaxLength(100)),
+  source: Text(64),
+  occurredAt: Schema.optional(Instant),
+  actor: Schema.optional(Actor),
+  evidence: Schema.optional(Evidence),
+  jurisdiction: Schema.optional(Jurisdiction),
+  age: Schema.optional(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 150 }))),
+  /** A retried command with the same key records once and returns the first result. */
+  idempotencyKey: Schema.optional(Text(200)),
+})
+/** The record command as callers write it. */
+export type RecordInput = typeof RecordInput.Type
+
+/** A validated record command with defaults filled in. */
+export interface ValidRecord {
+  readonly tenant: string
+  readonly subject: string
+  readonly decisions: ReadonlyArray<{ readonly purpose: string; readonly action: Action; readonly noticeVersion: number }>
+  readonly source: string
+  readonly occurredAt: Date
+  readonly actor: Actor
+  readonly evidence: Evidence
+  readonly jurisdiction: string
+  readonly age: number | null
+  readonly idempotencyKey: string | null
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Decodes `input` against a schema, turning every problem into an `InvalidCommand` issue. */
+export const decode = <S extends Schema.Top>(
+  schema: S,
+  input: unknown,
+): { ok: true; value: S["Type"] } | { ok: false; error: Errors.InvalidCommand } => {
+  const exit = Schema.decodeUnknownExit(schema as any)(input, { errors: "all", onExcessProperty: "error" })
+  if (Exit.isSuccess(exit)) return { ok: true, value: exit.value as S["Type"] }
+  const failure = exit.cause.reasons.find((r: any) => r._tag === "Fail") as any
+  const schemaError = failure?.error
+  const issues: Array<Errors.Issue> = schemaError?.issue
+    ? formatter(schemaError.issue).issues.map((i) => ({
+        code: "MALFORMED" as const,
+        path: (i.path ?? []).map((p) => (typeof p === "object" && p !== null ? String((p as any).key) : (p as string | number))),
+        message: i.message,
+      }))
+    : [{ code: "MALFORMED", path: [], message: "the command could not be read" }]
+  return { ok: false, error: Errors.InvalidCommand.fromIssues(issues) }
+}
+
+/** Reads an instant as epoch ms (NaN for an impossible date). */
+export const instantMs = (value: Date | string | number): number =>
+  value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value)
+
+/** Sources only the runtime writes; callers use the dedicated commands (GPC signal, link). */
+const RESERVED_SOURCES = new Set(["gpc", "link"])
+
+/**
+ * Validates a record command against the schema, the policy and the clock (`now`, epoch ms).
+ * Every problem is reported at once.
+ */
+export const validateRecord = (
+  policy: Policy.Policy,
+  input: unknown,
+  now: number,
+  options: { readonly allowReservedSource?: boolean } = {},
+): { ok: true; value: ValidRecord } | { ok: false; error: Errors.InvalidCommand } => {
+  const decoded = decode(RecordInput, input)
+  if (!decoded.ok) return decoded
+  const cmd = decoded.value
+  const issues: Array<Errors.Issue> = []
+  const occurredAt = cmd.occurredAt === undefined ? now : instantMs(cmd.occurredAt)
+  if (Number.isNaN(occurredAt)) {
+    issues.push({ code: "MALFORMED", path: ["occurredAt"], message: "is not a valid date" })
+  } else if (occurredAt > now + MAX_CLOCK_SKEW_MS) {
+    issues.push({
+      code: "FUTURE_TIMESTAMP",
+      path: ["occurredAt"],
+      message: `${new Date(occurredAt).toISOString()} is in the future (more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead of the clock)`,
+    })
+  } else if (occurredAt < EARLIEST) {
+    issues.push({ code: "TIMESTAMP_TOO_OLD", path: ["occurredAt"], message: "is before 2000-01-01" })
+  }
+  if (RESERVED_SOURCES.has(cmd.source) && !options.allowReservedSource) {
+    issues.push({
+      code: "RESERVED_SOURCE",
+      path: ["source"],
+      message: `"${cmd.source}" is written by consentkit itself; use the dedicated command`,
+    })
+  }
+  const actor = cmd.actor ?? { kind: "subject" as const }
+  if (actor.kind !== "subject" && !actor.id) {
+    issues.push({ code: "ACTOR_ID_REQUIRED", path: ["actor", "id"], message: `a ${actor.kind} must be identified` })
+  }
+  const evidence = cmd.evidence ?? {}
+  const evidenceBytes = new TextEncoder().encode(canonicalJson(evidence)).length
+  if (evidenceBytes > MAX_EVIDENCE_BYTES) {
+    issues.push({
+      code: "EVIDENCE_TOO_LARGE",
+      path: ["evidence"],
+      message: `is ${evidenceBytes} bytes; the limit is ${MAX_EVIDENCE_BYTES}`,
+    })
+  }
+  const seen = new Set<string>()
+  const decisions: Array<ValidRecord["decisions"][number]> = []
+  cmd.decisions.forEach((d, i) => {
+    const purpose = policy.purposes.get(d.purpose)
+    if (!purpose) {
+      issues.push({
+        code: "UNKNOWN_PURPOSE",
+        path: ["decisions", i, "purpose"],
+        message: `"${d.purpose}" is not a purpose of this policy (known: ${policy.purposeIds.join(", ")})`,
+      })
+      return
+    }
+    if (seen.has(d.purpose)) {
+      issues.push({ code: "DUPLICATE_PURPOSE", path: ["decisions", i, "purpose"], message: `"${d.purpose}" appears twice` })
+      return
+    }
+    seen.add(d.purpose)
+    let version = d.noticeVersion
+    if (version === undefined) {
+      if (d.action === "grant") {
+        issues.push({
+          code: "MISSING_NOTICE_VERSION",
+          path: ["decisions", i, "noticeVersion"],
+          message: "a grant must name the notice version the subject agreed to",
+        })
+        return
+      }
+      version = Policy.currentVersion(purpose, Number.isNaN(occurredAt) ? now : occurredAt)?.version ?? purpose.versions[0]!.version
+    }
+    const notice = Policy.findVersion(purpose, version)
+    if (!notice) {
+      issues.push({
+        code: "UNKNOWN_NOTICE_VERSION",
+        path: ["decisions", i, "noticeVersion"],
+        message: `"${d.purpose}" has no notice version ${version} (known: ${purpose.versions.map((v) => v.version).join(", ")})`,
+      })
+      return
+    }
+    if (!Number.isNaN(occurredAt) && notice.effectiveAt.getTime() > occurredAt) {
+      issues.push({
+        code: "NOTICE_NOT_EFFECTIVE",
+        path: ["decisions", i, "noticeVersion"],
+        message: `version ${version} of "${d.purpose}" takes effect ${notice.effectiveAt.toISOString()}, after the decision`,
+      })
+      return
+    }
+    decisions.push({ purpose: d.purpose, action: d.action, noticeVersion: version })
+  })
+  if (issues.length > 0) return { ok: false, error: Errors.InvalidCommand.fromIssues(issues) }
+  return {
+    ok: true,
+    value: {
+      tenant: cmd.tenant,
+      subject: cmd.subject,
+      decisions,
+      source: cmd.source,
+      occurredAt: new Date(occurredAt),
+      actor,
+      evidence,
+      jurisdiction: cmd.jurisdiction ?? policy.defaultJurisdiction,
+      age: cmd.age ?? null,
+      idempotencyKey: cmd.idempotencyKey ?? null,
+    },
+  }
+}
+
+/** Link an alias (e.g. an anonymous visitor id that recorded consent) to a subject. */
+export const LinkInput = Schema.Struct({
+  tenant: TenantId,
+  subject: SubjectId,
+  alias: Schema.Struct({ kind: Text(32), value: SubjectId }),
+})
+/** The link command. */
+export type LinkInput = typeof LinkInput.Type
+
+/** A Global Privacy Control signal seen on a request. */
+export const GpcInput = Schema.Struct({
+  tenant: TenantId,
+  subject: SubjectId,
+  jurisdiction: Jurisdiction,
+  occurredAt: Schema.optional(Instant),
+  evidence: Schema.optional(Evidence),
+  idempotencyKey: Schema.optional(Text(200)),
+})
+/** The GPC command. */
+export type GpcInput = typeof GpcInput.Type
+
+/** An inbound opt-out from a channel (SMS keyword, unsubscribe link, unfollow). */
+export const OptOutInput = Schema.Struct({
+  tenant: TenantId,
+  subject: SubjectId,
+  channel: Text(32),
+  /** Where it came from: `sms`, `unsubscribe-link`, `line-unfollow`, ... */
+  source: Text(64),
+  /** Narrow to one purpose (an unsubscribe link names its mail's purpose); default: every purpose of the channel. */
+  purpose: Schema.optional(Text(128)),
+  occurredAt: Schema.optional(Instant),
+  evidence: Schema.optional(Evidence),
+  idempotencyKey: Schema.optional(Text(200)),
+})
+/** The opt-out command. */
+export type OptOutInput = typeof OptOutInput.Type
+
+/** Erase a subject. */
+export const EraseInput = Schema.Struct({
+  tenant: TenantId,
+  subject: SubjectId,
+  /** Who asked and why, kept (pseudonymously) as proof the erasure was done. */
+  requestedBy: Schema.optional(Text(200)),
+})
+/** The erase command. */
+export type EraseInput = typeof EraseInput.Type
+
+/** Addresses one subject (reads: state, history, export, verify). */
+export const SubjectRef = Schema.Struct({ tenant: TenantId, subject: SubjectId })
+/** A subject reference. */
+export type SubjectRef = typeof SubjectRef.Type

@@ -1,0 +1,208 @@
+/**
+ * The store port: where the ledger, the state projection, the outbox of intents, aliases,
+ * idempotency keys and erasure requests live. Core decides everything; a store only keeps
+ * rows durable and transactional. Every store passes `@consentkit/core/testing`'s
+ * `storeConformance`.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect } from "effect"
+import type { StoreError } from "./Errors.js"
+import type { Alias, Intent } from "./Intent.js"
+import type { ConsentEvent } from "./Ledger.js"
+import type { Receipt } from "./Receipt.js"
+import type { SubjectState } from "./State.js"
+
+/** What a store can do, as data: core picks its paths from these, never from `instanceof`. */
+export interface StoreCapabilities {
+  /** A short name for logs (`memory`, `sqlite`, `postgres`, `mysql`). */
+  readonly name: string
+  /** Outbox claims use `FOR UPDATE SKIP LOCKED`, so many dispatchers share one outbox without waiting. */
+  readonly supportsSkipLocked: boolean
+  /** The store can wake dispatchers when work arrives (`waitForWork`). */
+  readonly supportsListenNotify: boolean
+  readonly supportsReturning: boolean
+  /** Several processes can use the store at once. */
+  readonly multiProcess: boolean
+}
+
+/** A command already recorded under an idempotency key, with what it returned. */
+export interface StoredCommand {
+  readonly tenant: string
+  readonly key: string
+  readonly subject: string
+  readonly commandId: string
+  readonly recordedAt: Date
+  readonly eventIds: ReadonlyArray<string>
+  readonly receipt: Receipt | null
+}
+
+/** A new outbox row: one intent for one adapter. */
+export interface NewDelivery {
+  readonly intent: Intent
+  readonly adapter: string
+}
+
+/** The state of an outbox row. */
+export type DeliveryStatus = "pending" | "delivered" | "dead"
+
+/** An outbox row. `id` orders rows: per subject and adapter, a lower id is delivered first. */
+export interface Delivery {
+  readonly id: string
+  readonly intent: Intent
+  readonly adapter: string
+  readonly status: DeliveryStatus
+  readonly attempts: number
+  /** Not claimable before this instant (backoff). */
+  readonly availableAt: Date
+  readonly lastError: string | null
+  readonly createdAt: Date
+  readonly deliveredAt: Date | null
+}
+
+/** Everything a store must do inside one subject's transaction. */
+export interface SubjectTransaction {
+  /** The subject's current state (null before any event), read under the subject's lock. */
+  readonly state: Effect.Effect<SubjectState | null, StoreError>
+  /** The command recorded under an idempotency key, if any. */
+  readonly findCommand: (key: string) => Effect.Effect<StoredCommand | null, StoreError>
+  /** Appends sealed events (seq continues the chain). */
+  readonly append: (events: ReadonlyArray<ConsentEvent>) => Effect.Effect<void, StoreError>
+  /** Replaces the subject's state projection. */
+  readonly saveState: (state: SubjectState) => Effect.Effect<void, StoreError>
+  /** Enqueues outbox rows. */
+  readonly enqueue: (deliveries: ReadonlyArray<NewDelivery>) => Effect.Effect<void, StoreError>
+  /** Keeps a command's idempotency key and result. */
+  readonly saveCommand: (command: StoredCommand) => Effect.Effect<void, StoreError>
+  /** Links an alias to this subject (replacing an earlier link of the same alias). */
+  readonly addAlias: (alias: Alias) => Effect.Effect<void, StoreError>
+  /** The subject's aliases. */
+  readonly aliases: Effect.Effect<ReadonlyArray<Alias>, StoreError>
+  /** All the subject's events in seq order. */
+  readonly events: Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
+  /**
+   * Erases the subject: ledger rows take the pseudonym and lose personal fields (as
+   * `Ledger.erase` shapes them), state, aliases, idempotency keys and receipts are deleted,
+   * delivered outbox rows are scrubbed, and the erasure request is kept by pseudonym.
+   */
+  readonly erase: (request: ErasureRequest, erased: ReadonlyArray<ConsentEvent>) => Effect.Effect<void, StoreError>
+}
+
+/** Proof that an erasure was requested and done, kept by pseudonym only. */
+export interface ErasureRequest {
+  readonly id: string
+  readonly tenant: string
+  readonly pseudonym: string
+  readonly requestedAt: Date
+  readonly requestedBy: string | null
+  /** The `subject.erase` intent whose deliveries track each adapter's completion. */
+  readonly intentId: string
+}
+
+/** What `claim` takes. */
+export interface ClaimOptions {
+  /** Who claims (a dispatcher's id); a lease names its owner. */
+  readonly owner: string
+  readonly limit: number
+  readonly leaseMs: number
+  readonly now: Date
+  /** Only rows for these adapters (the ones this dispatcher can deliver to). */
+  readonly adapters: ReadonlyArray<string>
+}
+
+/** One page of an audience query. */
+export interface AudiencePage {
+  readonly states: ReadonlyArray<SubjectState>
+  /** Pass back as `after` for the next page; null at the end. */
+  readonly next: string | null
+}
+
+/** Counts per purpose, notice version, action and UTC day, for dashboards. */
+export interface RateRow {
+  readonly purpose: string
+  readonly noticeVersion: number
+  readonly day: string
+  readonly action: ConsentEvent["action"]
+  readonly count: number
+}
+
+/** Outbox health, for monitoring propagation. */
+export interface OutboxStats {
+  readonly pending: number
+  readonly dead: number
+  readonly delivered: number
+  /** Creation time of the oldest pending row; null when none. */
+  readonly oldestPendingAt: Date | null
+  readonly byAdapter: ReadonlyArray<{ readonly adapter: string; readonly pending: number; readonly delivered: number; readonly dead: number }>
+}
+
+/** The store port. */
+export interface ConsentStoreShape {
+  readonly capabilities: StoreCapabilities
+  /**
+   * Runs `body` in one transaction holding the subject's lock: two writers of one subject, in
+   * one process or many, run one after the other. Commits when `body` succeeds, rolls back
+   * when it fails (nothing of it stays).
+   */
+  readonly withSubject: <A, E>(
+    tenant: string,
+    subject: string,
+    body: (tx: SubjectTransaction) => Effect.Effect<A, E>,
+  ) => Effect.Effect<A, E | StoreError>
+  /** The subject's state projection (null when it has no events). */
+  readonly state: (tenant: string, subject: string) => Effect.Effect<SubjectState | null, StoreError>
+  /** The subject's events in seq order, optionally for one purpose. */
+  readonly history: (
+    tenant: string,
+    subject: string,
+    options?: { readonly purpose?: string },
+  ) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
+  /** The state as it stood at an instant (events acted and recorded by then). */
+  readonly stateAt: (tenant: string, subject: string, at: Date) => Effect.Effect<SubjectState | null, StoreError>
+  /** Which subject an alias belongs to. */
+  readonly resolveAlias: (tenant: string, alias: Alias) => Effect.Effect<string | null, StoreError>
+  /** Every receipt kept for a subject. */
+  readonly receipts: (tenant: string, subject: string) => Effect.Effect<ReadonlyArray<StoredCommand>, StoreError>
+  /** The subjects of a tenant, in id order after `after`, whose state has a grant for one of `purposes`. */
+  readonly audiencePage: (options: {
+    readonly tenant: string
+    readonly purposes: ReadonlyArray<string>
+    readonly after: string | null
+    readonly limit: number
+  }) => Effect.Effect<AudiencePage, StoreError>
+  /** Event counts per purpose, notice version, action and day in [from, to). */
+  readonly rates: (options: { readonly tenant: string; readonly from: Date; readonly to: Date }) => Effect.Effect<ReadonlyArray<RateRow>, StoreError>
+  /** Claims up to `limit` deliverable rows: pending, due, lease free, and first of their subject and adapter. */
+  readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Delivery>, StoreError>
+  /** Marks a claimed row delivered (an erase delivery scrubs the subject's rows for that adapter). */
+  readonly complete: (id: string, owner: string, now: Date) => Effect.Effect<void, StoreError>
+  /** Records a failed attempt: due again at `retryAt`, or dead when `retryAt` is null. */
+  readonly fail: (
+    id: string,
+    owner: string,
+    failure: { readonly error: string; readonly retryAt: Date | null; readonly now: Date },
+  ) => Effect.Effect<void, StoreError>
+  /** Dead rows, oldest first. */
+  readonly deadLetters: (options: { readonly tenant?: string; readonly adapter?: string; readonly limit: number }) => Effect.Effect<ReadonlyArray<Delivery>, StoreError>
+  /** Makes dead rows pending again with a fresh attempt count; returns how many. */
+  readonly replay: (ids: ReadonlyArray<string>, now: Date) => Effect.Effect<number, StoreError>
+  /** Every outbox row of one intent (erasure progress per adapter). */
+  readonly deliveriesOf: (intentId: string) => Effect.Effect<ReadonlyArray<Delivery>, StoreError>
+  /** Outbox health. */
+  readonly outboxStats: (tenant?: string) => Effect.Effect<OutboxStats, StoreError>
+  /** An erasure request by id. */
+  readonly erasure: (tenant: string, id: string) => Effect.Effect<ErasureRequest | null, StoreError>
+  /** Events of a pseudonymous (erased) chain, for proof. */
+  readonly erasedHistory: (tenant: string, pseudonym: string) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
+  /**
+   * Resolves when work may have arrived (a notification) or after `timeoutMs`, whichever first.
+   * Present when `supportsListenNotify`; a missed notification loses nothing, since the outbox
+   * is the source of truth.
+   */
+  readonly waitForWork?: (timeoutMs: number) => Effect.Effect<void, StoreError>
+  /** Tell other processes that work arrived (after commit). */
+  readonly notifyWork?: Effect.Effect<void, StoreError>
+}
+
+/** The store service. A backend package provides it with `layer(config)`. */
+export class ConsentStore extends Context.Service<ConsentStore, ConsentStoreShape>()("@consentkit/core/ConsentStore") {}

@@ -1,0 +1,181 @@
+/**
+ * Decisions: may this purpose be used for this subject now, why, and on which event it rests.
+ * Pure and synchronous, so the gates on the hot path cost a few map lookups.
+ *
+ * @since 0.1.0
+ */
+import * as Policy from "./Policy.js"
+import type { PurposeState, SubjectState } from "./State.js"
+
+/** Why a decision came out as it did. */
+export type Reason =
+  | "granted"
+  | "denied"
+  | "withdrawn"
+  | "expired"
+  | "outdated_version"
+  | "no_consent"
+  | "opt_out_default"
+  | "parent_withdrawn"
+  | "gpc_opt_out"
+  | "not_required"
+  | "guardian_required"
+
+/** Every reason, for exhaustive tests and dashboards. */
+export const REASONS: ReadonlyArray<Reason> = [
+  "granted",
+  "denied",
+  "withdrawn",
+  "expired",
+  "outdated_version",
+  "no_consent",
+  "opt_out_default",
+  "parent_withdrawn",
+  "gpc_opt_out",
+  "not_required",
+  "guardian_required",
+]
+
+/** W3C Data Privacy Vocabulary consent status names. */
+export type DpvStatus =
+  | "ConsentGiven"
+  | "ConsentRefused"
+  | "ConsentWithdrawn"
+  | "ConsentExpired"
+  | "ConsentInvalidated"
+  | "ConsentUnknown"
+  | "ConsentRequested"
+
+/** The answer for one subject and purpose. */
+export interface Decision {
+  readonly purpose: string
+  readonly allowed: boolean
+  readonly reason: Reason
+  /** The ledger event the decision rests on (for parent_withdrawn, the parent's event); null without one. */
+  readonly eventId: string | null
+  readonly noticeVersion: number | null
+  /** The W3C DPV status name; null where consent is not the lawful basis. */
+  readonly dpv: DpvStatus | null
+}
+
+const DPV: Readonly<Record<Reason, DpvStatus | null>> = {
+  granted: "ConsentGiven",
+  denied: "ConsentRefused",
+  withdrawn: "ConsentWithdrawn",
+  expired: "ConsentExpired",
+  outdated_version: "ConsentInvalidated",
+  no_consent: "ConsentUnknown",
+  opt_out_default: "ConsentUnknown",
+  parent_withdrawn: "ConsentWithdrawn",
+  gpc_opt_out: "ConsentRefused",
+  not_required: null,
+  guardian_required: "ConsentRequested",
+}
+
+/** The W3C DPV status name of a reason. */
+export const dpvStatus = (reason: Reason): DpvStatus | null => DPV[reason]
+
+const make = (purpose: string, allowed: boolean, reason: Reason, rest?: PurposeState): Decision => ({
+  purpose,
+  allowed,
+  reason,
+  eventId: rest?.eventId ?? null,
+  noticeVersion: rest?.noticeVersion ?? null,
+  dpv: DPV[reason],
+})
+
+const refusalReason = (state: PurposeState): Reason =>
+  state.source === "gpc" ? "gpc_opt_out" : state.status === "denied" ? "denied" : "withdrawn"
+
+/** Options for `decide`. */
+export interface DecideOptions {
+  /** Overrides the subject's jurisdiction (e.g. from the request's geo). */
+  readonly jurisdiction?: string
+}
+
+/**
+ * Decides one purpose for one subject at `now` (epoch ms). `state` undefined means no events.
+ * An unknown purpose is never allowed (it cannot compile through the typed API; this guards
+ * untyped callers).
+ */
+export const decide = (
+  policy: Policy.Policy,
+  state: SubjectState | undefined,
+  purposeId: string,
+  now: number,
+  options?: DecideOptions,
+): Decision => {
+  const purpose = policy.purposes.get(purposeId)
+  if (!purpose) return make(purposeId, false, "no_consent")
+  const basis = purpose.lawfulBasis
+  if (basis !== "consent" && basis !== "legitimate_interest") return make(purposeId, true, "not_required")
+  const states = state?.purposes
+  for (const ancestor of purpose.ancestors) {
+    const parent = states?.get(ancestor)
+    if (parent && parent.status !== "granted") {
+      return make(purposeId, false, parent.source === "gpc" ? "gpc_opt_out" : "parent_withdrawn", parent)
+    }
+  }
+  const own = states?.get(purposeId)
+  const jurisdiction = options?.jurisdiction ?? state?.jurisdiction ?? policy.defaultJurisdiction
+  if (!own) {
+    if (basis === "legitimate_interest") return make(purposeId, true, "not_required")
+    return Policy.defaultMode(policy, purpose, jurisdiction) === "opt-out"
+      ? make(purposeId, true, "opt_out_default")
+      : make(purposeId, false, "no_consent")
+  }
+  if (own.status !== "granted") return make(purposeId, false, refusalReason(own), own)
+  if (basis === "legitimate_interest") return make(purposeId, true, "not_required", own)
+  if (own.expiresAt !== null && own.expiresAt.getTime() <= now) return make(purposeId, false, "expired", own)
+  if (Policy.isOutdated(purpose, own.noticeVersion, now)) return make(purposeId, false, "outdated_version", own)
+  if (purpose.guardian && state?.age != null) {
+    const rule = Policy.guardianRule(policy, jurisdiction, state.age)
+    if (rule?.rule === "guardian-only" && own.actor !== "guardian") {
+      return make(purposeId, false, "guardian_required", own)
+    }
+    if (rule?.rule === "guardian-also" && !own.guardianGranted) {
+      return make(purposeId, false, "guardian_required", own)
+    }
+  }
+  return make(purposeId, true, "granted", own)
+}
+
+/** Decisions for every purpose of the policy. */
+export const decideAll = (
+  policy: Policy.Policy,
+  state: SubjectState | undefined,
+  now: number,
+  options?: DecideOptions,
+): Map<string, Decision> => {
+  const out = new Map<string, Decision>()
+  for (const id of policy.purposeIds) out.set(id, decide(policy, state, id, now, options))
+  return out
+}
+
+/** A readable sentence for a decision, for logs, audit trails and error messages. */
+export const explain = (decision: Decision): string => {
+  switch (decision.reason) {
+    case "granted":
+      return `consent for "${decision.purpose}" was given (notice version ${decision.noticeVersion})`
+    case "denied":
+      return `the subject refused "${decision.purpose}"`
+    case "withdrawn":
+      return `the subject withdrew consent for "${decision.purpose}"`
+    case "expired":
+      return `consent for "${decision.purpose}" expired; ask again`
+    case "outdated_version":
+      return `consent for "${decision.purpose}" was given under notice version ${decision.noticeVersion}, which a material change replaced`
+    case "no_consent":
+      return `no consent for "${decision.purpose}" has been recorded and the default is opt-in`
+    case "opt_out_default":
+      return `"${decision.purpose}" is allowed by default in this jurisdiction until the subject opts out`
+    case "parent_withdrawn":
+      return `a parent purpose of "${decision.purpose}" was refused or withdrawn`
+    case "gpc_opt_out":
+      return `a Global Privacy Control signal opted the subject out of "${decision.purpose}"`
+    case "not_required":
+      return `"${decision.purpose}" rests on a lawful basis other than consent`
+    case "guardian_required":
+      return `the subject is a minor: a guardian must consent to "${decision.purpose}"`
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The dispatcher: claims outbox rows with a lease, delivers each intent to its adapter, retries
+ * with exponential backoff and jitter, and parks rows that keep failing as dead letters that an
+ * operator can list and replay. Per subject and adapter, a row is claimed only when every earlier
+ * row is delivered or dead, so no resume overtakes its suppress. Several dispatchers, in one
+ * process or many, can share one outbox; a crash loses nothing (the lease expires and the row is
+ * claimed again, and adapters de-duplicate by intent id).
+ *
+ * @since 0.1.0
+ */
+import { Clock, Deferred, Effect, Fiber } from "effect"
+import type { Adapter } from "./Adapter.js"
+import type { ConsentKitShape } from "./ConsentKit.js"
+import type { Delivery } from "./ConsentStore.js"
+import type { StoreError } from "./Errors.js"
+import { randomId } from "./internal/crypto.js"
+
+/** How a dispatcher runs. */
+export interface Options {
+  /** This dispatcher's id (lease owner); default random. */
+  readonly id?: string
+  /** Rows claimed per round (default 64). */
+  readonly batchSize?: number
+  /** How long a claim is held before another dispatcher may take the row (default 30 s). */
+  readonly leaseMs?: number
+  /** How long one adapter call may take (default 10 s); must be below `leaseMs`. */
+  readonly timeoutMs?: number
+  /** Poll interval when idle and not woken (default 1 s). */
+  readonly pollMs?: number
+  /** Attempts before a row becomes a dead letter (default 8). */
+  readonly maxAttempts?: number
+  /** First retry delay (default 500 ms), doubled each attempt up to `maxDelayMs` (default 5 min), with jitter. */
+  readonly baseDelayMs?: number
+  readonly maxDelayMs?: number
+  /** Rows delivered at once (default 8). */
+  readonly concurrency?: number
+  /** Called after each row is delivered or fails (metrics). */
+  readonly onDelivery?: (event: DeliveryEvent) => void
+}
+
+/** What happened to one row. */
+export interface DeliveryEvent {
+  readonly delivery: Delivery
+  readonly outcome: "delivered" | "retry" | "dead"
+  readonly error?: string
+}
+
+/** What one round did. */
+export interface Round {
+  readonly claimed: number
+  readonly delivered: number
+  readonly retried: number
+  readonly dead: number
+}
+
+/** A running dispatcher's handle. */
+export interface Dispatcher {
+  readonly id: string
+  /** One round: claim a batch and deliver it. */
+  readonly runOnce: Effect.Effect<Round, StoreError>
+  /** Rounds until nothing is due (claimable now); returns the totals. Rows waiting on backoff stay pending. */
+  readonly drain: Effect.Effect<Round, StoreError>
+  /** Wakes the loop now (the runtime calls it after every commit). */
+  readonly wake: () => void
+  /** Runs forever: rounds while there is work, then waits for a wake, a notification or the poll interval. */
+  readonly run: Effect.Effect<never, StoreError>
+}
+
+/** The retry delay after `attempts` failed attempts: exponential, capped, with equal jitter. */
+export const backoff = (attempts: number, baseMs: number, maxMs: number, random: () => number = Math.random): number => {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1))
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
+}
+
+/** Creates a dispatcher for a runtime's store and adapters. */
+export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher => {
+  const id = options.id ?? `dispatcher-${randomId()}`
+  const batchSize = options.batchSize ?? 64
+  const leaseMs = options.leaseMs ?? 30_000
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const pollMs = options.pollMs ?? 1_000
+  const maxAttempts = options.maxAttempts ?? 8
+  const baseDelayMs = options.baseDelayMs ?? 500
+  const maxDelayMs = options.maxDelayMs ?? 300_000
+  const concurrency = options.concurrency ?? 8
+  const store = kit.store
+  const byName = new Map<string, Adapter>(kit.adapters.map((a) => [a.name, a]))
+  const names = [...byName.keys()]
+
+  let woken = Deferred.makeUnsafe<void>()
+  const wake = () => {
+    Deferred.doneUnsafe(woken, Effect.void)
+  }
+  kit.onCommit(wake)
+
+  const deliverOne = (row: Delivery) =>
+    Effect.gen(function* () {
+      const adapter = byName.get(row.adapter)!
+      const outcome = yield* adapter.deliver(row.intent).pipe(
+        Effect.timeout(timeoutMs),
+        Effect.map(() => ({ ok: true as const })),
+        Effect.catch((error: any) =>
+          Effect.succeed({
+            ok: false as const,
+            error: String(error?.message ?? error),
+            retryable: error?.isRetryable !== false,
+          }),
+        ),
+      )
+      const now = new Date(yield* Clock.currentTimeMillis)
+      if (outcome.ok) {
+        yield* store.complete(row.id, id, now)
+        kit.invalidate(row.intent.tenant, row.intent.subject)
+        options.onDelivery?.({ delivery: row, outcome: "delivered" })
+        return "delivered" as const
+      }
+      const dead = !outcome.retryable || row.attempts >= maxAttempts
+      const retryAt = dead ? null : new Date(now.getTime() + backoff(row.attempts, baseDelayMs, maxDelayMs))
+      yield* store.fail(row.id, id, { error: outcome.error, retryAt, now })
+      options.onDelivery?.({ delivery: row, outcome: dead ? "dead" : "retry", error: outcome.error })
+      return dead ? ("dead" as const) : ("retry" as const)
+    })
+
+  const runOnce: Effect.Effect<Round, StoreError> = Effect.gen(function* () {
+    if (names.length === 0) return { claimed: 0, delivered: 0, retried: 0, dead: 0 }
+    const now = new Date(yield* Clock.currentTimeMillis)
+    const rows = yield* store.claim({ owner: id, limit: batchSize, leaseMs, now, adapters: names })
+    const outcomes = yield* Effect.forEach(rows, deliverOne, { concurrency })
+    return {
+      claimed: rows.length,
+      delivered: outcomes.filter((o) => o === "delivered").length,
+      retried: outcomes.filter((o) => o === "retry").length,
+      dead: outcomes.filter((o) => o === "dead").length,
+    }
+  })
+
+  const drain: Effect.Effect<Round, StoreError> = Effect.gen(function* () {
+    const total = { claimed: 0, delivered: 0, retried: 0, dead: 0 }
+    for (;;) {
+      const round = yield* runOnce
+      total.claimed += round.claimed
+      total.delivered += round.delivered
+      total.retried += round.retried
+      total.dead += round.dead
+      if (round.claimed === 0) return total
+    }
+  })
+
+  const idle = Effect.gen(function* () {
+    const signal = woken
+    const waits: Array<Effect.Effect<void, StoreError>> = [Deferred.await(signal), Effect.sleep(pollMs)]
+    if (store.waitForWork) waits.push(store.waitForWork(pollMs))
+    yield* Effect.raceAll(waits)
+    if (signal === woken) woken = Deferred.makeUnsafe<void>()
+  })
+
+  const run: Effect.Effect<never, StoreError> = Effect.forever(
+    Effect.gen(function* () {
+      // Reset the wake signal before claiming, so a commit during the round wakes the next wait.
+      if (Deferred.isDoneUnsafe(woken)) woken = Deferred.makeUnsafe<void>()
+      const round = yield* runOnce
+      if (round.claimed === 0) yield* idle
+    }),
+  )
+
+  return { id, runOnce, drain, wake, run }
+}
+
+/** Starts a dispatcher in the background of the current scope's runtime; returns a stop function. */
+export const start = (dispatcher: Dispatcher): Effect.Effect<{ readonly stop: Effect.Effect<void> }> =>
+  Effect.map(
+    Effect.forkDetach(
+      dispatcher.run.pipe(
+        // A store outage must not end the loop: log, wait, go on.
+        Effect.catch((error) => Effect.logWarning("dispatcher round failed", error).pipe(Effect.andThen(Effect.sleep(1000)))),
+        Effect.forever,
+      ),
+    ),
+    (fiber) => ({ stop: Fiber.interrupt(fiber).pipe(Effect.asVoid) }),
+  )

@@ -1,0 +1,131 @@
+/**
+ * Intents: what a change of consent means downstream. The runtime derives them from the
+ * difference between a subject's decisions before and after a command, and the dispatcher
+ * delivers each to every adapter subscribed to its kind.
+ *
+ * @since 0.1.0
+ */
+import * as Decision from "./Decision.js"
+import type { Policy } from "./Policy.js"
+import type { SubjectState } from "./State.js"
+
+/** The kinds of intent. */
+export type Kind =
+  | "tracking.stop"
+  | "tracking.resume"
+  | "messaging.suppress"
+  | "messaging.resume"
+  | "subject.erase"
+  | "consent.changed"
+
+/** Every kind, in the order adapters usually subscribe. */
+export const KINDS: ReadonlyArray<Kind> = [
+  "tracking.stop",
+  "tracking.resume",
+  "messaging.suppress",
+  "messaging.resume",
+  "subject.erase",
+  "consent.changed",
+]
+
+/** One decision that changed, as carried by `consent.changed`. */
+export interface Change {
+  readonly purpose: string
+  readonly allowed: boolean
+  readonly reason: Decision.Reason
+}
+
+/** An identifier the subject is known by elsewhere (anonymous id, email, phone, LINE user id, ...). */
+export interface Alias {
+  readonly kind: string
+  readonly value: string
+}
+
+/** What a change means downstream. */
+export interface Intent {
+  /** Unique; adapters use it as their idempotency key. */
+  readonly id: string
+  readonly tenant: string
+  readonly subject: string
+  readonly kind: Kind
+  readonly createdAt: Date
+  /** The purpose that changed (null for erase and for multi-purpose `consent.changed`). */
+  readonly purpose: string | null
+  readonly reason: Decision.Reason | null
+  /** Tracker categories to stop or resume. */
+  readonly categories: ReadonlyArray<string>
+  /** Messenger channels to suppress or resume. */
+  readonly channels: ReadonlyArray<string>
+  /** For `consent.changed`: every decision that changed. */
+  readonly changes: ReadonlyArray<Change>
+  /** For `subject.erase`: the subject's aliases, so each provider can delete by the id it knows. */
+  readonly aliases: ReadonlyArray<Alias>
+  /** For `subject.erase`: the erasure request and the pseudonym the subject becomes. */
+  readonly erasureId: string | null
+  readonly pseudonym: string | null
+}
+
+/** An intent before it has an id and time. */
+export type Draft = Omit<Intent, "id" | "createdAt" | "tenant" | "subject">
+
+const blank = {
+  purpose: null,
+  reason: null,
+  categories: [],
+  channels: [],
+  changes: [],
+  aliases: [],
+  erasureId: null,
+  pseudonym: null,
+} as const
+
+/**
+ * The intents implied by going from `before` to `after` at `now`: stop/resume per purpose whose
+ * decision flipped (with its tracker categories), suppress/resume (with its channels), and one
+ * `consent.changed` listing every flip. No flip, no intents.
+ */
+export const diff = (
+  policy: Policy,
+  before: SubjectState | undefined,
+  after: SubjectState,
+  now: number,
+): Array<Draft> => {
+  const drafts: Array<Draft> = []
+  const changes: Array<Change> = []
+  for (const id of policy.purposeIds) {
+    const was = Decision.decide(policy, before, id, now)
+    const is = Decision.decide(policy, after, id, now)
+    if (was.allowed === is.allowed) continue
+    changes.push({ purpose: id, allowed: is.allowed, reason: is.reason })
+    const purpose = policy.purposes.get(id)!
+    if (purpose.trackerCategories.length > 0) {
+      drafts.push({
+        ...blank,
+        kind: is.allowed ? "tracking.resume" : "tracking.stop",
+        purpose: id,
+        reason: is.reason,
+        categories: purpose.trackerCategories,
+      })
+    }
+    if (purpose.channels.length > 0) {
+      drafts.push({
+        ...blank,
+        kind: is.allowed ? "messaging.resume" : "messaging.suppress",
+        purpose: id,
+        reason: is.reason,
+        channels: purpose.channels,
+      })
+    }
+  }
+  if (changes.length > 0) drafts.push({ ...blank, kind: "consent.changed", changes })
+  return drafts
+}
+
+/** The erase intent for an erasure request. */
+export const eraseDraft = (erasureId: string, pseudonym: string, aliases: ReadonlyArray<Alias>): Draft => ({
+  ...blank,
+  kind: "subject.erase",
+  aliases,
+  erasureId,
+  pseudonym,
+})

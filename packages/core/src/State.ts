@@ -1,0 +1,136 @@
+/**
+ * State: what the ledger implies now, per subject and purpose. It is a projection: folding a
+ * subject's events always gives the same state, and stores keep it only to answer fast.
+ *
+ * @since 0.1.0
+ */
+import type { ActorKind, ConsentEvent } from "./Ledger.js"
+
+/** The explicit status an event leaves a purpose in. */
+export type Status = "granted" | "denied" | "withdrawn"
+
+/** A subject's standing on one purpose, resting on one event. */
+export interface PurposeState {
+  readonly purpose: string
+  readonly status: Status
+  readonly noticeVersion: number
+  readonly occurredAt: Date
+  readonly expiresAt: Date | null
+  readonly eventId: string
+  /** The event's seq, to break ties between events at the same instant. */
+  readonly seq: number
+  readonly source: string
+  readonly actor: ActorKind
+  /** A guardian's grant stands (recorded and not since refused or withdrawn). */
+  readonly guardianGranted: boolean
+}
+
+/** Everything the ledger implies about one subject now. */
+export interface SubjectState {
+  readonly tenant: string
+  readonly subject: string
+  /** Jurisdiction of the newest event; null before any. */
+  readonly jurisdiction: string | null
+  /** Age from the newest event that gave one. */
+  readonly age: number | null
+  readonly purposes: ReadonlyMap<string, PurposeState>
+  /** The chain head: seq and hash of the last appended event. */
+  readonly seq: number
+  readonly head: string | null
+}
+
+const statusOf = (event: ConsentEvent): Status =>
+  event.action === "grant" ? "granted" : event.action === "deny" ? "denied" : "withdrawn"
+
+/** An empty state for a subject with no events. */
+export const empty = (tenant: string, subject: string): SubjectState => ({
+  tenant,
+  subject,
+  jurisdiction: null,
+  age: null,
+  purposes: new Map(),
+  seq: 0,
+  head: null,
+})
+
+const isNewer = (event: ConsentEvent, current: PurposeState): boolean => {
+  const t = event.occurredAt.getTime()
+  const c = current.occurredAt.getTime()
+  return t > c || (t === c && event.seq > current.seq)
+}
+
+/**
+ * Applies one event. The newest event by the time the subject acted wins (ties by seq), so a
+ * late-recorded event from an offline store does not override a later decision.
+ */
+export const apply = (state: SubjectState, event: ConsentEvent): SubjectState => {
+  const current = state.purposes.get(event.purpose)
+  const purposes = new Map(state.purposes)
+  if (!current || isNewer(event, current)) {
+    const guardianGranted =
+      event.actor.kind === "guardian" ? event.action === "grant" : event.action === "grant" ? (current?.guardianGranted ?? false) : false
+    purposes.set(event.purpose, {
+      purpose: event.purpose,
+      status: statusOf(event),
+      noticeVersion: event.noticeVersion,
+      occurredAt: event.occurredAt,
+      expiresAt: event.expiresAt,
+      eventId: event.id,
+      seq: event.seq,
+      source: event.source,
+      actor: event.actor.kind,
+      guardianGranted,
+    })
+  }
+  return {
+    tenant: state.tenant,
+    subject: state.subject,
+    jurisdiction: event.jurisdiction,
+    age: event.subjectAge ?? state.age,
+    purposes,
+    seq: Math.max(state.seq, event.seq),
+    head: event.seq >= state.seq ? event.hash : state.head,
+  }
+}
+
+/** Folds a subject's events (in seq order) into its state. */
+export const fold = (tenant: string, subject: string, events: ReadonlyArray<ConsentEvent>): SubjectState => {
+  let state = empty(tenant, subject)
+  for (const event of events) state = apply(state, event)
+  return state
+}
+
+/** The state as it stood at an instant: only events the subject made by then, and recorded by then. */
+export const at = (
+  tenant: string,
+  subject: string,
+  events: ReadonlyArray<ConsentEvent>,
+  instant: Date,
+): SubjectState => {
+  const t = instant.getTime()
+  return fold(
+    tenant,
+    subject,
+    events.filter((e) => e.occurredAt.getTime() <= t && e.recordedAt.getTime() <= t),
+  )
+}
+
+/** Two states mean the same (used by tests and conformance suites: store state == fold of ledger). */
+export const equivalent = (a: SubjectState, b: SubjectState): boolean => {
+  if (a.purposes.size !== b.purposes.size || a.seq !== b.seq || a.head !== b.head) return false
+  for (const [purpose, x] of a.purposes) {
+    const y = b.purposes.get(purpose)
+    if (
+      !y ||
+      x.status !== y.status ||
+      x.eventId !== y.eventId ||
+      x.noticeVersion !== y.noticeVersion ||
+      x.occurredAt.getTime() !== y.occurredAt.getTime() ||
+      (x.expiresAt?.getTime() ?? null) !== (y.expiresAt?.getTime() ?? null) ||
+      x.guardianGranted !== y.guardianGranted
+    ) {
+      return false
+    }
+  }
+  return true
+}
