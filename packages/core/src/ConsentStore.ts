@@ -157,7 +157,7 @@ export interface ConsentStoreShape {
     subject: string,
     options?: { readonly purpose?: string },
   ) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
-  /** The state as it stood at an instant (events acted and recorded by then). */
+  /** The state as it stood at an instant: the fold of events whose `occurredAt` is at or before it (`State.at`). */
   readonly stateAt: (tenant: string, subject: string, at: Date) => Effect.Effect<SubjectState | null, StoreError>
   /** Which subject an alias belongs to. */
   readonly resolveAlias: (tenant: string, alias: Alias) => Effect.Effect<string | null, StoreError>

@@ -41,7 +41,7 @@ export interface Options {
 /** What happened to one row. */
 export interface DeliveryEvent {
   readonly delivery: Delivery
-  readonly outcome: "delivered" | "retry" | "dead"
+  readonly outcome: "delivered" | "superseded" | "retry" | "dead"
   readonly error?: string
 }
 
@@ -93,9 +93,23 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
   }
   kit.onCommit(wake)
 
+  const superseded = (row: Delivery) =>
+    Effect.gen(function* () {
+      const { kind, purpose, tenant, subject } = row.intent
+      if ((kind !== "tracking.resume" && kind !== "messaging.resume") || purpose === null) return false
+      kit.invalidate(tenant, subject)
+      return !(yield* kit.decide(tenant, subject, purpose)).allowed
+    })
+
   const deliverOne = (row: Delivery) =>
     Effect.gen(function* () {
       const adapter = byName.get(row.adapter)!
+      // A resume that a later refusal overtook (e.g. replayed from the dead letters) is never applied.
+      if (yield* superseded(row)) {
+        yield* store.complete(row.id, id, new Date(yield* Clock.currentTimeMillis))
+        options.onDelivery?.({ delivery: row, outcome: "superseded" })
+        return "delivered" as const
+      }
       const outcome = yield* adapter.deliver(row.intent).pipe(
         Effect.timeout(timeoutMs),
         Effect.map(() => ({ ok: true as const })),

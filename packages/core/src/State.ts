@@ -100,7 +100,10 @@ export const fold = (tenant: string, subject: string, events: ReadonlyArray<Cons
   return state
 }
 
-/** The state as it stood at an instant: only events the subject made by then, and recorded by then. */
+/**
+ * The state as it stood at an instant: the subject's decisions made by then (by when the subject
+ * acted, so a decision recorded late, e.g. imported, counts from when it was made).
+ */
 export const at = (
   tenant: string,
   subject: string,
@@ -111,7 +114,7 @@ export const at = (
   return fold(
     tenant,
     subject,
-    events.filter((e) => e.occurredAt.getTime() <= t && e.recordedAt.getTime() <= t),
+    events.filter((e) => e.occurredAt.getTime() <= t),
   )
 }
 

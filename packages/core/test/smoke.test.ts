@@ -22,7 +22,8 @@ it("records, decides, dispatches", async () => {
   expect((await kit.decide(tenant, "c1", "analytics")).reason).toBe("withdrawn")
   const round = await kit.dispatchPending()
   expect(round.delivered).toBe(2)
-  expect(received).toEqual(["resume:c1:analytics", "stop:c1:analytics"])
+  // The resume was overtaken by the withdrawal before dispatch, so only the stop is applied.
+  expect(received).toEqual(["stop:c1:analytics"])
   expect((await kit.verify(tenant, "c1")).ok).toBe(true)
   await kit.close()
 })

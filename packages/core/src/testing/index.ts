@@ -1,0 +1,9 @@
+/**
+ * @consentkit/core/testing: the conformance suites every store, tracker and messenger runs, and
+ * the policy they use. Each registers vitest tests; each test creates its own tenant.
+ *
+ * @since 0.1.0
+ */
+export { type MessengerHarness, messengerConformance, type TrackerHarness, trackerConformance } from "./adapters.js"
+export { type ConformancePurpose, conformancePolicy, uniqueTenant } from "./policy.js"
+export { type StoreHarness, storeConformance } from "./store.js"
