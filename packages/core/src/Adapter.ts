@@ -36,7 +36,10 @@ export interface Adapter {
 }
 
 /** Whether an intent is for an adapter (its kind, and its categories or channels where it names any). */
-export const accepts = (adapter: Adapter, intent: Pick<Intent, "kind" | "categories" | "channels">): boolean => {
+export const accepts = (
+  adapter: Adapter,
+  intent: Pick<Intent, "kind" | "categories" | "channels">,
+): boolean => {
   if (!adapter.kinds.includes(intent.kind)) return false
   if (intent.kind === "tracking.stop" || intent.kind === "tracking.resume") {
     return adapter.categories.length === 0 || intent.categories.some((c) => adapter.categories.includes(c))
@@ -91,8 +94,7 @@ export const fromHandlers = (options: {
     channels: options.channels ?? [],
     capabilities: {
       erase: handlers.has("subject.erase"),
-      suppress:
-        handlers.has("tracking.stop") || handlers.has("messaging.suppress"),
+      suppress: handlers.has("tracking.stop") || handlers.has("messaging.suppress"),
     },
     deliver: (intent) => {
       const handler = handlers.get(intent.kind)

@@ -9,7 +9,13 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import type { Adapter } from "./Adapter.js"
 import type * as Command from "./Command.js"
 import * as ConsentKit from "./ConsentKit.js"
-import { ConsentStore, type ConsentStoreShape, type Delivery, type OutboxStats, type RateRow } from "./ConsentStore.js"
+import {
+  ConsentStore,
+  type ConsentStoreShape,
+  type Delivery,
+  type OutboxStats,
+  type RateRow,
+} from "./ConsentStore.js"
 import type * as Decision from "./Decision.js"
 import * as Dispatcher from "./Dispatcher.js"
 import type * as Ledger from "./Ledger.js"
@@ -47,22 +53,48 @@ export interface Client<P extends string> {
   readonly policy: Policy.Policy<P>
   readonly record: (input: TypedRecordInput<P>) => Promise<ConsentKit.RecordResult>
   readonly gpc: (input: Command.GpcInput) => Promise<ConsentKit.RecordResult | null>
-  readonly optOut: (input: Command.OptOutInput & { readonly purpose?: P }) => Promise<ConsentKit.RecordResult | null>
+  readonly optOut: (
+    input: Command.OptOutInput & { readonly purpose?: P },
+  ) => Promise<ConsentKit.RecordResult | null>
   readonly link: (input: Command.LinkInput) => Promise<ConsentKit.RecordResult | null>
-  readonly decide: (tenant: string, subject: string, purpose: P, options?: Decision.DecideOptions) => Promise<Decision.Decision>
+  readonly decide: (
+    tenant: string,
+    subject: string,
+    purpose: P,
+    options?: Decision.DecideOptions,
+  ) => Promise<Decision.Decision>
   /** From the cache alone: no I/O; undefined on a miss (then call `decide`). */
   readonly decideCached: (tenant: string, subject: string, purpose: P) => Decision.Decision | undefined
   readonly decisions: (tenant: string, subject: string) => Promise<ReadonlyArray<Decision.Decision>>
   readonly gate: {
     /** May this event be collected? Pass a purpose or a tracker category. */
-    readonly track: (request: { tenant: string; subject: string; purpose?: P; category?: string }) => Promise<Decision.Decision>
+    readonly track: (request: {
+      tenant: string
+      subject: string
+      purpose?: P
+      category?: string
+    }) => Promise<Decision.Decision>
     /** May this message be sent on this channel (for this purpose)? */
-    readonly send: (request: { tenant: string; subject: string; channel: Policy.Channel; purpose?: P }) => Promise<Decision.Decision>
+    readonly send: (request: {
+      tenant: string
+      subject: string
+      channel: Policy.Channel
+      purpose?: P
+    }) => Promise<Decision.Decision>
     /** Like `send`, but rejects with `ConsentRequired` when refused. */
-    readonly assertSend: (request: { tenant: string; subject: string; channel: Policy.Channel; purpose?: P }) => Promise<Decision.Decision>
+    readonly assertSend: (request: {
+      tenant: string
+      subject: string
+      channel: Policy.Channel
+      purpose?: P
+    }) => Promise<Decision.Decision>
   }
   readonly state: (tenant: string, subject: string) => Promise<State.SubjectState | null>
-  readonly history: (tenant: string, subject: string, options?: { purpose?: P }) => Promise<ReadonlyArray<Ledger.ConsentEvent>>
+  readonly history: (
+    tenant: string,
+    subject: string,
+    options?: { purpose?: P },
+  ) => Promise<ReadonlyArray<Ledger.ConsentEvent>>
   readonly stateAt: (tenant: string, subject: string, at: Date) => Promise<State.SubjectState | null>
   readonly verify: (tenant: string, subject: string) => Promise<Ledger.Verification>
   readonly export: (tenant: string, subject: string) => Promise<ConsentKit.SubjectExport>
@@ -73,7 +105,11 @@ export interface Client<P extends string> {
   readonly rates: (tenant: string, from: Date, to: Date) => Promise<ReadonlyArray<RateRow>>
   readonly outbox: {
     readonly stats: (tenant?: string) => Promise<OutboxStats>
-    readonly deadLetters: (options?: { tenant?: string; adapter?: string; limit?: number }) => Promise<ReadonlyArray<Delivery>>
+    readonly deadLetters: (options?: {
+      tenant?: string
+      adapter?: string
+      limit?: number
+    }) => Promise<ReadonlyArray<Delivery>>
     readonly replay: (ids: ReadonlyArray<string>) => Promise<number>
   }
   /** Delivers everything due now, in this process; resolves with what it did. */
@@ -111,9 +147,12 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     ...(options.buses ?? []),
     ...(options.adapters ?? []),
   ]
-  const layer = ConsentKit.layer({ policy: options.policy, adapters, secret: options.secret, cache: options.cache }).pipe(
-    Layer.provide(Layer.succeed(ConsentStore, options.store)),
-  )
+  const layer = ConsentKit.layer({
+    policy: options.policy,
+    adapters,
+    secret: options.secret,
+    cache: options.cache,
+  }).pipe(Layer.provide(Layer.succeed(ConsentStore, options.store)))
   const runtime = ManagedRuntime.make(layer)
   const kitPromise = runtime.runPromise(
     Effect.gen(function* () {
@@ -170,10 +209,14 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     outbox: {
       stats: (tenant) => run((kit) => kit.outboxStats(tenant)),
       deadLetters: (opts = {}) =>
-        run((kit) => kit.store.deadLetters({ tenant: opts.tenant, adapter: opts.adapter, limit: opts.limit ?? 100 })),
+        run((kit) =>
+          kit.store.deadLetters({ tenant: opts.tenant, adapter: opts.adapter, limit: opts.limit ?? 100 }),
+        ),
       replay: (ids) =>
         run((kit) =>
-          Effect.tap(kit.store.replay(ids, new Date()), () => Effect.sync(() => dispatcherPromise.then((d) => d.wake()))),
+          Effect.tap(kit.store.replay(ids, new Date()), () =>
+            Effect.sync(() => dispatcherPromise.then((d) => d.wake())),
+          ),
         ),
     },
     dispatchPending: () => dispatcherPromise.then((d) => runtime.runPromise(d.drain)),

@@ -28,7 +28,9 @@ export const Jurisdiction = Schema.String.check(Schema.isPattern(/^[A-Z]{2}(-[A-
 /** An instant: a Date, an ISO 8601 string or epoch milliseconds. */
 export const Instant = Schema.Union([
   Schema.Date,
-  Schema.String.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/)),
+  Schema.String.check(
+    Schema.isPattern(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/),
+  ),
   Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)),
 ])
 
@@ -61,7 +63,11 @@ export type RecordInput = typeof RecordInput.Type
 export interface ValidRecord {
   readonly tenant: string
   readonly subject: string
-  readonly decisions: ReadonlyArray<{ readonly purpose: string; readonly action: Action; readonly noticeVersion: number }>
+  readonly decisions: ReadonlyArray<{
+    readonly purpose: string
+    readonly action: Action
+    readonly noticeVersion: number
+  }>
   readonly source: string
   readonly occurredAt: Date
   readonly actor: Actor
@@ -85,7 +91,9 @@ export const decode = <S extends Schema.Top>(
   const issues: Array<Errors.Issue> = schemaError?.issue
     ? formatter(schemaError.issue).issues.map((i) => ({
         code: "MALFORMED" as const,
-        path: (i.path ?? []).map((p) => (typeof p === "object" && p !== null ? String((p as any).key) : (p as string | number))),
+        path: (i.path ?? []).map((p) =>
+          typeof p === "object" && p !== null ? String((p as any).key) : (p as string | number),
+        ),
         message: i.message,
       }))
     : [{ code: "MALFORMED", path: [], message: "the command could not be read" }]
@@ -134,7 +142,11 @@ export const validateRecord = (
   }
   const actor = cmd.actor ?? { kind: "subject" as const }
   if (actor.kind !== "subject" && !actor.id) {
-    issues.push({ code: "ACTOR_ID_REQUIRED", path: ["actor", "id"], message: `a ${actor.kind} must be identified` })
+    issues.push({
+      code: "ACTOR_ID_REQUIRED",
+      path: ["actor", "id"],
+      message: `a ${actor.kind} must be identified`,
+    })
   }
   const evidence = cmd.evidence ?? {}
   const evidenceBytes = new TextEncoder().encode(canonicalJson(evidence)).length
@@ -158,7 +170,11 @@ export const validateRecord = (
       return
     }
     if (seen.has(d.purpose)) {
-      issues.push({ code: "DUPLICATE_PURPOSE", path: ["decisions", i, "purpose"], message: `"${d.purpose}" appears twice` })
+      issues.push({
+        code: "DUPLICATE_PURPOSE",
+        path: ["decisions", i, "purpose"],
+        message: `"${d.purpose}" appears twice`,
+      })
       return
     }
     seen.add(d.purpose)
@@ -172,7 +188,9 @@ export const validateRecord = (
         })
         return
       }
-      version = Policy.currentVersion(purpose, Number.isNaN(occurredAt) ? now : occurredAt)?.version ?? purpose.versions[0]!.version
+      version =
+        Policy.currentVersion(purpose, Number.isNaN(occurredAt) ? now : occurredAt)?.version ??
+        purpose.versions[0]!.version
     }
     const notice = Policy.findVersion(purpose, version)
     if (!notice) {

@@ -8,7 +8,15 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import { type Adapter, accepts } from "./Adapter.js"
 import * as Command from "./Command.js"
-import { ConsentStore, type ConsentStoreShape, type Delivery, type ErasureRequest, type OutboxStats, type RateRow, type StoredCommand } from "./ConsentStore.js"
+import {
+  ConsentStore,
+  type ConsentStoreShape,
+  type Delivery,
+  type ErasureRequest,
+  type OutboxStats,
+  type RateRow,
+  type StoredCommand,
+} from "./ConsentStore.js"
 import * as Decision from "./Decision.js"
 import { ConsentRequired, InvalidCommand, NotFound, type StoreError } from "./Errors.js"
 import * as Identity from "./Identity.js"
@@ -62,7 +70,13 @@ export interface ErasureReceipt {
 export interface ErasureStatus {
   readonly request: ErasureRequest
   readonly complete: boolean
-  readonly adapters: ReadonlyArray<{ readonly adapter: string; readonly status: Delivery["status"]; readonly attempts: number; readonly deliveredAt: Date | null; readonly lastError: string | null }>
+  readonly adapters: ReadonlyArray<{
+    readonly adapter: string
+    readonly status: Delivery["status"]
+    readonly attempts: number
+    readonly deliveredAt: Date | null
+    readonly lastError: string | null
+  }>
 }
 
 /** Everything held about a subject, as JSON (the right of access). */
@@ -122,21 +136,39 @@ export interface ConsentKitShape {
     options?: Decision.DecideOptions,
   ) => Effect.Effect<Decision.Decision, StoreError>
   /** The decision from the cache alone, without I/O; undefined on a miss. */
-  readonly decideCached: (tenant: string, subject: string, purpose: string, now?: number) => Decision.Decision | undefined
+  readonly decideCached: (
+    tenant: string,
+    subject: string,
+    purpose: string,
+    now?: number,
+  ) => Decision.Decision | undefined
   /** Decisions for every purpose of the policy. */
-  readonly decisions: (tenant: string, subject: string) => Effect.Effect<ReadonlyArray<Decision.Decision>, StoreError>
+  readonly decisions: (
+    tenant: string,
+    subject: string,
+  ) => Effect.Effect<ReadonlyArray<Decision.Decision>, StoreError>
   /** The tracker gate: may this event be collected? */
   readonly gateTrack: (request: TrackRequest) => Effect.Effect<Decision.Decision, StoreError>
   /** The messenger gate: may this message be sent? */
   readonly gateSend: (request: SendRequest) => Effect.Effect<Decision.Decision, StoreError>
   /** Like `gateSend`, but fails with `ConsentRequired` when refused. */
-  readonly assertSend: (request: SendRequest) => Effect.Effect<Decision.Decision, StoreError | ConsentRequired>
+  readonly assertSend: (
+    request: SendRequest,
+  ) => Effect.Effect<Decision.Decision, StoreError | ConsentRequired>
   /** The current state projection. */
   readonly state: (tenant: string, subject: string) => Effect.Effect<State.SubjectState | null, StoreError>
   /** The subject's ledger, oldest first. */
-  readonly history: (tenant: string, subject: string, options?: { readonly purpose?: string }) => Effect.Effect<ReadonlyArray<Ledger.ConsentEvent>, StoreError>
+  readonly history: (
+    tenant: string,
+    subject: string,
+    options?: { readonly purpose?: string },
+  ) => Effect.Effect<ReadonlyArray<Ledger.ConsentEvent>, StoreError>
   /** The state as it stood at an instant. */
-  readonly stateAt: (tenant: string, subject: string, at: Date) => Effect.Effect<State.SubjectState | null, StoreError>
+  readonly stateAt: (
+    tenant: string,
+    subject: string,
+    at: Date,
+  ) => Effect.Effect<State.SubjectState | null, StoreError>
   /** Verifies the subject's hash chain against the recorded head. */
   readonly verify: (tenant: string, subject: string) => Effect.Effect<Ledger.Verification, StoreError>
   /** Everything held about a subject. */
@@ -144,7 +176,10 @@ export interface ConsentKitShape {
   /** Erases a subject everywhere: the store now, every adapter through `subject.erase`. */
   readonly erase: (input: unknown) => Effect.Effect<ErasureReceipt, InvalidCommand | StoreError>
   /** Progress of an erasure across adapters. */
-  readonly erasureStatus: (tenant: string, erasureId: string) => Effect.Effect<ErasureStatus, StoreError | NotFound>
+  readonly erasureStatus: (
+    tenant: string,
+    erasureId: string,
+  ) => Effect.Effect<ErasureStatus, StoreError | NotFound>
   /** One page of the subjects a purpose is allowed for now (decided in full, not only by the stored status). */
   readonly audiencePage: (options: {
     readonly tenant: string
@@ -162,7 +197,9 @@ export interface ConsentKitShape {
 }
 
 /** The runtime service. */
-export class ConsentKit extends Context.Service<ConsentKit, ConsentKitShape>()("@consentkit/core/ConsentKit") {}
+export class ConsentKit extends Context.Service<ConsentKit, ConsentKitShape>()(
+  "@consentkit/core/ConsentKit",
+) {}
 
 const cacheKey = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
 
@@ -179,7 +216,8 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     const adapters = options.adapters ?? []
     const names = new Set<string>()
     for (const a of adapters) {
-      if (names.has(a.name)) throw new Error(`two adapters are named "${a.name}": adapter names must be unique`)
+      if (names.has(a.name))
+        throw new Error(`two adapters are named "${a.name}": adapter names must be unique`)
       names.add(a.name)
     }
     const ttl = options.cache?.ttlMs ?? 30_000
@@ -209,107 +247,128 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       })
 
     const toDeliveries = (intents: ReadonlyArray<Intent.Intent>) =>
-      intents.flatMap((intent) => adapters.filter((a) => accepts(a, intent)).map((a) => ({ intent, adapter: a.name })))
+      intents.flatMap((intent) =>
+        adapters.filter((a) => accepts(a, intent)).map((a) => ({ intent, adapter: a.name })),
+      )
 
     /** The one write path: every command becomes events on the subject's chain in one transaction. */
     const commit = (
       valid: Command.ValidRecord,
       now: number,
-      extra?: (tx: Parameters<Parameters<ConsentStoreShape["withSubject"]>[2]>[0]) => Effect.Effect<void, StoreError>,
+      extra?: (
+        tx: Parameters<Parameters<ConsentStoreShape["withSubject"]>[2]>[0],
+      ) => Effect.Effect<void, StoreError>,
       // Decides, under the subject's lock, which decisions to write (GPC and opt-outs skip what is already refused).
       select?: (state: State.SubjectState | null) => Command.ValidRecord["decisions"],
     ) =>
-      store.withSubject(valid.tenant, valid.subject, (tx) =>
-        Effect.gen(function* () {
-          if (valid.idempotencyKey) {
-            const earlier = yield* tx.findCommand(valid.idempotencyKey)
-            if (earlier) return { earlier, created: null }
-          }
-          const before = yield* tx.state
-          const decisions = select ? select(before) : valid.decisions
-          const commandId = randomId()
-          if (decisions.length === 0) {
-            if (extra) yield* extra(tx)
-            return { earlier: null, created: { commandId, events: [] as Array<Ledger.ConsentEvent>, before, after: before, intents: [] as Array<Intent.Intent>, receipt: null } }
-          }
-          const recordedAt = new Date(now)
-          const unsealed: Array<Ledger.UnsealedEvent> = decisions.map((d) => {
-            const purpose = policy.purposes.get(d.purpose)!
-            return {
-              id: randomId(),
+      store
+        .withSubject(valid.tenant, valid.subject, (tx) =>
+          Effect.gen(function* () {
+            if (valid.idempotencyKey) {
+              const earlier = yield* tx.findCommand(valid.idempotencyKey)
+              if (earlier) return { earlier, created: null }
+            }
+            const before = yield* tx.state
+            const decisions = select ? select(before) : valid.decisions
+            const commandId = randomId()
+            if (decisions.length === 0) {
+              if (extra) yield* extra(tx)
+              return {
+                earlier: null,
+                created: {
+                  commandId,
+                  events: [] as Array<Ledger.ConsentEvent>,
+                  before,
+                  after: before,
+                  intents: [] as Array<Intent.Intent>,
+                  receipt: null,
+                },
+              }
+            }
+            const recordedAt = new Date(now)
+            const unsealed: Array<Ledger.UnsealedEvent> = decisions.map((d) => {
+              const purpose = policy.purposes.get(d.purpose)!
+              return {
+                id: randomId(),
+                tenant: valid.tenant,
+                subject: valid.subject,
+                purpose: d.purpose,
+                action: d.action,
+                noticeVersion: d.noticeVersion,
+                occurredAt: valid.occurredAt,
+                recordedAt,
+                source: valid.source,
+                actor: valid.actor,
+                evidence: valid.evidence,
+                jurisdiction: valid.jurisdiction,
+                subjectAge: valid.age,
+                expiresAt:
+                  d.action === "grant" && purpose.lifetime
+                    ? addLifetime(valid.occurredAt, purpose.lifetime)
+                    : null,
+                commandId,
+                salt: randomSalt(),
+              }
+            })
+            const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
+            const events = yield* Effect.promise(() => Ledger.seal(head, unsealed))
+            let after = before ?? State.empty(valid.tenant, valid.subject)
+            for (const e of events) after = State.apply(after, e)
+            const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map(
+              (draft) => ({
+                ...draft,
+                id: randomId(),
+                tenant: valid.tenant,
+                subject: valid.subject,
+                createdAt: recordedAt,
+              }),
+            )
+            const receipt = Receipt.fromEvents(policy, commandId, events)
+            yield* tx.append(events)
+            yield* tx.saveState(after)
+            const deliveries = toDeliveries(intents)
+            if (deliveries.length > 0) yield* tx.enqueue(deliveries)
+            const stored: StoredCommand = {
               tenant: valid.tenant,
+              key: valid.idempotencyKey ?? commandId,
               subject: valid.subject,
-              purpose: d.purpose,
-              action: d.action,
-              noticeVersion: d.noticeVersion,
-              occurredAt: valid.occurredAt,
-              recordedAt,
-              source: valid.source,
-              actor: valid.actor,
-              evidence: valid.evidence,
-              jurisdiction: valid.jurisdiction,
-              subjectAge: valid.age,
-              expiresAt: d.action === "grant" && purpose.lifetime ? addLifetime(valid.occurredAt, purpose.lifetime) : null,
               commandId,
-              salt: randomSalt(),
+              recordedAt,
+              eventIds: events.map((e) => e.id),
+              receipt,
             }
-          })
-          const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
-          const events = yield* Effect.promise(() => Ledger.seal(head, unsealed))
-          let after = before ?? State.empty(valid.tenant, valid.subject)
-          for (const e of events) after = State.apply(after, e)
-          const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map((draft) => ({
-            ...draft,
-            id: randomId(),
-            tenant: valid.tenant,
-            subject: valid.subject,
-            createdAt: recordedAt,
-          }))
-          const receipt = Receipt.fromEvents(policy, commandId, events)
-          yield* tx.append(events)
-          yield* tx.saveState(after)
-          const deliveries = toDeliveries(intents)
-          if (deliveries.length > 0) yield* tx.enqueue(deliveries)
-          const stored: StoredCommand = {
-            tenant: valid.tenant,
-            key: valid.idempotencyKey ?? commandId,
-            subject: valid.subject,
-            commandId,
-            recordedAt,
-            eventIds: events.map((e) => e.id),
-            receipt,
-          }
-          yield* tx.saveCommand(stored)
-          if (extra) yield* extra(tx)
-          return { earlier: null, created: { commandId, events, before, after, intents, receipt } }
-        }),
-      ).pipe(
-        Effect.map(({ earlier, created }): RecordResult => {
-          if (earlier) {
+            yield* tx.saveCommand(stored)
+            if (extra) yield* extra(tx)
+            return { earlier: null, created: { commandId, events, before, after, intents, receipt } }
+          }),
+        )
+        .pipe(
+          Effect.map(({ earlier, created }): RecordResult => {
+            if (earlier) {
+              return {
+                commandId: earlier.commandId,
+                duplicate: true,
+                events: [],
+                eventIds: earlier.eventIds,
+                receipt: earlier.receipt,
+                decisions: [],
+                intents: [],
+              }
+            }
+            const c = created!
+            remember(valid.tenant, valid.subject, c.after, now)
+            if (c.events.length > 0) committed()
             return {
-              commandId: earlier.commandId,
-              duplicate: true,
-              events: [],
-              eventIds: earlier.eventIds,
-              receipt: earlier.receipt,
-              decisions: [],
-              intents: [],
+              commandId: c.commandId,
+              duplicate: false,
+              events: c.events,
+              eventIds: c.events.map((e) => e.id),
+              receipt: c.receipt,
+              decisions: c.events.map((e) => Decision.decide(policy, c.after ?? undefined, e.purpose, now)),
+              intents: c.intents,
             }
-          }
-          const c = created!
-          remember(valid.tenant, valid.subject, c.after, now)
-          if (c.events.length > 0) committed()
-          return {
-            commandId: c.commandId,
-            duplicate: false,
-            events: c.events,
-            eventIds: c.events.map((e) => e.id),
-            receipt: c.receipt,
-            decisions: c.events.map((e) => Decision.decide(policy, c.after ?? undefined, e.purpose, now)),
-            intents: c.intents,
-          }
-        }),
-      )
+          }),
+        )
 
     const record: ConsentKitShape["record"] = (input) =>
       Effect.gen(function* () {
@@ -328,10 +387,16 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       if (value === undefined) return Effect.succeed(now)
       const t = Command.instantMs(value)
       if (Number.isNaN(t)) {
-        return Effect.fail(InvalidCommand.fromIssues([{ code: "MALFORMED", path: [path], message: "is not a valid date" }]))
+        return Effect.fail(
+          InvalidCommand.fromIssues([{ code: "MALFORMED", path: [path], message: "is not a valid date" }]),
+        )
       }
       if (t > now + Command.MAX_CLOCK_SKEW_MS) {
-        return Effect.fail(InvalidCommand.fromIssues([{ code: "FUTURE_TIMESTAMP", path: [path], message: "is in the future" }]))
+        return Effect.fail(
+          InvalidCommand.fromIssues([
+            { code: "FUTURE_TIMESTAMP", path: [path], message: "is in the future" },
+          ]),
+        )
       }
       return Effect.succeed(t)
     }
@@ -348,7 +413,13 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
           if (current && current.status !== "granted") return []
           const purpose = policy.purposes.get(id)!
           const version = Policy.currentVersion(purpose, now)?.version ?? purpose.versions[0]!.version
-          return [{ purpose: id, action: current?.status === "granted" ? ("withdraw" as const) : ("deny" as const), noticeVersion: version }]
+          return [
+            {
+              purpose: id,
+              action: current?.status === "granted" ? ("withdraw" as const) : ("deny" as const),
+              noticeVersion: version,
+            },
+          ]
         }),
       )
 
@@ -387,7 +458,13 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
           const purpose = policy.purposes.get(cmd.purpose)
           if (!purpose) {
             return yield* Effect.fail(
-              InvalidCommand.fromIssues([{ code: "UNKNOWN_PURPOSE", path: ["purpose"], message: `"${cmd.purpose}" is not a purpose of this policy` }]),
+              InvalidCommand.fromIssues([
+                {
+                  code: "UNKNOWN_PURPOSE",
+                  path: ["purpose"],
+                  message: `"${cmd.purpose}" is not a purpose of this policy`,
+                },
+              ]),
             )
           }
           purposes = [cmd.purpose]
@@ -419,7 +496,13 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
         const now = yield* Clock.currentTimeMillis
         if (cmd.alias.value === cmd.subject) {
           return yield* Effect.fail(
-            InvalidCommand.fromIssues([{ code: "MALFORMED", path: ["alias", "value"], message: "an alias cannot be the subject itself" }]),
+            InvalidCommand.fromIssues([
+              {
+                code: "MALFORMED",
+                path: ["alias", "value"],
+                message: "an alias cannot be the subject itself",
+              },
+            ]),
           )
         }
         const aliasState = yield* store.state(cmd.tenant, cmd.alias.value)
@@ -451,7 +534,9 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       })
 
     const decide: ConsentKitShape["decide"] = (tenant, subject, purpose, opts) =>
-      Effect.map(loadState(tenant, subject), ({ state, now }) => Decision.decide(policy, state ?? undefined, purpose, now, opts))
+      Effect.map(loadState(tenant, subject), ({ state, now }) =>
+        Decision.decide(policy, state ?? undefined, purpose, now, opts),
+      )
 
     const decideCached: ConsentKitShape["decideCached"] = (tenant, subject, purpose, now = Date.now()) => {
       const hit = cache.get(cacheKey(tenant, subject))
@@ -460,7 +545,9 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     }
 
     const decisions: ConsentKitShape["decisions"] = (tenant, subject) =>
-      Effect.map(loadState(tenant, subject), ({ state, now }) => [...Decision.decideAll(policy, state ?? undefined, now).values()])
+      Effect.map(loadState(tenant, subject), ({ state, now }) => [
+        ...Decision.decideAll(policy, state ?? undefined, now).values(),
+      ])
 
     /** All purposes must allow; the first refusal is the answer. */
     const decideEvery = (tenant: string, subject: string, purposes: ReadonlyArray<string>, what: string) =>
@@ -493,7 +580,12 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       Effect.flatMap(gateSend(req), (d) =>
         d.allowed
           ? Effect.succeed(d)
-          : Effect.fail(new ConsentRequired({ message: `not sent on ${req.channel}: ${Decision.explain(d)}`, decision: d })),
+          : Effect.fail(
+              new ConsentRequired({
+                message: `not sent on ${req.channel}: ${Decision.explain(d)}`,
+                decision: d,
+              }),
+            ),
       )
 
     const verify: ConsentKitShape["verify"] = (tenant, subject) =>
@@ -580,7 +672,10 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     const erasureStatus: ConsentKitShape["erasureStatus"] = (tenant, erasureId) =>
       Effect.gen(function* () {
         const request = yield* store.erasure(tenant, erasureId)
-        if (!request) return yield* Effect.fail(new NotFound({ what: "erasure", message: `no erasure request ${erasureId}` }))
+        if (!request)
+          return yield* Effect.fail(
+            new NotFound({ what: "erasure", message: `no erasure request ${erasureId}` }),
+          )
         const rows = yield* store.deliveriesOf(request.intentId)
         return {
           request,

@@ -85,7 +85,10 @@ export interface SubjectTransaction {
    * `Ledger.erase` shapes them), state, aliases, idempotency keys and receipts are deleted,
    * delivered outbox rows are scrubbed, and the erasure request is kept by pseudonym.
    */
-  readonly erase: (request: ErasureRequest, erased: ReadonlyArray<ConsentEvent>) => Effect.Effect<void, StoreError>
+  readonly erase: (
+    request: ErasureRequest,
+    erased: ReadonlyArray<ConsentEvent>,
+  ) => Effect.Effect<void, StoreError>
 }
 
 /** Proof that an erasure was requested and done, kept by pseudonym only. */
@@ -133,7 +136,12 @@ export interface OutboxStats {
   readonly delivered: number
   /** Creation time of the oldest pending row; null when none. */
   readonly oldestPendingAt: Date | null
-  readonly byAdapter: ReadonlyArray<{ readonly adapter: string; readonly pending: number; readonly delivered: number; readonly dead: number }>
+  readonly byAdapter: ReadonlyArray<{
+    readonly adapter: string
+    readonly pending: number
+    readonly delivered: number
+    readonly dead: number
+  }>
 }
 
 /** The store port. */
@@ -158,11 +166,18 @@ export interface ConsentStoreShape {
     options?: { readonly purpose?: string },
   ) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
   /** The state as it stood at an instant: the fold of events whose `occurredAt` is at or before it (`State.at`). */
-  readonly stateAt: (tenant: string, subject: string, at: Date) => Effect.Effect<SubjectState | null, StoreError>
+  readonly stateAt: (
+    tenant: string,
+    subject: string,
+    at: Date,
+  ) => Effect.Effect<SubjectState | null, StoreError>
   /** Which subject an alias belongs to. */
   readonly resolveAlias: (tenant: string, alias: Alias) => Effect.Effect<string | null, StoreError>
   /** Every receipt kept for a subject. */
-  readonly receipts: (tenant: string, subject: string) => Effect.Effect<ReadonlyArray<StoredCommand>, StoreError>
+  readonly receipts: (
+    tenant: string,
+    subject: string,
+  ) => Effect.Effect<ReadonlyArray<StoredCommand>, StoreError>
   /** The subjects of a tenant, in id order after `after`, whose state has a grant for one of `purposes`. */
   readonly audiencePage: (options: {
     readonly tenant: string
@@ -171,7 +186,11 @@ export interface ConsentStoreShape {
     readonly limit: number
   }) => Effect.Effect<AudiencePage, StoreError>
   /** Event counts per purpose, notice version, action and day in [from, to). */
-  readonly rates: (options: { readonly tenant: string; readonly from: Date; readonly to: Date }) => Effect.Effect<ReadonlyArray<RateRow>, StoreError>
+  readonly rates: (options: {
+    readonly tenant: string
+    readonly from: Date
+    readonly to: Date
+  }) => Effect.Effect<ReadonlyArray<RateRow>, StoreError>
   /** Claims up to `limit` deliverable rows: pending, due, lease free, and first of their subject and adapter. */
   readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<Delivery>, StoreError>
   /** Marks a claimed row delivered (an erase delivery scrubs the subject's rows for that adapter). */
@@ -183,7 +202,11 @@ export interface ConsentStoreShape {
     failure: { readonly error: string; readonly retryAt: Date | null; readonly now: Date },
   ) => Effect.Effect<void, StoreError>
   /** Dead rows, oldest first. */
-  readonly deadLetters: (options: { readonly tenant?: string; readonly adapter?: string; readonly limit: number }) => Effect.Effect<ReadonlyArray<Delivery>, StoreError>
+  readonly deadLetters: (options: {
+    readonly tenant?: string
+    readonly adapter?: string
+    readonly limit: number
+  }) => Effect.Effect<ReadonlyArray<Delivery>, StoreError>
   /** Makes dead rows pending again with a fresh attempt count; returns how many. */
   readonly replay: (ids: ReadonlyArray<string>, now: Date) => Effect.Effect<number, StoreError>
   /** Every outbox row of one intent (erasure progress per adapter). */
@@ -193,7 +216,10 @@ export interface ConsentStoreShape {
   /** An erasure request by id. */
   readonly erasure: (tenant: string, id: string) => Effect.Effect<ErasureRequest | null, StoreError>
   /** Events of a pseudonymous (erased) chain, for proof. */
-  readonly erasedHistory: (tenant: string, pseudonym: string) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
+  readonly erasedHistory: (
+    tenant: string,
+    pseudonym: string,
+  ) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
   /**
    * Resolves when work may have arrived (a notification) or after `timeoutMs`, whichever first.
    * Present when `supportsListenNotify`; a missed notification loses nothing, since the outbox
@@ -205,4 +231,6 @@ export interface ConsentStoreShape {
 }
 
 /** The store service. A backend package provides it with `layer(config)`. */
-export class ConsentStore extends Context.Service<ConsentStore, ConsentStoreShape>()("@consentkit/core/ConsentStore") {}
+export class ConsentStore extends Context.Service<ConsentStore, ConsentStoreShape>()(
+  "@consentkit/core/ConsentStore",
+) {}

@@ -127,7 +127,8 @@ export const decide = (
   if (own.status !== "granted") return make(purposeId, false, refusalReason(own), own)
   if (basis === "legitimate_interest") return make(purposeId, true, "not_required", own)
   if (own.expiresAt !== null && own.expiresAt.getTime() <= now) return make(purposeId, false, "expired", own)
-  if (Policy.isOutdated(purpose, own.noticeVersion, now)) return make(purposeId, false, "outdated_version", own)
+  if (Policy.isOutdated(purpose, own.noticeVersion, now))
+    return make(purposeId, false, "outdated_version", own)
   if (purpose.guardian && state?.age != null) {
     const rule = Policy.guardianRule(policy, jurisdiction, state.age)
     if (rule?.rule === "guardian-only" && own.actor !== "guardian") {

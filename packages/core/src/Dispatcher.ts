@@ -67,7 +67,12 @@ export interface Dispatcher {
 }
 
 /** The retry delay after `attempts` failed attempts: exponential, capped, with equal jitter. */
-export const backoff = (attempts: number, baseMs: number, maxMs: number, random: () => number = Math.random): number => {
+export const backoff = (
+  attempts: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number => {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1))
   return Math.round(ceiling / 2 + (random() * ceiling) / 2)
 }
@@ -186,7 +191,9 @@ export const start = (dispatcher: Dispatcher): Effect.Effect<{ readonly stop: Ef
     Effect.forkDetach(
       dispatcher.run.pipe(
         // A store outage must not end the loop: log, wait, go on.
-        Effect.catch((error) => Effect.logWarning("dispatcher round failed", error).pipe(Effect.andThen(Effect.sleep(1000)))),
+        Effect.catch((error) =>
+          Effect.logWarning("dispatcher round failed", error).pipe(Effect.andThen(Effect.sleep(1000))),
+        ),
         Effect.forever,
       ),
     ),

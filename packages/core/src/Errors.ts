@@ -44,7 +44,11 @@ export class InvalidCommand extends Data.TaggedError("InvalidCommand")<{
     const message = issues
       .map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message))
       .join("; ")
-    return new InvalidCommand({ code: issues[0]?.code ?? "MALFORMED", message: `invalid command: ${message}`, issues })
+    return new InvalidCommand({
+      code: issues[0]?.code ?? "MALFORMED",
+      message: `invalid command: ${message}`,
+      issues,
+    })
   }
 }
 

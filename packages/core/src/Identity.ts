@@ -40,7 +40,10 @@ export const merge = (target: SubjectState | undefined, alias: SubjectState): Ar
   for (const [purpose, fromAlias] of alias.purposes) {
     const current = target?.purposes.get(purpose)
     const merged = mergePurpose(current, fromAlias)
-    if (merged === fromAlias && (!current || current.status !== fromAlias.status || current.eventId !== fromAlias.eventId)) {
+    if (
+      merged === fromAlias &&
+      (!current || current.status !== fromAlias.status || current.eventId !== fromAlias.eventId)
+    ) {
       carried.push({
         purpose,
         action: actionOf(fromAlias),

@@ -7,7 +7,7 @@
  */
 import * as Decision from "./Decision.js"
 import type { Policy } from "./Policy.js"
-import type { SubjectState } from "./State.js"
+import * as State from "./State.js"
 
 /** The kinds of intent. */
 export type Kind =
@@ -63,6 +63,8 @@ export interface Intent {
   /** For `subject.erase`: the erasure request and the pseudonym the subject becomes. */
   readonly erasureId: string | null
   readonly pseudonym: string | null
+  /** For `consent.changed`: the subject's whole state after the change, so a replica can decide without the store. */
+  readonly snapshot: State.StateJson | null
 }
 
 /** An intent before it has an id and time. */
@@ -77,17 +79,18 @@ const blank = {
   aliases: [],
   erasureId: null,
   pseudonym: null,
+  snapshot: null,
 } as const
 
 /**
  * The intents implied by going from `before` to `after` at `now`: stop/resume per purpose whose
  * decision flipped (with its tracker categories), suppress/resume (with its channels), and one
- * `consent.changed` listing every flip. No flip, no intents.
+ * `consent.changed` listing every flip and carrying the new state (whenever the state moved).
  */
 export const diff = (
   policy: Policy,
-  before: SubjectState | undefined,
-  after: SubjectState,
+  before: State.SubjectState | undefined,
+  after: State.SubjectState,
   now: number,
 ): Array<Draft> => {
   const drafts: Array<Draft> = []
@@ -117,7 +120,10 @@ export const diff = (
       })
     }
   }
-  if (changes.length > 0) drafts.push({ ...blank, kind: "consent.changed", changes })
+  // Every change of state goes to the bus (replicas need new versions and expiries too), flips or not.
+  if (changes.length > 0 || after.seq !== (before?.seq ?? 0)) {
+    drafts.push({ ...blank, kind: "consent.changed", changes, snapshot: State.toJson(after) })
+  }
   return drafts
 }
 

@@ -125,7 +125,9 @@ export const personalDigest = (fields: {
   readonly evidence: Evidence
   readonly salt: string
 }): Promise<string> =>
-  sha256Hex(canonicalJson({ s: fields.subject, a: fields.actorId ?? null, e: fields.evidence, n: fields.salt }))
+  sha256Hex(
+    canonicalJson({ s: fields.subject, a: fields.actorId ?? null, e: fields.evidence, n: fields.salt }),
+  )
 
 /** The canonical bytes an event's hash covers (everything but the hash, personal fields by digest). */
 export const canonicalBody = (event: Omit<ConsentEvent, "hash" | "erased">, digest: string): string =>
@@ -234,12 +236,32 @@ export const verify = async (
       const at = event.prevHash === null ? -1 : (positionOf.get(event.prevHash) ?? -2)
       const problem: ChainProblem =
         at > i
-          ? { kind: "reordered", eventId: event.id, seq: event.seq, message: `event ${event.id} (seq ${event.seq}) is out of order: its predecessor comes after it` }
+          ? {
+              kind: "reordered",
+              eventId: event.id,
+              seq: event.seq,
+              message: `event ${event.id} (seq ${event.seq}) is out of order: its predecessor comes after it`,
+            }
           : at >= 0 && at < i - 1
-            ? { kind: "inserted", eventId: events[i - 1]!.id, seq: events[i - 1]!.seq, message: `event ${events[i - 1]!.id} (seq ${events[i - 1]!.seq}) was inserted into the chain` }
+            ? {
+                kind: "inserted",
+                eventId: events[i - 1]!.id,
+                seq: events[i - 1]!.seq,
+                message: `event ${events[i - 1]!.id} (seq ${events[i - 1]!.seq}) was inserted into the chain`,
+              }
             : at === -1 && i > 0
-              ? { kind: "inserted", eventId: event.id, seq: event.seq, message: `event ${event.id} (seq ${event.seq}) starts a second chain` }
-              : { kind: "removed", eventId: event.id, seq: event.seq, message: `an event before ${event.id} (seq ${event.seq}) was removed` }
+              ? {
+                  kind: "inserted",
+                  eventId: event.id,
+                  seq: event.seq,
+                  message: `event ${event.id} (seq ${event.seq}) starts a second chain`,
+                }
+              : {
+                  kind: "removed",
+                  eventId: event.id,
+                  seq: event.seq,
+                  message: `an event before ${event.id} (seq ${event.seq}) was removed`,
+                }
       return { ok: false, count: events.length, problem }
     }
     const { hash, digestOk } = await recomputeHash(event)
@@ -247,7 +269,12 @@ export const verify = async (
       return {
         ok: false,
         count: events.length,
-        problem: { kind: "changed", eventId: event.id, seq: event.seq, message: `event ${event.id} (seq ${event.seq}) was changed after it was recorded` },
+        problem: {
+          kind: "changed",
+          eventId: event.id,
+          seq: event.seq,
+          message: `event ${event.id} (seq ${event.seq}) was changed after it was recorded`,
+        },
       }
     }
     prevHash = event.hash

@@ -5,7 +5,13 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Semaphore } from "effect"
-import { ConsentStore, type ConsentStoreShape, type Delivery, type ErasureRequest, type StoredCommand } from "./ConsentStore.js"
+import {
+  ConsentStore,
+  type ConsentStoreShape,
+  type Delivery,
+  type ErasureRequest,
+  type StoredCommand,
+} from "./ConsentStore.js"
 import type { Alias } from "./Intent.js"
 import type { ConsentEvent } from "./Ledger.js"
 import * as State from "./State.js"
@@ -111,12 +117,21 @@ export const make = (): ConsentStoreShape => {
               Effect.sync(() => {
                 pending.push(() => {
                   events.delete(k)
-                  events.set(key(tenant, request.pseudonym), [...(events.get(key(tenant, request.pseudonym)) ?? []), ...erased])
+                  events.set(key(tenant, request.pseudonym), [
+                    ...(events.get(key(tenant, request.pseudonym)) ?? []),
+                    ...erased,
+                  ])
                   states.delete(k)
-                  for (const [ck, c] of commands) if (c.tenant === tenant && c.subject === subject) commands.delete(ck)
-                  for (const [ak, s] of aliases) if (ak.startsWith(`${tenant}\u0000`) && s === subject) aliases.delete(ak)
+                  for (const [ck, c] of commands)
+                    if (c.tenant === tenant && c.subject === subject) commands.delete(ck)
+                  for (const [ak, s] of aliases)
+                    if (ak.startsWith(`${tenant}\u0000`) && s === subject) aliases.delete(ak)
                   for (const row of outbox) {
-                    if (row.intent.tenant === tenant && row.intent.subject === subject && row.status !== "pending") {
+                    if (
+                      row.intent.tenant === tenant &&
+                      row.intent.subject === subject &&
+                      row.status !== "pending"
+                    ) {
                       row.intent = { ...row.intent, subject: request.pseudonym, aliases: [] }
                     }
                   }
@@ -173,19 +188,42 @@ export const make = (): ConsentStoreShape => {
 
     rates: ({ tenant, from, to }) =>
       Effect.sync(() => {
-        const counts = new Map<string, { purpose: string; noticeVersion: number; day: string; action: ConsentEvent["action"]; count: number }>()
+        const counts = new Map<
+          string,
+          {
+            purpose: string
+            noticeVersion: number
+            day: string
+            action: ConsentEvent["action"]
+            count: number
+          }
+        >()
         for (const list of events.values()) {
           for (const e of list) {
             if (e.tenant !== tenant || e.occurredAt < from || e.occurredAt >= to) continue
             const day = dayOf(e.occurredAt)
             const k = `${e.purpose}|${e.noticeVersion}|${day}|${e.action}`
-            const row = counts.get(k) ?? { purpose: e.purpose, noticeVersion: e.noticeVersion, day, action: e.action, count: 0 }
+            const row = counts.get(k) ?? {
+              purpose: e.purpose,
+              noticeVersion: e.noticeVersion,
+              day,
+              action: e.action,
+              count: 0,
+            }
             row.count++
             counts.set(k, row)
           }
         }
         return [...counts.values()].sort((a, b) =>
-          a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.purpose < b.purpose ? -1 : a.purpose > b.purpose ? 1 : 0,
+          a.day !== b.day
+            ? a.day < b.day
+              ? -1
+              : 1
+            : a.purpose < b.purpose
+              ? -1
+              : a.purpose > b.purpose
+                ? 1
+                : 0,
         )
       }),
 
@@ -220,7 +258,12 @@ export const make = (): ConsentStoreShape => {
         if (row.intent.kind === "subject.erase" && row.intent.pseudonym) {
           const { tenant, subject } = row.intent
           for (const other of outbox) {
-            if (other.adapter === row.adapter && other.intent.tenant === tenant && other.intent.subject === subject && other.id <= id) {
+            if (
+              other.adapter === row.adapter &&
+              other.intent.tenant === tenant &&
+              other.intent.subject === subject &&
+              other.id <= id
+            ) {
               other.intent = { ...other.intent, subject: row.intent.pseudonym, aliases: [] }
             }
           }
@@ -241,7 +284,12 @@ export const make = (): ConsentStoreShape => {
     deadLetters: ({ tenant, adapter, limit }) =>
       Effect.sync(() =>
         outbox
-          .filter((r) => r.status === "dead" && (!tenant || r.intent.tenant === tenant) && (!adapter || r.adapter === adapter))
+          .filter(
+            (r) =>
+              r.status === "dead" &&
+              (!tenant || r.intent.tenant === tenant) &&
+              (!adapter || r.adapter === adapter),
+          )
           .slice(0, limit)
           .map((r) => ({ ...r })),
       ),
@@ -261,12 +309,16 @@ export const make = (): ConsentStoreShape => {
         return n
       }),
 
-    deliveriesOf: (intentId) => Effect.sync(() => outbox.filter((r) => r.intent.id === intentId).map((r) => ({ ...r }))),
+    deliveriesOf: (intentId) =>
+      Effect.sync(() => outbox.filter((r) => r.intent.id === intentId).map((r) => ({ ...r }))),
 
     outboxStats: (tenant) =>
       Effect.sync(() => {
         const rows = outbox.filter((r) => !tenant || r.intent.tenant === tenant)
-        const byAdapter = new Map<string, { adapter: string; pending: number; delivered: number; dead: number }>()
+        const byAdapter = new Map<
+          string,
+          { adapter: string; pending: number; delivered: number; dead: number }
+        >()
         let oldest: Date | null = null
         for (const r of rows) {
           const a = byAdapter.get(r.adapter) ?? { adapter: r.adapter, pending: 0, delivered: 0, dead: 0 }

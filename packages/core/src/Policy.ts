@@ -149,9 +149,33 @@ export const PDPA_GUARDIAN_RULES: ReadonlyArray<GuardianRule> = [
 
 /** GDPR Art. 8 digital age of consent per member state (16 unless the state chose 13 to 15). */
 export const GDPR_DIGITAL_CONSENT_AGE: Readonly<Record<string, number>> = {
-  AT: 14, BE: 13, BG: 14, CY: 14, CZ: 15, DE: 16, DK: 13, EE: 13, ES: 14, FI: 13, FR: 15, GR: 15,
-  HR: 16, HU: 16, IE: 16, IT: 14, LT: 14, LU: 16, LV: 13, MT: 13, NL: 16, PL: 16, PT: 13, RO: 16,
-  SE: 13, SI: 16, SK: 16,
+  AT: 14,
+  BE: 13,
+  BG: 14,
+  CY: 14,
+  CZ: 15,
+  DE: 16,
+  DK: 13,
+  EE: 13,
+  ES: 14,
+  FI: 13,
+  FR: 15,
+  GR: 15,
+  HR: 16,
+  HU: 16,
+  IE: 16,
+  IT: 14,
+  LT: 14,
+  LU: 16,
+  LV: 13,
+  MT: 13,
+  NL: 16,
+  PL: 16,
+  PT: 13,
+  RO: 16,
+  SE: 13,
+  SI: 16,
+  SK: 16,
 }
 
 const defaultGuardianRules = (): Record<string, ReadonlyArray<GuardianRule>> => {
@@ -167,11 +191,25 @@ const defaultGuardianRules = (): Record<string, ReadonlyArray<GuardianRule>> => 
 
 /** US states whose laws make a Global Privacy Control signal a valid opt-out of sale/sharing. */
 export const GPC_JURISDICTIONS: ReadonlyArray<string> = [
-  "US-CA", "US-CO", "US-CT", "US-DE", "US-MD", "US-MN", "US-MT", "US-NH", "US-NJ", "US-OR", "US-TX",
+  "US-CA",
+  "US-CO",
+  "US-CT",
+  "US-DE",
+  "US-MD",
+  "US-MN",
+  "US-MT",
+  "US-NH",
+  "US-NJ",
+  "US-OR",
+  "US-TX",
 ]
 
 /** Default modes: opt-in where consent law requires it, opt-out in US states. */
-export const DEFAULT_MODES: Readonly<Record<string, DefaultMode>> = { TH: "opt-in", EU: "opt-in", US: "opt-out" }
+export const DEFAULT_MODES: Readonly<Record<string, DefaultMode>> = {
+  TH: "opt-in",
+  EU: "opt-in",
+  US: "opt-out",
+}
 
 /** Thrown by `define` when the policy itself is inconsistent (a programming error, not user input). */
 export class PolicyDefinitionError extends Error {
@@ -205,10 +243,13 @@ export const define = <const Purposes extends Record<string, PurposeInput>>(
   const purposes = new Map<P, Purpose>()
   for (const id of ids) {
     if (!PURPOSE_ID.test(id)) {
-      throw new PolicyDefinitionError(`purpose id "${id}" must be dotted lower-case words (e.g. "marketing.email")`)
+      throw new PolicyDefinitionError(
+        `purpose id "${id}" must be dotted lower-case words (e.g. "marketing.email")`,
+      )
     }
     const def = input.purposes[id]!
-    if (def.versions.length === 0) throw new PolicyDefinitionError(`purpose "${id}" needs at least one notice version`)
+    if (def.versions.length === 0)
+      throw new PolicyDefinitionError(`purpose "${id}" needs at least one notice version`)
     const versions = def.versions
       .map((v) => ({ ...v, effectiveAt: new Date(v.effectiveAt) }))
       .sort((a, b) => a.version - b.version)
@@ -261,7 +302,10 @@ export const define = <const Purposes extends Record<string, PurposeInput>>(
 }
 
 /** Looks a jurisdiction up from most to least specific: `EU-FR`, then `EU`. */
-export const lookupJurisdiction = <A>(table: Readonly<Record<string, A>>, jurisdiction: string): A | undefined => {
+export const lookupJurisdiction = <A>(
+  table: Readonly<Record<string, A>>,
+  jurisdiction: string,
+): A | undefined => {
   const exact = table[jurisdiction]
   if (exact !== undefined) return exact
   const dash = jurisdiction.indexOf("-")
@@ -270,7 +314,9 @@ export const lookupJurisdiction = <A>(table: Readonly<Record<string, A>>, jurisd
 
 /** The default mode of a purpose in a jurisdiction (purpose's own, then the policy's, then opt-in). */
 export const defaultMode = (policy: Policy, purpose: Purpose, jurisdiction: string): DefaultMode =>
-  lookupJurisdiction(purpose.defaults, jurisdiction) ?? lookupJurisdiction(policy.defaults, jurisdiction) ?? "opt-in"
+  lookupJurisdiction(purpose.defaults, jurisdiction) ??
+  lookupJurisdiction(policy.defaults, jurisdiction) ??
+  "opt-in"
 
 /** The guardian rule for a subject of `age` in a jurisdiction, if any. */
 export const guardianRule = (policy: Policy, jurisdiction: string, age: number): GuardianRule | undefined => {
@@ -284,7 +330,8 @@ export const guardianRule = (policy: Policy, jurisdiction: string, age: number):
 /** Whether a GPC signal binds in a jurisdiction. */
 export const gpcBinds = (policy: Policy, jurisdiction: string): boolean =>
   policy.gpcJurisdictions.has(jurisdiction) ||
-  (jurisdiction.includes("-") && policy.gpcJurisdictions.has(jurisdiction.slice(0, jurisdiction.indexOf("-"))))
+  (jurisdiction.includes("-") &&
+    policy.gpcJurisdictions.has(jurisdiction.slice(0, jurisdiction.indexOf("-"))))
 
 /** The version in force at an instant: the highest whose effective date has passed. */
 export const currentVersion = (purpose: Purpose, at: number): NoticeVersion | undefined => {
@@ -313,11 +360,18 @@ export const purposesForChannel = <P extends string>(policy: Policy<P>, channel:
   policy.purposeIds.filter((id) => policy.purposes.get(id)!.channels.includes(channel))
 
 /** Every purpose governing a tracker category. */
-export const purposesForCategory = <P extends string>(policy: Policy<P>, category: string): ReadonlyArray<P> =>
+export const purposesForCategory = <P extends string>(
+  policy: Policy<P>,
+  category: string,
+): ReadonlyArray<P> =>
   policy.purposeIds.filter((id) => policy.purposes.get(id)!.trackerCategories.includes(category))
 
 /** A policy with one more version of a purpose: used to preview the impact of a material change. */
-export const withVersion = <P extends string>(policy: Policy<P>, purposeId: P, version: NoticeVersionInput): Policy<P> => {
+export const withVersion = <P extends string>(
+  policy: Policy<P>,
+  purposeId: P,
+  version: NoticeVersionInput,
+): Policy<P> => {
   const purpose = policy.purposes.get(purposeId)
   if (!purpose) throw new PolicyDefinitionError(`unknown purpose "${purposeId}"`)
   const purposes = new Map(policy.purposes)

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import * as Decision from "./Decision.js"
+import type * as Decision from "./Decision.js"
 import type { ConsentEvent } from "./Ledger.js"
 import type { Policy } from "./Policy.js"
 
@@ -39,7 +39,10 @@ export interface Receipt {
     readonly piiControllerUrl?: string
   }>
   readonly policyUrl: string
-  readonly services: ReadonlyArray<{ readonly service: string; readonly purposes: ReadonlyArray<ReceiptPurpose> }>
+  readonly services: ReadonlyArray<{
+    readonly service: string
+    readonly purposes: ReadonlyArray<ReceiptPurpose>
+  }>
   readonly sensitive: boolean
   readonly spiCat: ReadonlyArray<string>
   /** Per purpose: the action, notice version, W3C DPV status and the ledger event hash. */
@@ -60,12 +63,18 @@ const termination = (policy: Policy, purposeId: string, event: ConsentEvent): st
   const purpose = policy.purposes.get(purposeId)
   const lifetime = purpose?.lifetime
   const until = event.expiresAt ? ` or on ${event.expiresAt.toISOString()}` : ""
-  const span = lifetime ? `${lifetime.months ? `${lifetime.months} months` : ""}${lifetime.days ? ` ${lifetime.days} days` : ""}`.trim() : ""
+  const span = lifetime
+    ? `${lifetime.months ? `${lifetime.months} months` : ""}${lifetime.days ? ` ${lifetime.days} days` : ""}`.trim()
+    : ""
   return `Until withdrawn at ${policy.policyUrl}${until}${span ? ` (lifetime ${span})` : ""}`
 }
 
 /** The receipt for the events one command recorded (all share subject, time and source). */
-export const fromEvents = (policy: Policy, receiptId: string, events: ReadonlyArray<ConsentEvent>): Receipt => {
+export const fromEvents = (
+  policy: Policy,
+  receiptId: string,
+  events: ReadonlyArray<ConsentEvent>,
+): Receipt => {
   const first = events[0]
   if (!first) throw new Error("a receipt needs at least one event")
   const purposes: Array<ReceiptPurpose> = events.map((event, i) => {
@@ -111,7 +120,8 @@ export const fromEvents = (policy: Policy, receiptId: string, events: ReadonlyAr
       noticeVersion: event.noticeVersion,
       noticeHash:
         event.evidence.noticeHash ??
-        policy.purposes.get(event.purpose)?.versions.find((v) => v.version === event.noticeVersion)?.textHash ??
+        policy.purposes.get(event.purpose)?.versions.find((v) => v.version === event.noticeVersion)
+          ?.textHash ??
         "",
       dpv: DPV_OF_ACTION[event.action],
       eventId: event.id,

@@ -68,7 +68,11 @@ export const apply = (state: SubjectState, event: ConsentEvent): SubjectState =>
   const purposes = new Map(state.purposes)
   if (!current || isNewer(event, current)) {
     const guardianGranted =
-      event.actor.kind === "guardian" ? event.action === "grant" : event.action === "grant" ? (current?.guardianGranted ?? false) : false
+      event.actor.kind === "guardian"
+        ? event.action === "grant"
+        : event.action === "grant"
+          ? (current?.guardianGranted ?? false)
+          : false
     purposes.set(event.purpose, {
       purpose: event.purpose,
       status: statusOf(event),
@@ -137,3 +141,56 @@ export const equivalent = (a: SubjectState, b: SubjectState): boolean => {
   }
   return true
 }
+
+/** A subject's state as plain JSON (ISO dates), as carried by `consent.changed` and kept by replicas. */
+export interface StateJson {
+  readonly tenant: string
+  readonly subject: string
+  readonly jurisdiction: string | null
+  readonly age: number | null
+  readonly seq: number
+  readonly head: string | null
+  readonly purposes: ReadonlyArray<{
+    readonly purpose: string
+    readonly status: Status
+    readonly noticeVersion: number
+    readonly occurredAt: string
+    readonly expiresAt: string | null
+    readonly eventId: string
+    readonly seq: number
+    readonly source: string
+    readonly actor: ActorKind
+    readonly guardianGranted: boolean
+  }>
+}
+
+/** A state as plain JSON. */
+export const toJson = (state: SubjectState): StateJson => ({
+  tenant: state.tenant,
+  subject: state.subject,
+  jurisdiction: state.jurisdiction,
+  age: state.age,
+  seq: state.seq,
+  head: state.head,
+  purposes: [...state.purposes.values()].map((p) => ({
+    ...p,
+    occurredAt: p.occurredAt.toISOString(),
+    expiresAt: p.expiresAt ? p.expiresAt.toISOString() : null,
+  })),
+})
+
+/** A state from plain JSON. */
+export const fromJson = (json: StateJson): SubjectState => ({
+  tenant: json.tenant,
+  subject: json.subject,
+  jurisdiction: json.jurisdiction,
+  age: json.age,
+  seq: json.seq,
+  head: json.head,
+  purposes: new Map(
+    json.purposes.map((p) => [
+      p.purpose,
+      { ...p, occurredAt: new Date(p.occurredAt), expiresAt: p.expiresAt ? new Date(p.expiresAt) : null },
+    ]),
+  ),
+})

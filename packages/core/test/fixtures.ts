@@ -57,4 +57,5 @@ export type PurposeId = (typeof policy.purposeIds)[number]
 
 let counter = 0
 /** A tenant no other test uses. */
-export const freshTenant = (prefix = "t") => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+export const freshTenant = (prefix = "t") =>
+  `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`

@@ -13,12 +13,28 @@ it("records, decides, dispatches", async () => {
       received.push(`resume:${i.subject}:${i.purpose}`)
     },
   })
-  const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: "s", trackers: [tracker], dispatcher: { autoStart: false } })
+  const kit = createConsentKit({
+    policy,
+    store: MemoryStore.make(),
+    secret: "s",
+    trackers: [tracker],
+    dispatcher: { autoStart: false },
+  })
   const tenant = freshTenant()
-  const r = await kit.record({ tenant, subject: "c1", source: "banner", decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 3 }] })
+  const r = await kit.record({
+    tenant,
+    subject: "c1",
+    source: "banner",
+    decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 3 }],
+  })
   expect(r.events).toHaveLength(1)
   expect((await kit.decide(tenant, "c1", "analytics")).reason).toBe("granted")
-  await kit.record({ tenant, subject: "c1", source: "banner", decisions: [{ purpose: "analytics", action: "withdraw" }] })
+  await kit.record({
+    tenant,
+    subject: "c1",
+    source: "banner",
+    decisions: [{ purpose: "analytics", action: "withdraw" }],
+  })
   expect((await kit.decide(tenant, "c1", "analytics")).reason).toBe("withdrawn")
   const round = await kit.dispatchPending()
   expect(round.delivered).toBe(2)

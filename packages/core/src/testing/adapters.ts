@@ -31,7 +31,13 @@ const withdraw = (tenant: string, subject: string, purpose: ConformancePurpose) 
 })
 
 /** An intent built by hand, to show an adapter applies a redelivery harmlessly. */
-const intentFor = (adapter: Adapter, tenant: string, subject: string, kind: Intent["kind"], purpose: ConformancePurpose): Intent => {
+const intentFor = (
+  adapter: Adapter,
+  tenant: string,
+  subject: string,
+  kind: Intent["kind"],
+  purpose: ConformancePurpose,
+): Intent => {
   const def = conformancePolicy.purposes.get(purpose)!
   return {
     id: `redelivered-${kind}-${subject}`,
@@ -47,6 +53,7 @@ const intentFor = (adapter: Adapter, tenant: string, subject: string, kind: Inte
     aliases: [],
     erasureId: null,
     pseudonym: null,
+    snapshot: null,
   }
 }
 
@@ -57,7 +64,10 @@ export interface TrackerHarness {
     /** The purpose its events are collected for (`analytics` or `marketing`). */
     readonly purpose?: "analytics" | "marketing"
     /** Sends one event through the integration's gated client (the real SDK), and flushes it. */
-    readonly track: (kit: Client<ConformancePurpose>, event: { tenant: string; subject: string; name: string }) => Promise<void>
+    readonly track: (
+      kit: Client<ConformancePurpose>,
+      event: { tenant: string; subject: string; name: string },
+    ) => Promise<void>
     /** Event names the local provider received for a subject. */
     readonly received: (subject: string) => Promise<ReadonlyArray<string>>
     /** Identifiers the provider was asked to delete. */
@@ -84,7 +94,9 @@ export const trackerConformance = (name: string, harness: TrackerHarness): void 
 
     it("declares what it handles", () => {
       expect(h.adapter.role).toBe("tracker")
-      expect(h.adapter.kinds).toEqual(expect.arrayContaining(["tracking.stop", "tracking.resume", "subject.erase"]))
+      expect(h.adapter.kinds).toEqual(
+        expect.arrayContaining(["tracking.stop", "tracking.resume", "subject.erase"]),
+      )
       expect(h.adapter.capabilities.erase).toBe(true)
     })
 
@@ -151,7 +163,10 @@ export interface MessengerHarness {
     readonly adapter: Adapter
     readonly channel: "email" | "sms" | "line" | "push"
     /** Gives the provider side what it needs to reach the subject (an address, a subscription, a LINE id). */
-    readonly enroll?: (kit: Client<ConformancePurpose>, subject: { tenant: string; subject: string }) => Promise<void>
+    readonly enroll?: (
+      kit: Client<ConformancePurpose>,
+      subject: { tenant: string; subject: string },
+    ) => Promise<void>
     /** Sends one marketing message through the integration's gated client (the real SDK). */
     readonly send: (
       kit: Client<ConformancePurpose>,

@@ -4,6 +4,12 @@
  *
  * @since 0.1.0
  */
-export { type MessengerHarness, messengerConformance, type TrackerHarness, trackerConformance } from "./adapters.js"
+export { type BusHarness, busConformance, eventually, type Subscription } from "./bus.js"
+export {
+  type MessengerHarness,
+  messengerConformance,
+  type TrackerHarness,
+  trackerConformance,
+} from "./adapters.js"
 export { type ConformancePurpose, conformancePolicy, uniqueTenant } from "./policy.js"
 export { type StoreHarness, storeConformance } from "./store.js"

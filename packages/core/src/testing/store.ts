@@ -49,7 +49,12 @@ const recordingTracker = (name: string) => {
   }
 }
 
-const grant = (tenant: string, subject: string, purpose: ConformancePurpose, extra: Record<string, unknown> = {}) => ({
+const grant = (
+  tenant: string,
+  subject: string,
+  purpose: ConformancePurpose,
+  extra: Record<string, unknown> = {},
+) => ({
   tenant,
   subject,
   source: "banner",
@@ -57,7 +62,12 @@ const grant = (tenant: string, subject: string, purpose: ConformancePurpose, ext
   ...extra,
 })
 
-const withdraw = (tenant: string, subject: string, purpose: ConformancePurpose, extra: Record<string, unknown> = {}) => ({
+const withdraw = (
+  tenant: string,
+  subject: string,
+  purpose: ConformancePurpose,
+  extra: Record<string, unknown> = {},
+) => ({
   tenant,
   subject,
   source: "preference-center",
@@ -94,7 +104,12 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
         secret: "conformance-secret",
         adapters,
         cache: { ttlMs: 0 },
-        dispatcher: { autoStart: false, maxAttempts: options.maxAttempts ?? 3, baseDelayMs: 0, maxDelayMs: 0 },
+        dispatcher: {
+          autoStart: false,
+          maxAttempts: options.maxAttempts ?? 3,
+          baseDelayMs: 0,
+          maxDelayMs: 0,
+        },
       })
       kits.push(kit)
       return kit
@@ -127,7 +142,13 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
         ...grant(tenant, "s-fields", "analytics"),
         occurredAt: "2026-03-04T05:06:07.089Z",
         actor: { kind: "guardian", id: "parent-1" },
-        evidence: { locale: "th-TH", userAgent: "Mozilla/5.0", ipHash: "abc", noticeHash: "a1", metadata: { form: "signup", n: 3 } },
+        evidence: {
+          locale: "th-TH",
+          userAgent: "Mozilla/5.0",
+          ipHash: "abc",
+          noticeHash: "a1",
+          metadata: { form: "signup", n: 3 },
+        },
         jurisdiction: "TH",
         age: 15,
       })
@@ -153,7 +174,10 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       await kit.record(grant(tenant, "s1", "analytics"))
       const before = rowsOf ? await rowsOf(tenant) : undefined
       const bad: Array<unknown> = [
-        { ...grant(tenant, "s1", "analytics"), decisions: [{ purpose: "analytcs", action: "grant", noticeVersion: 1 }] },
+        {
+          ...grant(tenant, "s1", "analytics"),
+          decisions: [{ purpose: "analytcs", action: "grant", noticeVersion: 1 }],
+        },
         { ...grant(tenant, "s1", "analytics"), decisions: [{ purpose: "analytics", action: "grant" }] },
         { ...grant(tenant, "s1", "analytics"), occurredAt: "2999-01-01T00:00:00Z" },
         { ...withdraw(tenant, "s1", "analytics"), decisions: [] },
@@ -169,11 +193,18 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
     it("serialises concurrent writers of one subject into one continuous chain", async () => {
       const kit = kitWith()
       const tenant = uniqueTenant()
-      const purposes: Array<ConformancePurpose> = ["analytics", "marketing.email", "marketing.sms", "marketing.line"]
+      const purposes: Array<ConformancePurpose> = [
+        "analytics",
+        "marketing.email",
+        "marketing.sms",
+        "marketing.line",
+      ]
       await Promise.all(
         Array.from({ length: 24 }, (_, i) =>
           kit.record(
-            i % 2 === 0 ? grant(tenant, "busy", purposes[i % 4]!) : withdraw(tenant, "busy", purposes[i % 4]!),
+            i % 2 === 0
+              ? grant(tenant, "busy", purposes[i % 4]!)
+              : withdraw(tenant, "busy", purposes[i % 4]!),
           ),
         ),
       )
@@ -190,10 +221,9 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       await kit.record(grant(tenant, "s1", "analytics", { occurredAt: "2026-01-10T00:00:00Z" }))
       await kit.record(withdraw(tenant, "s1", "analytics", { occurredAt: "2026-02-10T00:00:00Z" }))
       await kit.record(grant(tenant, "s1", "marketing.email", { occurredAt: "2026-01-20T00:00:00Z" }))
-      expect((await run(store.history(tenant, "s1", { purpose: "analytics" }))).map((e) => e.action)).toEqual([
-        "grant",
-        "withdraw",
-      ])
+      expect((await run(store.history(tenant, "s1", { purpose: "analytics" }))).map((e) => e.action)).toEqual(
+        ["grant", "withdraw"],
+      )
       const past = await run(store.stateAt(tenant, "s1", new Date("2026-02-01T00:00:00Z")))
       expect(past?.purposes.get("analytics")?.status).toBe("granted")
       expect(past?.purposes.get("marketing.email")?.status).toBe("granted")
@@ -214,7 +244,10 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       expect((await kit.decide(b, "same-id", "analytics")).allowed).toBe(false)
       expect(await run(store.history(a, "same-id"))).toHaveLength(1)
       expect((await run(store.history(b, "same-id")))[0]!.action).toBe("withdraw")
-      expect((await run(store.audiencePage({ tenant: b, purposes: ["analytics"], after: null, limit: 10 }))).states).toEqual([])
+      expect(
+        (await run(store.audiencePage({ tenant: b, purposes: ["analytics"], after: null, limit: 10 })))
+          .states,
+      ).toEqual([])
     })
 
     it("links an alias, resolves it, and never turns a refusal into a grant", async () => {
@@ -260,11 +293,15 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       const tenant = uniqueTenant()
       await kit.record(grant(tenant, "s1", "analytics"))
       const t0 = new Date()
-      const [first] = await run(store.claim({ owner: "a", limit: 10, leaseMs: 1_000, now: t0, adapters: ["t-lease"] }))
+      const [first] = await run(
+        store.claim({ owner: "a", limit: 10, leaseMs: 1_000, now: t0, adapters: ["t-lease"] }),
+      )
       const mine = first!.intent.tenant === tenant ? first! : undefined
       expect(mine).toBeDefined()
       const later = new Date(t0.getTime() + 5_000)
-      const again = await run(store.claim({ owner: "b", limit: 10, leaseMs: 1_000, now: later, adapters: ["t-lease"] }))
+      const again = await run(
+        store.claim({ owner: "b", limit: 10, leaseMs: 1_000, now: later, adapters: ["t-lease"] }),
+      )
       expect(again.find((d) => d.id === mine!.id)?.attempts).toBe(2)
       await run(store.complete(mine!.id, "a", later))
       expect((await kit.outbox.stats(tenant)).pending).toBe(1)
@@ -306,7 +343,12 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       expect(deadResume).toHaveLength(1)
       await kit.outbox.replay(deadResume.map((d) => d.id))
       await kit.dispatchPending()
-      expect(tracker.seen.map((i) => i.kind)).toEqual(["tracking.resume", "tracking.stop", "tracking.stop", "tracking.resume"])
+      expect(tracker.seen.map((i) => i.kind)).toEqual([
+        "tracking.resume",
+        "tracking.stop",
+        "tracking.stop",
+        "tracking.resume",
+      ])
     })
 
     it("erases a subject and keeps only a pseudonymous, verifiable proof", async () => {
@@ -320,7 +362,11 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
         }),
       )
       await kit.record(grant(tenant, "anon-alice", "marketing.email"))
-      await kit.link({ tenant, subject: "alice@example.com", alias: { kind: "anonymous", value: "anon-alice" } })
+      await kit.link({
+        tenant,
+        subject: "alice@example.com",
+        alias: { kind: "anonymous", value: "anon-alice" },
+      })
       const receipt = await kit.erase({ tenant, subject: "alice@example.com", requestedBy: "subject" })
       expect(receipt.pseudonym).not.toContain("alice")
       expect(receipt.eventsKept).toBe(2)
@@ -334,10 +380,16 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       expect((await Ledger.verify(proof)).ok).toBe(true)
       expect((await kit.decide(tenant, "alice@example.com", "analytics")).allowed).toBe(false)
       // A new command with the erased subject's old idempotency key records anew.
-      expect((await kit.record(grant(tenant, "alice@example.com", "analytics", { idempotencyKey: "alice-1" }))).duplicate).toBe(false)
+      expect(
+        (await kit.record(grant(tenant, "alice@example.com", "analytics", { idempotencyKey: "alice-1" })))
+          .duplicate,
+      ).toBe(false)
       await kit.dispatchPending()
       const erase = tracker.seen.find((i) => i.kind === "subject.erase")
-      expect(erase).toMatchObject({ subject: "alice@example.com", aliases: [{ kind: "anonymous", value: "anon-alice" }] })
+      expect(erase).toMatchObject({
+        subject: "alice@example.com",
+        aliases: [{ kind: "anonymous", value: "anon-alice" }],
+      })
       const status = await kit.erasureStatus(tenant, receipt.erasureId)
       expect(status.complete).toBe(true)
       expect(status.adapters).toMatchObject([{ adapter: "t-erase", status: "delivered" }])
@@ -350,7 +402,11 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       const tenant = uniqueTenant()
       for (let i = 0; i < 25; i++) {
         const subject = `s${String(i).padStart(3, "0")}`
-        await kit.record(i % 5 === 0 ? withdraw(tenant, subject, "marketing.email") : grant(tenant, subject, "marketing.email"))
+        await kit.record(
+          i % 5 === 0
+            ? withdraw(tenant, subject, "marketing.email")
+            : grant(tenant, subject, "marketing.email"),
+        )
       }
       await kit.record(withdraw(tenant, "s001", "marketing"))
       const seen: Array<string> = []
@@ -369,7 +425,8 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       expect(seen).toEqual([...seen].sort())
       expect(seen).toHaveLength(20)
       const allowed: Array<string> = []
-      for await (const subject of kit.audience({ tenant, purpose: "marketing.email", pageSize: 6 })) allowed.push(subject)
+      for await (const subject of kit.audience({ tenant, purpose: "marketing.email", pageSize: 6 }))
+        allowed.push(subject)
       expect(allowed).toHaveLength(19)
       expect(allowed).not.toContain("s001")
       expect(allowed).not.toContain("s005")
@@ -384,7 +441,9 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       const rows = await run(
         store.rates({ tenant, from: new Date("2026-03-01T00:00:00Z"), to: new Date("2026-03-03T00:00:00Z") }),
       )
-      const byKey = Object.fromEntries(rows.map((r) => [`${r.purpose}|${r.noticeVersion}|${r.day}|${r.action}`, r.count]))
+      const byKey = Object.fromEntries(
+        rows.map((r) => [`${r.purpose}|${r.noticeVersion}|${r.day}|${r.action}`, r.count]),
+      )
       expect(byKey).toEqual({ "analytics|1|2026-03-01|grant": 2, "analytics|2|2026-03-02|withdraw": 1 })
     })
   })
