@@ -100,9 +100,17 @@ export const decode = <S extends Schema.Top>(
   return { ok: false, error: Errors.InvalidCommand.fromIssues(issues) }
 }
 
-/** Reads an instant as epoch ms (NaN for an impossible date). */
-export const instantMs = (value: Date | string | number): number =>
-  value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value)
+/** Reads an instant as epoch ms (NaN for an impossible date such as February 31st). */
+export const instantMs = (value: Date | string | number): number => {
+  if (value instanceof Date) return value.getTime()
+  if (typeof value === "number") return value
+  const t = Date.parse(value)
+  // Date.parse rolls 2026-02-31 over to March 3rd; a calendar date must read back as written.
+  const [y, m, d] = value.slice(0, 10).split("-").map(Number)
+  const day = new Date(Date.UTC(y!, m! - 1, d!))
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m! - 1 || day.getUTCDate() !== d) return Number.NaN
+  return t
+}
 
 /** Sources only the runtime writes; callers use the dedicated commands (GPC signal, link). */
 const RESERVED_SOURCES = new Set(["gpc", "link"])

@@ -228,7 +228,9 @@ export const verify = async (
   expectedHead?: string | null,
 ): Promise<Verification> => {
   const positionOf = new Map<string, number>()
-  events.forEach((e, i) => positionOf.set(e.hash, i))
+  events.forEach((e, i) => {
+    positionOf.set(e.hash, i)
+  })
   let prevHash: string | null = null
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!
