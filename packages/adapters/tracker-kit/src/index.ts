@@ -1,0 +1,197 @@
+/**
+ * @consentkit/tracker-kit: the consent gate every tracker adapter shares. It asks the kit's
+ * tracker gate about each event, keeps a local stop list fed by `tracking.stop` / `tracking.resume`
+ * intents (so a stale decision cache elsewhere cannot leak an event), counts what it drops, and
+ * turns `subject.erase` into one call to the provider's deletion API.
+ *
+ * @since 0.1.0
+ */
+import {
+  type Adapter,
+  AdapterError,
+  type Client,
+  type Decision,
+  type Intent,
+  Tracker,
+} from "@consentkit/core"
+
+/** A consentkit Promise client, whatever its policy's purpose ids. */
+export type Kit = Client<any>
+
+/** Why an event was dropped: the decision's reason, or `stopped` when the local stop list refused it first. */
+export type DropReason = Decision.Reason | "stopped"
+
+/** What the gate says about one event. */
+export type Verdict =
+  | { readonly allowed: true; readonly decision: Decision.Decision }
+  | { readonly allowed: false; readonly reason: DropReason; readonly decision: Decision.Decision | null }
+
+/** Counters of what passed and what was dropped. */
+export interface Stats {
+  readonly sent: number
+  readonly dropped: number
+  /** Dropped events per reason. */
+  readonly droppedBy: Readonly<Record<string, number>>
+}
+
+/** Whom a `subject.erase` intent names, with every identifier the provider may know them by. */
+export interface Erasure {
+  readonly tenant: string
+  readonly subject: string
+  /** The subject id first, then the alias values whose kind the provider uses. */
+  readonly identifiers: ReadonlyArray<string>
+  readonly aliases: ReadonlyArray<Intent.Alias>
+  readonly erasureId: string | null
+  readonly intent: Intent.Intent
+}
+
+/** How a tracker adapter configures its gate. */
+export interface GateOptions {
+  /** Adapter name, unique within the kit (outbox rows are keyed by it). */
+  readonly name: string
+  /** Tracker categories whose intents it receives; empty = all. */
+  readonly categories?: ReadonlyArray<string>
+  /** The kit to ask; or call `bind(kit)` once the kit exists (the kit needs the adapter first). */
+  readonly kit?: Kit
+  /** Deletes the subject at the provider; must resolve only when the provider accepted the request. */
+  readonly erase: (erasure: Erasure) => Promise<void>
+  /** Tells the provider a purpose stopped, where it has a notion of it (optional). */
+  readonly stopped?: (intent: Intent.Intent) => Promise<void>
+  /** Tells the provider a purpose resumed (optional). */
+  readonly resumed?: (intent: Intent.Intent) => Promise<void>
+  /** Alias kinds the provider knows subjects by (e.g. `anonymous`); default every alias. */
+  readonly aliasKinds?: ReadonlyArray<string>
+  /** Most stop-list entries kept (default 100,000); past it the oldest go and the kit's gate alone decides. */
+  readonly maxEntries?: number
+}
+
+/** The gate and its adapter. */
+export interface TrackerGate {
+  /** The adapter to pass to `createConsentKit({ trackers: [...] })`. */
+  readonly adapter: Adapter.Adapter
+  /** Supplies the kit after it was created with this adapter. */
+  readonly bind: (kit: Kit) => void
+  /** Decides one event: the local stop list first, then the kit's tracker gate. Counts a drop. */
+  readonly check: (event: {
+    readonly tenant: string
+    readonly subject: string
+    readonly purpose: string
+  }) => Promise<Verdict>
+  /** Counts events handed to the provider's SDK. */
+  readonly sent: (count?: number) => void
+  readonly stats: () => Stats
+  /** Whether the local stop list refuses a purpose (or an ancestor, or the whole subject after erasure). */
+  readonly isStopped: (tenant: string, subject: string, purpose: string) => boolean
+}
+
+const ALL = "*"
+const key = (tenant: string, subject: string, purpose: string) => `${tenant}\u0000${subject}\u0000${purpose}`
+
+/** Builds a tracker gate and the adapter that feeds its stop list. */
+export const makeGate = (options: GateOptions): TrackerGate => {
+  let kit = options.kit
+  const maxEntries = options.maxEntries ?? 100_000
+  // Per (tenant, subject, purpose): the newest intent applied, so a redelivered older intent never overrides a newer one.
+  const stops = new Map<string, { readonly stopped: boolean; readonly at: number }>()
+  const erased = new Set<string>()
+  let sent = 0
+  let dropped = 0
+  const droppedBy: Record<string, number> = {}
+
+  const remember = (k: string, stopped: boolean, at: number): void => {
+    const current = stops.get(k)
+    if (current && current.at > at) return
+    stops.delete(k)
+    stops.set(k, { stopped, at })
+    if (stops.size > maxEntries) stops.delete(stops.keys().next().value!)
+  }
+
+  const isStopped = (tenant: string, subject: string, purpose: string): boolean => {
+    if (stops.get(key(tenant, subject, ALL))?.stopped) return true
+    let p = purpose
+    for (;;) {
+      if (stops.get(key(tenant, subject, p))?.stopped) return true
+      const dot = p.lastIndexOf(".")
+      if (dot < 0) return false
+      p = p.slice(0, dot)
+    }
+  }
+
+  const drop = (reason: DropReason, decision: Decision.Decision | null): Verdict => {
+    dropped++
+    droppedBy[reason] = (droppedBy[reason] ?? 0) + 1
+    return { allowed: false, reason, decision }
+  }
+
+  const adapter = Tracker.make({
+    name: options.name,
+    categories: options.categories ?? [],
+    stop: async (intent) => {
+      if (intent.purpose === null) return
+      // The local stop applies before the provider call, so collection stops even while the provider is down.
+      remember(key(intent.tenant, intent.subject, intent.purpose), true, intent.createdAt.getTime())
+      await options.stopped?.(intent)
+    },
+    resume: async (intent) => {
+      if (intent.purpose === null) return
+      const at = intent.createdAt.getTime()
+      remember(key(intent.tenant, intent.subject, intent.purpose), false, at)
+      const all = stops.get(key(intent.tenant, intent.subject, ALL))
+      if (all && all.at <= at) stops.delete(key(intent.tenant, intent.subject, ALL))
+      await options.resumed?.(intent)
+    },
+    erase: async (intent) => {
+      remember(key(intent.tenant, intent.subject, ALL), true, intent.createdAt.getTime())
+      // Redelivery after a crash must not ask the provider twice for the same request.
+      if (erased.has(intent.id)) return
+      const kinds = options.aliasKinds
+      const aliases = intent.aliases.filter((a) => !kinds || kinds.includes(a.kind))
+      const identifiers = [...new Set([intent.subject, ...aliases.map((a) => a.value)])]
+      await options.erase({
+        tenant: intent.tenant,
+        subject: intent.subject,
+        identifiers,
+        aliases,
+        erasureId: intent.erasureId,
+        intent,
+      })
+      erased.add(intent.id)
+      if (erased.size > maxEntries) erased.delete(erased.values().next().value!)
+    },
+  })
+
+  return {
+    adapter,
+    bind: (k) => {
+      kit = k
+    },
+    check: async ({ tenant, subject, purpose }) => {
+      if (isStopped(tenant, subject, purpose)) return drop("stopped", null)
+      if (!kit)
+        throw new Error(`${options.name}: no consentkit client bound; call bind(kit) after createConsentKit`)
+      const decision = await kit.gate.track({ tenant, subject, purpose })
+      return decision.allowed ? { allowed: true, decision } : drop(decision.reason, decision)
+    },
+    sent: (count = 1) => {
+      sent += count
+    },
+    stats: () => ({ sent, dropped, droppedBy: { ...droppedBy } }),
+    isStopped,
+  }
+}
+
+/**
+ * Fails a provider call with the status and body it answered, as an `AdapterError` that is
+ * retryable for 408, 429 and 5xx (the dispatcher backs off) and final otherwise (a bad token will
+ * not fix itself; the row becomes a dead letter an operator can replay).
+ */
+export const expectOk = async (adapter: string, response: Response, what: string): Promise<void> => {
+  if (response.ok) return
+  const body = await response.text().catch(() => "")
+  const status = response.status
+  throw new AdapterError({
+    adapter,
+    message: `${what} answered ${status} ${response.statusText}${body ? `: ${body.slice(0, 500)}` : ""}`,
+    isRetryable: status === 408 || status === 429 || status >= 500,
+  })
+}

@@ -1,0 +1,92 @@
+import { createConsentKit, type Intent, MemoryStore } from "@consentkit/core"
+import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
+import { Effect } from "effect"
+import { afterAll, expect, it } from "vitest"
+import { makeGate } from "../src/index.js"
+
+const erased: Array<ReadonlyArray<string>> = []
+const gate = makeGate({
+  name: "test-tracker",
+  aliasKinds: ["anonymous"],
+  erase: async (e) => {
+    erased.push(e.identifiers)
+  },
+})
+const kit = createConsentKit({
+  policy: conformancePolicy,
+  store: MemoryStore.make(),
+  secret: "s",
+  trackers: [gate.adapter],
+  dispatcher: { autoStart: false },
+})
+gate.bind(kit)
+afterAll(() => kit.close())
+
+const intent = (over: Partial<Intent.Intent>): Intent.Intent =>
+  ({
+    id: "i",
+    tenant: "t",
+    subject: "s",
+    kind: "tracking.stop",
+    createdAt: new Date(1_000),
+    purpose: "analytics",
+    reason: "withdrawn",
+    categories: ["analytics"],
+    channels: [],
+    changes: [],
+    aliases: [],
+    erasureId: null,
+    pseudonym: null,
+    snapshot: null,
+    ...over,
+  }) as Intent.Intent
+
+it("a redelivered older stop never overrides a newer resume", async () => {
+  await Effect.runPromise(gate.adapter.deliver(intent({ id: "stop", createdAt: new Date(1_000) })))
+  expect(gate.isStopped("t", "s", "analytics")).toBe(true)
+  await Effect.runPromise(
+    gate.adapter.deliver(intent({ id: "resume", kind: "tracking.resume", createdAt: new Date(2_000) })),
+  )
+  await Effect.runPromise(gate.adapter.deliver(intent({ id: "stop", createdAt: new Date(1_000) })))
+  expect(gate.isStopped("t", "s", "analytics")).toBe(false)
+})
+
+it("a stopped parent purpose stops its children", async () => {
+  await Effect.runPromise(
+    gate.adapter.deliver(intent({ id: "m", subject: "p", purpose: "marketing", createdAt: new Date(5) })),
+  )
+  expect(gate.isStopped("t", "p", "marketing.email")).toBe(true)
+  expect(gate.isStopped("t", "p", "analytics")).toBe(false)
+})
+
+it("drops and counts events the kit refuses, passes granted ones", async () => {
+  const tenant = uniqueTenant()
+  const before = gate.stats().dropped
+  expect((await gate.check({ tenant, subject: "a", purpose: "analytics" })).allowed).toBe(false)
+  await kit.record({
+    tenant,
+    subject: "a",
+    source: "banner",
+    decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+  })
+  expect((await gate.check({ tenant, subject: "a", purpose: "analytics" })).allowed).toBe(true)
+  expect(gate.stats().dropped).toBe(before + 1)
+  expect(gate.stats().droppedBy["no_consent"]).toBeGreaterThanOrEqual(1)
+})
+
+it("erases once per intent, by the subject and the aliases the provider knows, and stops the subject", async () => {
+  const erase = intent({
+    id: "erase-1",
+    kind: "subject.erase",
+    subject: "e",
+    purpose: null,
+    aliases: [
+      { kind: "anonymous", value: "anon-1" },
+      { kind: "email", value: "x@example.com" },
+    ],
+  })
+  await Effect.runPromise(gate.adapter.deliver(erase))
+  await Effect.runPromise(gate.adapter.deliver(erase))
+  expect(erased).toEqual([["e", "anon-1"]])
+  expect(gate.isStopped("t", "e", "analytics")).toBe(true)
+})

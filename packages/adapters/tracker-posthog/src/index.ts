@@ -1,0 +1,165 @@
+/**
+ * @consentkit/adapter-posthog: PostHog behind the consent gate. `capture` and `identify` go to the
+ * real `posthog-node` client only when the subject allows the event's purpose; a withdrawal stops
+ * them at once; `subject.erase` deletes the person and their events through PostHog's
+ * `persons/bulk_delete` API.
+ *
+ * @since 0.1.0
+ */
+import type { Adapter } from "@consentkit/core"
+import { expectOk, type Kit, makeGate, type Stats, type Verdict } from "@consentkit/tracker-kit"
+import type { EventMessage, IdentifyMessage, PostHog } from "posthog-node"
+
+export type { Kit, Stats, Verdict } from "@consentkit/tracker-kit"
+
+/** How PostHog erases a person: the private API (not the capture host) and a personal API key with `person:write`. */
+export interface PostHogDeletion {
+  /** The project id (a number in the PostHog URL). */
+  readonly projectId: string | number
+  /** A personal API key, or a function returning one (e.g. from a secret store). */
+  readonly personalApiKey: string | (() => string | Promise<string>)
+  /** The private API host (default `https://us.posthog.com`; EU: `https://eu.posthog.com`). */
+  readonly apiHost?: string
+  /** Also delete the person's events (default true: erasure means the behaviour data too). */
+  readonly deleteEvents?: boolean
+  /** Also delete session recordings (default true). */
+  readonly deleteRecordings?: boolean
+}
+
+/** Options of `posthogTracker`. */
+export interface PostHogTrackerOptions {
+  /** The real client: `new PostHog(projectToken, { host })`. */
+  readonly client: PostHog
+  readonly deletion: PostHogDeletion
+  /** The consentkit client; or call `bind(kit)` once it exists. */
+  readonly kit?: Kit
+  /** Adapter name (default `posthog`). */
+  readonly name?: string
+  /** Tracker categories whose intents it receives (default all). */
+  readonly categories?: ReadonlyArray<string>
+  /** The purpose of an event that names none (default `analytics`). */
+  readonly purpose?: string
+  /** Picks an event's purpose from the event (overrides `purpose`). */
+  readonly purposeOf?: (event: EventMessage) => string | undefined
+  /** Alias kinds that are PostHog distinct ids (default every alias, e.g. the anonymous visitor id). */
+  readonly aliasKinds?: ReadonlyArray<string>
+  /** Injectable fetch for the deletion API (default global fetch). */
+  readonly fetch?: typeof fetch
+}
+
+/** An event to capture: PostHog's `EventMessage` plus who and why. */
+export type GatedEvent = Omit<EventMessage, "distinctId"> & {
+  readonly tenant: string
+  /** The consentkit subject; also the distinct id unless `distinctId` is given. */
+  readonly subject: string
+  readonly distinctId?: string
+  /** The purpose it is collected for (default: `purposeOf`, then the tracker's `purpose`). */
+  readonly purpose?: string
+}
+
+/** Person properties to set: PostHog's `IdentifyMessage` plus who and why. */
+export type GatedIdentify = Omit<IdentifyMessage, "distinctId"> & {
+  readonly tenant: string
+  readonly subject: string
+  readonly distinctId?: string
+  readonly purpose?: string
+}
+
+/** The gated PostHog tracker. */
+export interface PostHogTracker {
+  /** For `createConsentKit({ trackers: [tracker.adapter] })`. */
+  readonly adapter: Adapter.Adapter
+  /** Supplies the kit after it was created with this adapter. */
+  readonly bind: (kit: Kit) => void
+  /** Captures an event if the subject allows its purpose; resolves with the verdict. */
+  readonly capture: (event: GatedEvent) => Promise<Verdict>
+  /** Sets person properties if the subject allows the purpose. */
+  readonly identify: (message: GatedIdentify) => Promise<Verdict>
+  /** Sends what the SDK queued. */
+  readonly flush: () => Promise<void>
+  /** Events sent and dropped, with drop reasons. */
+  readonly stats: () => Stats
+}
+
+/**
+ * Wraps a PostHog client so every capture passes the consent gate.
+ *
+ * @example
+ * ```ts
+ * import { createConsentKit, MemoryStore } from "@consentkit/core"
+ * import { posthogTracker } from "@consentkit/adapter-posthog"
+ * import { PostHog } from "posthog-node"
+ *
+ * const posthog = posthogTracker({
+ *   client: new PostHog("phc_project_token", { host: "https://us.i.posthog.com" }),
+ *   deletion: { projectId: 12345, personalApiKey: process.env.POSTHOG_PERSONAL_API_KEY! },
+ * })
+ * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret, trackers: [posthog.adapter] })
+ * posthog.bind(kit)
+ * await posthog.capture({ tenant: "siamtea", subject: "c-1", event: "checkout_started" })
+ * ```
+ */
+export const posthogTracker = (options: PostHogTrackerOptions): PostHogTracker => {
+  const name = options.name ?? "posthog"
+  const doFetch = options.fetch ?? fetch
+  const deletion = options.deletion
+  const apiHost = (deletion.apiHost ?? "https://us.posthog.com").replace(/\/+$/, "")
+  const gate = makeGate({
+    name,
+    categories: options.categories,
+    kit: options.kit,
+    aliasKinds: options.aliasKinds,
+    // PostHog's opt-out is a posthog-js (device) flag; on the server the way to stop is not to send.
+    erase: async ({ identifiers }) => {
+      const key =
+        typeof deletion.personalApiKey === "function"
+          ? await deletion.personalApiKey()
+          : deletion.personalApiKey
+      // bulk_delete takes at most 1000 distinct ids per call.
+      for (let i = 0; i < identifiers.length; i += 1000) {
+        const response = await doFetch(
+          `${apiHost}/api/projects/${encodeURIComponent(String(deletion.projectId))}/persons/bulk_delete/`,
+          {
+            method: "POST",
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            body: JSON.stringify({
+              distinct_ids: identifiers.slice(i, i + 1000),
+              delete_events: deletion.deleteEvents ?? true,
+              delete_recordings: deletion.deleteRecordings ?? true,
+            }),
+          },
+        )
+        await expectOk(name, response, "PostHog persons/bulk_delete")
+      }
+    },
+  })
+  const purposeOf = (event: EventMessage) => options.purposeOf?.(event) ?? options.purpose ?? "analytics"
+
+  return {
+    adapter: gate.adapter,
+    bind: gate.bind,
+    capture: async ({ tenant, subject, distinctId, purpose, ...event }) => {
+      const message: EventMessage = { ...event, distinctId: distinctId ?? subject }
+      const verdict = await gate.check({ tenant, subject, purpose: purpose ?? purposeOf(message) })
+      if (verdict.allowed) {
+        options.client.capture(message)
+        gate.sent()
+      }
+      return verdict
+    },
+    identify: async ({ tenant, subject, distinctId, purpose, ...rest }) => {
+      const verdict = await gate.check({
+        tenant,
+        subject,
+        purpose: purpose ?? options.purpose ?? "analytics",
+      })
+      if (verdict.allowed) {
+        options.client.identify({ ...rest, distinctId: distinctId ?? subject })
+        gate.sent()
+      }
+      return verdict
+    },
+    flush: () => options.client.flush(),
+    stats: gate.stats,
+  }
+}
