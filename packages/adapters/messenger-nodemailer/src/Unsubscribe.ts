@@ -1,0 +1,175 @@
+/**
+ * RFC 8058 one-click unsubscribe: a signed, per-recipient token in each marketing mail's
+ * `List-Unsubscribe` URL, and a Web `Request` → `Response` handler that verifies it and records a
+ * withdrawal of that mail's purpose (no cookie, no login: the token is the proof).
+ *
+ * @since 0.1.0
+ */
+import { createHmac, timingSafeEqual } from "node:crypto"
+import type { Kit } from "./internal/gate.js"
+
+/** What an unsubscribe token proves: which subject of which tenant asked to stop which purpose, on which channel. */
+export interface UnsubscribeClaims {
+  readonly tenant: string
+  readonly subject: string
+  readonly purpose: string
+  readonly channel: string
+  /** When the mail carrying it was sent. */
+  readonly issuedAt: Date
+}
+
+/** A secret, or several during a rotation: the first signs, any verifies. */
+export type Secret = string | ReadonlyArray<string>
+
+// Domain separation: the same secret used for something else never yields a valid token here.
+const CONTEXT = "consentkit/list-unsubscribe/v1\u0000"
+
+const secrets = (secret: Secret): ReadonlyArray<string> => {
+  const list = typeof secret === "string" ? [secret] : secret
+  if (list.length === 0 || list.some((s) => s.length < 16))
+    throw new Error("unsubscribe secret: give at least one secret of 16 or more characters")
+  return list
+}
+
+const mac = (secret: string, payload: string): Buffer =>
+  createHmac("sha256", secret)
+    .update(CONTEXT + payload)
+    .digest()
+
+/** Signs a token for one recipient and purpose: base64url(JSON claims) "." base64url(HMAC-SHA256). */
+export const sign = (
+  secret: Secret,
+  claims: { tenant: string; subject: string; purpose: string; channel?: string },
+  now: number = Date.now(),
+): string => {
+  const payload = Buffer.from(
+    JSON.stringify({
+      t: claims.tenant,
+      s: claims.subject,
+      p: claims.purpose,
+      c: claims.channel ?? "email",
+      iat: Math.floor(now / 1000),
+    }),
+  ).toString("base64url")
+  return `${payload}.${mac(secrets(secret)[0]!, payload).toString("base64url")}`
+}
+
+/** Verifies a token (constant-time); the claims, or null when it is malformed, tampered with or too old. */
+export const verify = (
+  secret: Secret,
+  token: string,
+  options: { readonly maxAgeMs?: number; readonly now?: number } = {},
+): UnsubscribeClaims | null => {
+  const dot = token.indexOf(".")
+  if (dot <= 0 || dot !== token.lastIndexOf(".")) return null
+  const payload = token.slice(0, dot)
+  const given = Buffer.from(token.slice(dot + 1), "base64url")
+  const valid = secrets(secret).some((s) => {
+    const expected = mac(s, payload)
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  })
+  if (!valid) return null
+  let claims: { t?: unknown; s?: unknown; p?: unknown; c?: unknown; iat?: unknown }
+  try {
+    claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
+  } catch {
+    return null
+  }
+  const { t, s, p, c, iat } = claims
+  if (typeof t !== "string" || typeof s !== "string" || typeof p !== "string" || typeof c !== "string")
+    return null
+  if (typeof iat !== "number" || !Number.isInteger(iat)) return null
+  const issuedAt = new Date(iat * 1000)
+  const now = options.now ?? Date.now()
+  if (options.maxAgeMs !== undefined && now - issuedAt.getTime() > options.maxAgeMs) return null
+  return { tenant: t, subject: s, purpose: p, channel: c, issuedAt }
+}
+
+/** The one URL of a mail's `List-Unsubscribe` header: `base` with the token in its `token` query parameter. */
+export const url = (base: string, token: string): string => {
+  const u = new URL(base)
+  if (u.protocol !== "https:" && u.protocol !== "http:")
+    throw new Error(`unsubscribe url must be http(s) (RFC 8058 requires https in production): ${base}`)
+  u.searchParams.set("token", token)
+  return u.toString()
+}
+
+/** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
+export interface Route {
+  readonly method: "POST"
+  readonly path: string
+  readonly handle: (request: Request) => Promise<Response>
+}
+
+/** What the one-click endpoint needs from the kit: its `optOut` command. */
+export type OptOutKit = Pick<Kit, "optOut">
+
+/** Options of `oneClickUnsubscribe`. */
+export interface OneClickOptions {
+  /** The secret the messenger signs its tokens with. */
+  readonly secret: Secret
+  /** Where the host mounts the route (e.g. `/consent/unsubscribe`); the messenger's `unsubscribe.url` must point here. */
+  readonly path: string
+  /** Refuse tokens older than this (default: never; CAN-SPAM wants links to work for at least 30 days). */
+  readonly maxAgeMs?: number
+  /** The ledger's `source` for these withdrawals (default `list-unsubscribe`). */
+  readonly source?: string
+}
+
+const text = (status: number, body: string, headers: Record<string, string> = {}) =>
+  new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } })
+
+const readForm = async (request: Request): Promise<URLSearchParams | FormData | null> => {
+  const type = request.headers.get("content-type") ?? ""
+  try {
+    if (type.startsWith("multipart/form-data")) return await request.formData()
+    return new URLSearchParams(await request.text())
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The RFC 8058 one-click endpoint: `POST <path>?token=...` with the body `List-Unsubscribe=One-Click`
+ * records a withdrawal of the token's purpose (every channel that purpose governs stops) and answers
+ * 200. A missing, tampered or expired token gets 403 and records nothing; a body without
+ * `List-Unsubscribe=One-Click` gets 400. GET is never an unsubscribe: link scanners prefetch URLs.
+ */
+export const oneClickUnsubscribe = (kit: OptOutKit, options: OneClickOptions): Route => {
+  secrets(options.secret)
+  return {
+    method: "POST",
+    path: options.path,
+    handle: async (request) => {
+      if (request.method !== "POST") return text(405, "use POST", { allow: "POST" })
+      const token = new URL(request.url).searchParams.get("token")
+      const claims = token ? verify(options.secret, token, { maxAgeMs: options.maxAgeMs }) : null
+      if (!claims) return text(403, "this unsubscribe link is not valid")
+      const form = await readForm(request)
+      if (form?.get("List-Unsubscribe") !== "One-Click")
+        return text(400, 'expected the body "List-Unsubscribe=One-Click"')
+      try {
+        await kit.optOut({
+          tenant: claims.tenant,
+          subject: claims.subject,
+          channel: claims.channel,
+          purpose: claims.purpose,
+          source: options.source ?? "list-unsubscribe",
+          evidence: {
+            metadata: {
+              method: "rfc8058-one-click",
+              mailIssuedAt: claims.issuedAt.toISOString(),
+              client: request.headers.get("user-agent") ?? null,
+            },
+          },
+        })
+      } catch (error) {
+        // A command the kit rejects (e.g. a purpose since removed from the policy) will not succeed on retry.
+        if ((error as { _tag?: string })._tag === "InvalidCommand")
+          return text(400, "this unsubscribe link no longer applies")
+        throw error
+      }
+      return text(200, "unsubscribed")
+    },
+  }
+}

@@ -1,0 +1,177 @@
+import { generateKeyPairSync } from "node:crypto"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { type Client, ConsentRequired, createConsentKit, MemoryStore } from "@consentkit/core"
+import { type ConformancePurpose, conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
+import nodemailer from "nodemailer"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { nodemailerMessenger, oneClickUnsubscribe, type Route, Unsubscribe } from "../src/index.js"
+import { type LocalSmtp, localSmtp } from "../src/testing.js"
+
+const SECRET = "one-click-test-secret-0123456789"
+
+/** The smallest bridge from node:http to a Web-standard route, as any framework adapter would do. */
+const serve = async (route: Route): Promise<{ server: Server; origin: string }> => {
+  const server = createServer(async (req, res) => {
+    const chunks: Array<Buffer> = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const hasBody = req.method !== "GET" && req.method !== "HEAD"
+    const request = new Request(`http://${req.headers.host}${req.url}`, {
+      method: req.method,
+      headers: req.headers as Record<string, string>,
+      body: hasBody ? Buffer.concat(chunks) : undefined,
+    })
+    const response =
+      new URL(request.url).pathname === route.path
+        ? await route.handle(request)
+        : new Response(null, { status: 404 })
+    response.headers.forEach((value, name) => {
+      res.setHeader(name, value)
+    })
+    res.writeHead(response.status)
+    res.end(Buffer.from(await response.arrayBuffer()))
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+}
+
+const oneClick = (url: string, body = "List-Unsubscribe=One-Click") =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body })
+
+describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
+  let smtp: LocalSmtp
+  let kit: Client<ConformancePurpose>
+  let http: { server: Server; origin: string }
+  let mail: ReturnType<typeof nodemailerMessenger>
+  // The route needs the kit, the kit the messenger, the messenger the route's URL: the server looks it up per request.
+  let route: Route
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
+
+  beforeAll(async () => {
+    smtp = await localSmtp()
+    const addresses = (subject: string) => `${subject}@customers.example`
+    http = await serve({ method: "POST", path: "/consent/unsubscribe", handle: (r) => route.handle(r) })
+    mail = nodemailerMessenger({
+      transport: nodemailer.createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: false,
+        ignoreTLS: true,
+        dkim: {
+          domainName: "siamtea.example",
+          keySelector: "ck",
+          privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        },
+      }),
+      from: "Siam Tea <news@siamtea.example>",
+      recipients: { resolve: (_tenant, subject) => addresses(subject) },
+      unsubscribe: { url: `${http.origin}/consent/unsubscribe`, secret: SECRET },
+    })
+    kit = createConsentKit({
+      policy: conformancePolicy,
+      store: MemoryStore.make(),
+      secret: "kit-secret",
+      messengers: [mail.adapter],
+      dispatcher: { autoStart: false },
+    })
+    mail.bind(kit)
+    route = oneClickUnsubscribe(kit, { secret: SECRET, path: "/consent/unsubscribe" })
+  })
+  afterAll(async () => {
+    await kit?.close()
+    await smtp?.close()
+    http?.server.close()
+  })
+
+  const subscribed = async () => {
+    const tenant = uniqueTenant()
+    const subject = `${tenant}-customer`
+    await kit.record({
+      tenant,
+      subject,
+      source: "signup-form",
+      decisions: [{ purpose: "marketing.email", action: "grant", noticeVersion: 1 }],
+    })
+    await kit.dispatchPending()
+    return { tenant, subject, address: `${subject}@customers.example` }
+  }
+
+  const send = (tenant: string, subject: string, text: string) =>
+    mail.send({ tenant, subject, purpose: "marketing.email", message: { subject: text, text } })
+
+  it("delivers before the one-click withdrawal, refuses with a typed reason after it, and nothing more arrives", async () => {
+    const { tenant, subject, address } = await subscribed()
+    await send(tenant, subject, "songkran-sale")
+    const [received] = smtp.to(address)
+    expect(received?.text).toBe("songkran-sale")
+
+    // RFC 8058 §3.1: one https-or-http URI in List-Unsubscribe, the exact List-Unsubscribe-Post value, both DKIM-signed.
+    const listUnsubscribe = received!.header("List-Unsubscribe")!
+    expect(listUnsubscribe).toMatch(
+      /^<http:\/\/127\.0\.0\.1:\d+\/consent\/unsubscribe\?token=[\w-]+\.[\w-]+>$/,
+    )
+    expect(received!.header("List-Unsubscribe-Post")).toBe("List-Unsubscribe=One-Click")
+    const signed = /\bh=([^;]+)/
+      .exec(received!.header("DKIM-Signature")!)![1]!
+      .replace(/\s/g, "")
+      .toLowerCase()
+      .split(":")
+    expect(signed).toEqual(expect.arrayContaining(["list-unsubscribe", "list-unsubscribe-post"]))
+    const link = listUnsubscribe.slice(1, -1)
+    expect(Unsubscribe.verify(SECRET, new URL(link).searchParams.get("token")!)).toMatchObject({
+      tenant,
+      subject,
+      purpose: "marketing.email",
+      channel: "email",
+    })
+
+    // A plain HTTP client, no cookie, no session: the token alone proves who asked.
+    const response = await oneClick(link)
+    expect(response.status).toBe(200)
+
+    const refusal = await send(tenant, subject, "after-click").catch((e: unknown) => e)
+    expect(refusal).toBeInstanceOf(ConsentRequired)
+    expect((refusal as ConsentRequired).decision).toMatchObject({ allowed: false, reason: "withdrawn" })
+    await kit.dispatchPending()
+    const afterDispatch = await send(tenant, subject, "after-dispatch").catch((e: unknown) => e)
+    expect((afterDispatch as ConsentRequired).decision.reason).toBe("withdrawn")
+
+    expect(smtp.to(address).map((m) => m.text)).toEqual(["songkran-sale"])
+    const [withdrawal] = (await kit.history(tenant, subject)).filter((e) => e.action === "withdraw")
+    expect(withdrawal).toMatchObject({ purpose: "marketing.email", source: "list-unsubscribe" })
+    expect(withdrawal!.evidence.metadata).toMatchObject({ method: "rfc8058-one-click", channel: "email" })
+  })
+
+  it("answers a tampered token with 403 and records nothing", async () => {
+    const { tenant, subject, address } = await subscribed()
+    const victim = await subscribed()
+    await send(tenant, subject, "hello")
+    const link = new URL(smtp.to(address)[0]!.header("List-Unsubscribe")!.slice(1, -1))
+    const [payload, signature] = link.searchParams.get("token")!.split(".")
+
+    // Someone rewrites the claims to unsubscribe another customer, keeping the signature.
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString())
+    const forged = Buffer.from(JSON.stringify({ ...claims, t: victim.tenant, s: victim.subject })).toString(
+      "base64url",
+    )
+    const flipped = `${signature!.slice(0, -1)}${signature!.endsWith("A") ? "B" : "A"}`
+    for (const token of [`${forged}.${signature}`, `${payload}.${flipped}`, "not-a-token", ""]) {
+      link.searchParams.set("token", token)
+      expect((await oneClick(link.toString())).status).toBe(403)
+    }
+
+    expect((await kit.decide(victim.tenant, victim.subject, "marketing.email")).reason).toBe("granted")
+    expect((await kit.decide(tenant, subject, "marketing.email")).reason).toBe("granted")
+    expect(await kit.history(victim.tenant, victim.subject)).toHaveLength(1)
+  })
+
+  it("never unsubscribes on GET or without the One-Click body", async () => {
+    const { tenant, subject, address } = await subscribed()
+    await send(tenant, subject, "hello")
+    const link = smtp.to(address)[0]!.header("List-Unsubscribe")!.slice(1, -1)
+    expect((await fetch(link)).status).toBe(405)
+    expect((await oneClick(link, "List-Unsubscribe=Maybe")).status).toBe(400)
+    expect((await kit.decide(tenant, subject, "marketing.email")).reason).toBe("granted")
+    expect(await kit.history(tenant, subject)).toHaveLength(1)
+  })
+})
