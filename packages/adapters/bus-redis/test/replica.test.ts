@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
+import { redisBus, subscribeReplica } from "@consentkit/adapter-bus-redis"
+import { eventually } from "@consentkit/core/testing"
+import { describe, expect, it } from "vitest"
+import { dropPrefix } from "./fixtures/cleanup.js"
+import { policy, unique } from "./fixtures/policy.js"
+
+const url = process.env.CONSENTKIT_REDIS_URL
+
+describe.runIf(url)("a replica fed by Redis Streams", () => {
+  it("refuses the next event after another process records a withdrawal, with no store on the read side", async () => {
+    const prefix = unique("cktest")
+    const tenant = unique("shop")
+    const subject = "c-42"
+    // The reading side has a bus and a policy, and no store at all: nothing it answers can come from a database.
+    const bus = redisBus({ url: url!, prefix })
+    const { replica, ready, close } = await subscribeReplica({ bus, policy, group: "checkout-api" })
+    await ready
+    expect(replica.track({ tenant, subject, category: "analytics" }).allowed).toBe(false)
+
+    const recorder = spawn(
+      process.execPath,
+      [
+        "--conditions=@consentkit/source",
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("./fixtures/recorder.ts", import.meta.url)),
+      ],
+      {
+        env: {
+          ...process.env,
+          REDIS_URL: url,
+          PREFIX: prefix,
+          TENANT: tenant,
+          SUBJECT: subject,
+        },
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    )
+    const exited = new Promise<number | null>((resolve) => recorder.on("exit", resolve))
+    const lines = createInterface({ input: recorder.stdout! })[Symbol.asyncIterator]()
+    const next = async () => String((await lines.next()).value)
+    try {
+      expect(await next()).toBe("granted")
+      await eventually(() =>
+        expect(replica.track({ tenant, subject, category: "analytics" }).allowed).toBe(true),
+      )
+      expect(replica.send({ tenant, subject, channel: "email" }).allowed).toBe(true)
+
+      recorder.stdin!.write("withdraw\n")
+      expect(await next()).toMatch(/^withdrawn /)
+      expect(await exited).toBe(0)
+
+      await eventually(() =>
+        expect(replica.track({ tenant, subject, category: "analytics" })).toMatchObject({
+          allowed: false,
+          reason: "withdrawn",
+        }),
+      )
+      expect(replica.send({ tenant, subject, channel: "email" })).toMatchObject({
+        allowed: false,
+        reason: "withdrawn",
+      })
+    } finally {
+      recorder.kill()
+      await close()
+      await bus.close()
+      await dropPrefix(url!, prefix)
+    }
+  })
+})
