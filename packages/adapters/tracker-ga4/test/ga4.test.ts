@@ -1,0 +1,87 @@
+import { createConsentKit, MemoryStore } from "@consentkit/core"
+import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
+import { expect, it, onTestFinished } from "vitest"
+import { ga4Tracker } from "../src/index.js"
+import { startGa4 } from "./ga4-server.js"
+
+it("sends before a withdrawal with consent parameters, nothing after it, and submits user deletions on erasure", async () => {
+  const server = await startGa4({ measurementId: "G-SHOP", apiSecret: "mp-secret", token: "ya29.host-token" })
+  onTestFinished(() => server.close())
+  const tracker = ga4Tracker({
+    measurementId: "G-SHOP",
+    apiSecret: "mp-secret",
+    collectUrl: `${server.url}/mp/collect`,
+    deletion: { propertyId: "123456789", token: () => "ya29.host-token", baseUrl: server.url },
+  })
+  const kit = createConsentKit({
+    policy: conformancePolicy,
+    store: MemoryStore.make(),
+    secret: "test-secret",
+    trackers: [tracker.adapter],
+    dispatcher: { autoStart: false },
+  })
+  onTestFinished(() => kit.close())
+  tracker.bind(kit)
+
+  const tenant = uniqueTenant()
+  const subject = `${tenant}-customer`
+  await kit.record({
+    tenant,
+    subject,
+    source: "banner",
+    decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+  })
+  await tracker.send({
+    tenant,
+    subject,
+    clientId: "555.777",
+    events: [{ name: "page_view", params: { page_location: "/tea" } }],
+  })
+  await kit.record({
+    tenant,
+    subject,
+    source: "banner",
+    decisions: [{ purpose: "marketing", action: "grant", noticeVersion: 1 }],
+  })
+  await tracker.send({ tenant, subject, clientId: "555.777", events: [{ name: "add_to_cart" }] })
+
+  await kit.record({
+    tenant,
+    subject,
+    source: "preference-center",
+    decisions: [{ purpose: "analytics", action: "withdraw" }],
+  })
+  expect(await tracker.send({ tenant, subject, events: [{ name: "begin_checkout" }] })).toMatchObject({
+    allowed: false,
+    reason: "withdrawn",
+  })
+  await kit.dispatchPending()
+  expect(await tracker.send({ tenant, subject, events: [{ name: "purchase" }] })).toMatchObject({
+    allowed: false,
+    reason: "stopped",
+  })
+
+  expect(server.received(subject)).toEqual(["page_view", "add_to_cart"])
+  const [first, second] = server.log.collects.filter((c) => c.body.user_id === subject)
+  expect(first).toEqual({
+    measurementId: "G-SHOP",
+    body: {
+      client_id: "555.777",
+      user_id: subject,
+      consent: { ad_user_data: "DENIED", ad_personalization: "DENIED" },
+      events: [{ name: "page_view", params: { page_location: "/tea" } }],
+    },
+  })
+  expect(second!.body.consent).toEqual({ ad_user_data: "GRANTED", ad_personalization: "GRANTED" })
+
+  await kit.link({ tenant, subject, alias: { kind: "ga_client_id", value: "555.777" } })
+  const receipt = await kit.erase({ tenant, subject })
+  await kit.dispatchPending()
+  expect(server.log.deletions).toEqual([
+    { property: "123456789", authorization: "Bearer ya29.host-token", body: { userId: subject } },
+    { property: "123456789", authorization: "Bearer ya29.host-token", body: { clientId: subject } },
+    { property: "123456789", authorization: "Bearer ya29.host-token", body: { clientId: "555.777" } },
+  ])
+  expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
+  expect(server.log.unexpected).toEqual([])
+})

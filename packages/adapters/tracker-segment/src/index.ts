@@ -1,0 +1,285 @@
+/**
+ * @consentkit/adapter-segment: Segment behind the consent gate. `track`, `identify` and `page`
+ * reach the real `@segment/analytics-node` client only when the subject allows the event's
+ * purpose, and every message carries `context.consent.categoryPreferences` so Segment's
+ * consent-aware destinations agree. A withdrawal stops collection at once; `subject.erase` files a
+ * `SUPPRESS_WITH_DELETE` regulation through Segment's Public API.
+ *
+ * RudderStack's Node SDK takes the same payloads (`/v1/batch`, Segment spec) and the same method
+ * shapes, so it works as `client` unchanged; `deletion: { api: "rudderstack" }` files the erasure
+ * through RudderStack's User Suppression API instead.
+ *
+ * @since 0.1.0
+ */
+import type { Adapter, Decision } from "@consentkit/core"
+import { expectOk, type Kit, makeGate, type Stats, type Verdict } from "@consentkit/tracker-kit"
+
+export type { Kit, Stats, Verdict } from "@consentkit/tracker-kit"
+
+/** Fields every Segment-spec message shares. */
+export interface MessageFields {
+  readonly userId?: string
+  readonly anonymousId?: string
+  readonly context?: Record<string, any>
+  readonly timestamp?: Date | string
+  readonly messageId?: string
+  readonly integrations?: Record<string, any>
+}
+
+/**
+ * What the tracker needs from the client: the Segment-spec calls. `Analytics` from
+ * `@segment/analytics-node` and RudderStack's `@rudderstack/rudder-sdk-node` both fit.
+ */
+export interface SegmentCompatibleClient {
+  track(message: MessageFields & { event: string; properties?: Record<string, any> }): void
+  identify(message: MessageFields & { traits?: Record<string, any> }): void
+  page(message: MessageFields & { name?: string; category?: string; properties?: Record<string, any> }): void
+  flush(...args: Array<any>): unknown
+}
+
+/** Segment's Public API regulation (workspace-wide, or one source when `sourceId` is set). */
+export interface SegmentDeletion {
+  readonly api: "segment"
+  /** A Public API token with the Workspace Owner role, or a function returning one. */
+  readonly token: string | (() => string | Promise<string>)
+  /** Default `https://api.segmentapis.com` (EU: `https://eu1.api.segmentapis.com`). */
+  readonly baseUrl?: string
+  /** Default `SUPPRESS_WITH_DELETE` (suppress new data, delete old data, forward to destinations). */
+  readonly regulationType?:
+    | "SUPPRESS_WITH_DELETE"
+    | "SUPPRESS_WITH_DELETE_INTERNAL"
+    | "DELETE_ONLY"
+    | "DELETE_INTERNAL"
+  /** Regulate one source only; source regulations also accept anonymous ids. */
+  readonly sourceId?: string
+}
+
+/** RudderStack's User Suppression API (`POST /v2/regulations`). */
+export interface RudderStackDeletion {
+  readonly api: "rudderstack"
+  /** A service (or personal) access token, or a function returning one. */
+  readonly token: string | (() => string | Promise<string>)
+  /** Default `https://api.rudderstack.com` (EU: `https://api.eu.rudderstack.com`). */
+  readonly baseUrl?: string
+  /** Destinations to delete from; default every destination that supports deletion. */
+  readonly destinationIds?: ReadonlyArray<string>
+}
+
+/** Options of `segmentTracker`. */
+export interface SegmentTrackerOptions {
+  /** `new Analytics({ writeKey })`, or RudderStack's `new Analytics(writeKey, { dataPlaneUrl })`. */
+  readonly client: SegmentCompatibleClient
+  readonly deletion: SegmentDeletion | RudderStackDeletion
+  /** The consentkit client; or call `bind(kit)` once it exists. */
+  readonly kit?: Kit
+  /** Adapter name (default `segment`). */
+  readonly name?: string
+  /** Tracker categories whose intents it receives (default all). */
+  readonly categories?: ReadonlyArray<string>
+  /** The purpose of an event that names none (default `analytics`). */
+  readonly purpose?: string
+  /** Picks a track event's purpose from its name and properties. */
+  readonly purposeOf?: (event: {
+    readonly event: string
+    readonly properties?: Record<string, any>
+  }) => string | undefined
+  /**
+   * Adds `context.consent.categoryPreferences` (tracker category → allowed) to every message, the
+   * shape Segment's Consent Management reads (default true).
+   */
+  readonly consentContext?: boolean
+  /** Alias kinds that are Segment anonymous ids (default `anonymous`); every other alias is a user id. */
+  readonly anonymousIdKinds?: ReadonlyArray<string>
+  /** Injectable fetch for the deletion API (default global fetch). */
+  readonly fetch?: typeof fetch
+}
+
+/** Who a message is about and why it is collected. */
+export interface Subject {
+  readonly tenant: string
+  /** The consentkit subject; also the `userId` unless `userId` or `anonymousId` is given. */
+  readonly subject: string
+  /** The purpose it is collected for (default: `purposeOf`, then the tracker's `purpose`). */
+  readonly purpose?: string
+}
+
+/** The gated Segment tracker. */
+export interface SegmentTracker {
+  /** For `createConsentKit({ trackers: [tracker.adapter] })`. */
+  readonly adapter: Adapter.Adapter
+  /** Supplies the kit after it was created with this adapter. */
+  readonly bind: (kit: Kit) => void
+  readonly track: (
+    message: Subject & MessageFields & { readonly event: string; readonly properties?: Record<string, any> },
+  ) => Promise<Verdict>
+  readonly identify: (
+    message: Subject & MessageFields & { readonly traits?: Record<string, any> },
+  ) => Promise<Verdict>
+  readonly page: (
+    message: Subject &
+      MessageFields & {
+        readonly name?: string
+        readonly category?: string
+        readonly properties?: Record<string, any>
+      },
+  ) => Promise<Verdict>
+  /** Sends what the SDK queued (`flush()`; Segment's `closeAndFlush()` stays the app's call at shutdown). */
+  readonly flush: () => Promise<void>
+  readonly stats: () => Stats
+}
+
+const tokenOf = async (token: string | (() => string | Promise<string>)) =>
+  typeof token === "function" ? await token() : token
+
+/**
+ * Wraps a Segment (or RudderStack) client so every message passes the consent gate.
+ *
+ * @example
+ * ```ts
+ * import { Analytics } from "@segment/analytics-node"
+ * import { segmentTracker } from "@consentkit/adapter-segment"
+ *
+ * const segment = segmentTracker({
+ *   client: new Analytics({ writeKey: process.env.SEGMENT_WRITE_KEY! }),
+ *   deletion: { api: "segment", token: process.env.SEGMENT_PUBLIC_API_TOKEN! },
+ * })
+ * const kit = createConsentKit({ policy, store, secret, trackers: [segment.adapter] })
+ * segment.bind(kit)
+ * await segment.track({ tenant: "siamtea", subject: "c-1", event: "Order Completed", properties: { total: 420 } })
+ * ```
+ */
+export const segmentTracker = (options: SegmentTrackerOptions): SegmentTracker => {
+  const name = options.name ?? "segment"
+  const doFetch = options.fetch ?? fetch
+  const deletion = options.deletion
+  const anonymousKinds = options.anonymousIdKinds ?? ["anonymous"]
+  let boundKit = options.kit
+
+  const post = async (url: string, token: string, body: unknown, what: string) => {
+    const response = await doFetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    })
+    await expectOk(name, response, what)
+  }
+
+  const gate = makeGate({
+    name,
+    categories: options.categories,
+    kit: options.kit,
+    // Segment's suppression is per user for all data, not per purpose; stop/resume stay local and every message carries the consent categories instead.
+    erase: async ({ subject, aliases }) => {
+      const token = await tokenOf(deletion.token)
+      const anonymous = aliases.filter((a) => anonymousKinds.includes(a.kind)).map((a) => a.value)
+      const userIds = [
+        ...new Set([subject, ...aliases.filter((a) => !anonymousKinds.includes(a.kind)).map((a) => a.value)]),
+      ]
+      if (deletion.api === "rudderstack") {
+        const base = (deletion.baseUrl ?? "https://api.rudderstack.com").replace(/\/+$/, "")
+        await post(
+          `${base}/v2/regulations`,
+          token,
+          {
+            regulationType: "suppress_with_delete",
+            ...(deletion.destinationIds ? { destinationIds: deletion.destinationIds } : {}),
+            users: userIds.map((userId) => ({ userId })),
+          },
+          "RudderStack /v2/regulations",
+        )
+        return
+      }
+      const base = (deletion.baseUrl ?? "https://api.segmentapis.com").replace(/\/+$/, "")
+      const url = deletion.sourceId
+        ? `${base}/regulations/sources/${encodeURIComponent(deletion.sourceId)}`
+        : `${base}/regulations`
+      const regulationType = deletion.regulationType ?? "SUPPRESS_WITH_DELETE"
+      // The Public API takes at most 5000 subject ids per call.
+      for (let i = 0; i < userIds.length; i += 5000) {
+        await post(
+          url,
+          token,
+          { regulationType, subjectType: "USER_ID", subjectIds: userIds.slice(i, i + 5000) },
+          "Segment regulations",
+        )
+      }
+      // Only source-scoped regulations take anonymous ids.
+      if (deletion.sourceId && anonymous.length > 0) {
+        await post(
+          url,
+          token,
+          { regulationType, subjectType: "ANONYMOUS_ID", subjectIds: anonymous },
+          "Segment regulations",
+        )
+      }
+    },
+  })
+
+  const preferences = async (tenant: string, subject: string, decision: Decision.Decision) => {
+    if (options.consentContext === false || !boundKit) return undefined
+    const decisions = await boundKit.decisions(tenant, subject)
+    const prefs: Record<string, boolean> = {}
+    for (const d of decisions) {
+      for (const category of boundKit.policy.purposes.get(d.purpose)?.trackerCategories ?? []) {
+        prefs[category] = (prefs[category] ?? true) && d.allowed
+      }
+    }
+    // The gate's decision is the freshest word on this event's own purpose.
+    for (const category of boundKit.policy.purposes.get(decision.purpose)?.trackerCategories ?? []) {
+      prefs[category] = (prefs[category] ?? true) && decision.allowed
+    }
+    return prefs
+  }
+
+  const gated =
+    <M extends Subject & MessageFields>(
+      send: (message: Omit<M, "tenant" | "subject" | "purpose">) => void,
+      purposeOf: (message: M) => string | undefined,
+    ) =>
+    async (message: M): Promise<Verdict> => {
+      const { tenant, subject, purpose, ...rest } = message
+      const verdict = await gate.check({
+        tenant,
+        subject,
+        purpose: purpose ?? purposeOf(message) ?? options.purpose ?? "analytics",
+      })
+      if (!verdict.allowed) return verdict
+      const prefs = await preferences(tenant, subject, verdict.decision)
+      const identity = rest.userId === undefined && rest.anonymousId === undefined ? { userId: subject } : {}
+      send({
+        ...rest,
+        ...identity,
+        ...(prefs
+          ? {
+              context: { ...rest.context, consent: { ...rest.context?.consent, categoryPreferences: prefs } },
+            }
+          : {}),
+      } as Omit<M, "tenant" | "subject" | "purpose">)
+      gate.sent()
+      return verdict
+    }
+
+  return {
+    adapter: gate.adapter,
+    bind: (kit) => {
+      boundKit = kit
+      gate.bind(kit)
+    },
+    track: gated(
+      (m) => options.client.track(m),
+      (m) => options.purposeOf?.(m),
+    ),
+    identify: gated(
+      (m) => options.client.identify(m),
+      () => undefined,
+    ),
+    page: gated(
+      (m) => options.client.page(m),
+      () => undefined,
+    ),
+    flush: async () => {
+      await options.client.flush()
+    },
+    stats: gate.stats,
+  }
+}
