@@ -178,12 +178,23 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     gpc: (input) => run((kit) => kit.gpc(input)),
     optOut: (input) => run((kit) => kit.optOut(input)),
     link: (input) => run((kit) => kit.link(input)),
-    decide: (tenant, subject, purpose, opts) => run((kit) => kit.decide(tenant, subject, purpose, opts)),
+    decide: (tenant, subject, purpose, opts) => {
+      // A warm cache answers without entering the Effect runtime.
+      const hit = opts === undefined ? kitSync?.decideCached(tenant, subject, purpose) : undefined
+      return hit ? Promise.resolve(hit) : run((kit) => kit.decide(tenant, subject, purpose, opts))
+    },
     decideCached: (tenant, subject, purpose) => kitSync?.decideCached(tenant, subject, purpose),
     decisions: (tenant, subject) => run((kit) => kit.decisions(tenant, subject)),
     gate: {
-      track: (req) => run((kit) => kit.gateTrack(req)),
-      send: (req) => run((kit) => kit.gateSend(req)),
+      track: (req) => {
+        const hit =
+          req.purpose !== undefined ? kitSync?.decideCached(req.tenant, req.subject, req.purpose) : undefined
+        return hit ? Promise.resolve(hit) : run((kit) => kit.gateTrack(req))
+      },
+      send: (req) => {
+        const hit = req.purpose !== undefined ? kitSync?.decideCached(req.tenant, req.subject, req.purpose) : undefined
+        return hit ? Promise.resolve(hit) : run((kit) => kit.gateSend(req))
+      },
       assertSend: (req) => run((kit) => kit.assertSend(req)),
     },
     state: (tenant, subject) => run((kit) => kit.state(tenant, subject)),

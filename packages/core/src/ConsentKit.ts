@@ -20,6 +20,7 @@ import {
 import * as Decision from "./Decision.js"
 import { ConsentRequired, InvalidCommand, NotFound, type StoreError } from "./Errors.js"
 import * as Identity from "./Identity.js"
+import { DecisionCache } from "./internal/cache.js"
 import { hmacSha256Hex, randomId, randomSalt } from "./internal/crypto.js"
 import { addLifetime } from "./internal/time.js"
 import * as Intent from "./Intent.js"
@@ -201,13 +202,6 @@ export class ConsentKit extends Context.Service<ConsentKit, ConsentKitShape>()(
   "@consentkit/core/ConsentKit",
 ) {}
 
-const cacheKey = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
-
-interface CacheEntry {
-  readonly state: State.SubjectState | null
-  readonly until: number
-}
-
 /** Builds the runtime over the store in context. */
 export const make = (options: Options): Effect.Effect<ConsentKitShape, never, ConsentStore> =>
   Effect.gen(function* () {
@@ -222,15 +216,11 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     }
     const ttl = options.cache?.ttlMs ?? 30_000
     const maxSubjects = options.cache?.maxSubjects ?? 100_000
-    const cache = new Map<string, CacheEntry>()
+    const cache = new DecisionCache(policy, ttl, maxSubjects)
     const listeners = new Set<() => void>()
 
-    const remember = (tenant: string, subject: string, state: State.SubjectState | null, now: number) => {
-      const k = cacheKey(tenant, subject)
-      cache.delete(k)
-      cache.set(k, { state, until: now + ttl })
-      if (cache.size > maxSubjects) cache.delete(cache.keys().next().value!)
-    }
+    const remember = (tenant: string, subject: string, state: State.SubjectState | null, now: number) =>
+      cache.set(tenant, subject, state, now)
 
     const committed = () => {
       for (const listener of listeners) listener()
@@ -239,8 +229,8 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     const loadState = (tenant: string, subject: string) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const hit = cache.get(cacheKey(tenant, subject))
-        if (hit && hit.until > now) return { state: hit.state, now }
+        const hit = cache.state(tenant, subject, now)
+        if (hit !== undefined) return { state: hit, now }
         const state = yield* store.state(tenant, subject)
         remember(tenant, subject, state, now)
         return { state, now }
@@ -538,11 +528,8 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
         Decision.decide(policy, state ?? undefined, purpose, now, opts),
       )
 
-    const decideCached: ConsentKitShape["decideCached"] = (tenant, subject, purpose, now = Date.now()) => {
-      const hit = cache.get(cacheKey(tenant, subject))
-      if (!hit || hit.until <= now) return undefined
-      return Decision.decide(policy, hit.state ?? undefined, purpose, now)
-    }
+    const decideCached: ConsentKitShape["decideCached"] = (tenant, subject, purpose, now = Date.now()) =>
+      cache.decide(tenant, subject, purpose, now)
 
     const decisions: ConsentKitShape["decisions"] = (tenant, subject) =>
       Effect.map(loadState(tenant, subject), ({ state, now }) => [
@@ -655,7 +642,7 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
             return { request, erased, deliveries }
           }),
         )
-        cache.delete(cacheKey(cmd.tenant, cmd.subject))
+        cache.delete(cmd.tenant, cmd.subject)
         committed()
         return {
           erasureId,
@@ -728,7 +715,7 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       rates: (tenant, from, to) => store.rates({ tenant, from, to }),
       outboxStats: (tenant) => store.outboxStats(tenant),
       invalidate: (tenant, subject) => {
-        cache.delete(cacheKey(tenant, subject))
+        cache.delete(tenant, subject)
       },
       onCommit: (listener) => {
         listeners.add(listener)

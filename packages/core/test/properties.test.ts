@@ -1,7 +1,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { Decision, Identity, Ledger, Policy, State } from "@consentkit/core"
 import { describe, expect } from "vitest"
-import { policy } from "./fixtures.js"
+import { type PurposeId, policy } from "./fixtures.js"
 
 const T0 = Date.parse("2026-02-01T00:00:00Z")
 const DAY = 86_400_000
@@ -32,7 +32,7 @@ const unsealed = (subject: string, s: Step): Ledger.UnsealedEvent => {
 }
 
 const withLifetime = (e: Ledger.UnsealedEvent): Ledger.UnsealedEvent => {
-  const purpose = policy.purposes.get(e.purpose)!
+  const purpose = policy.purposes.get(e.purpose as PurposeId)!
   if (e.action !== "grant" || !purpose.lifetime) return { ...e, expiresAt: null }
   const d = new Date(e.occurredAt)
   d.setUTCMonth(d.getUTCMonth() + (purpose.lifetime.months ?? 0))
@@ -48,7 +48,8 @@ const sealSteps = (subject: string, steps: ReadonlyArray<Step>) =>
 const consentPurposes = ["analytics", "marketing", "marketing.email", "marketing.sms"] as const
 const action = fc.constantFrom<Ledger.Action>("grant", "deny", "withdraw")
 /** The version in force at T0: a grant under it is current. */
-const currentAtT0 = (purpose: string) => Policy.currentVersion(policy.purposes.get(purpose)!, T0)!.version
+const currentAtT0 = (purpose: string) =>
+  Policy.currentVersion(policy.purposes.get(purpose as PurposeId)!, T0)!.version
 const step = fc
   .record({
     purpose: fc.constantFrom(...consentPurposes),

@@ -10,7 +10,7 @@ import {
   Messenger,
   Tracker,
 } from "@consentkit/core"
-import Ajv from "ajv-draft-04"
+import AjvDraft04 from "ajv-draft-04"
 import { Effect, Layer } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { freshTenant, policy } from "./fixtures.js"
@@ -18,7 +18,7 @@ import { freshTenant, policy } from "./fixtures.js"
 const schema = JSON.parse(
   readFileSync(new URL("./fixtures/kantara-consent-receipt-v1_1.schema.json", import.meta.url), "utf8"),
 )
-const validateReceipt = new Ajv({ allErrors: true, strict: false }).compile(schema)
+const validateReceipt = new AjvDraft04.default({ allErrors: true, strict: false }).compile(schema)
 
 const kits: Array<{ close: () => Promise<void> }> = []
 afterAll(async () => {

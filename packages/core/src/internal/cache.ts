@@ -1,0 +1,112 @@
+import * as Decision from "../Decision.js"
+import type { Policy } from "../Policy.js"
+import type { SubjectState } from "../State.js"
+
+interface Entry {
+  readonly state: SubjectState | null
+  /** The entry is trusted until then (the TTL). */
+  readonly until: number
+  /** Decisions already computed, valid until `memoUntil` (the next expiry or notice version taking effect). */
+  memo: Map<string, Decision.Decision>
+  memoUntil: number
+}
+
+/**
+ * The decision cache: per tenant and subject, the state and the decisions already made from it.
+ * Nested maps avoid building a key string per lookup on the hot path; decisions are memoised
+ * until the next instant one could change by itself (a grant expiring, a notice version taking
+ * effect), so a warm lookup is two map reads and a comparison.
+ */
+export class DecisionCache {
+  private readonly tenants = new Map<string, Map<string, Entry>>()
+  private size = 0
+  /** Effective instants of every notice version, ascending. */
+  private readonly versionTimes: ReadonlyArray<number>
+
+  constructor(
+    private readonly policy: Policy,
+    private readonly ttlMs: number,
+    private readonly maxSubjects: number,
+  ) {
+    const times: Array<number> = []
+    for (const purpose of policy.purposes.values())
+      for (const v of purpose.versions) times.push(v.effectiveAt.getTime())
+    this.versionTimes = times.sort((a, b) => a - b)
+  }
+
+  /** The cached entry's state, or undefined on a miss or after the TTL. */
+  state(tenant: string, subject: string, now: number): SubjectState | null | undefined {
+    const entry = this.tenants.get(tenant)?.get(subject)
+    return entry && entry.until > now ? entry.state : undefined
+  }
+
+  /** The decision from the cache alone; undefined on a miss. */
+  decide(tenant: string, subject: string, purpose: string, now: number): Decision.Decision | undefined {
+    const entry = this.tenants.get(tenant)?.get(subject)
+    if (entry === undefined || entry.until <= now) return undefined
+    if (now < entry.memoUntil) {
+      const hit = entry.memo.get(purpose)
+      if (hit !== undefined) return hit
+    } else {
+      entry.memo = new Map()
+      entry.memoUntil = this.horizon(entry, now)
+    }
+    const decision = Decision.decide(this.policy, entry.state ?? undefined, purpose, now)
+    entry.memo.set(purpose, decision)
+    return decision
+  }
+
+  /** Stores a subject's state as read or written at `now`. */
+  set(tenant: string, subject: string, state: SubjectState | null, now: number): void {
+    let subjects = this.tenants.get(tenant)
+    if (!subjects) {
+      subjects = new Map()
+      this.tenants.set(tenant, subjects)
+    }
+    if (subjects.delete(subject)) this.size--
+    const entry: Entry = { state, until: now + this.ttlMs, memo: new Map(), memoUntil: 0 }
+    entry.memoUntil = this.horizon(entry, now)
+    subjects.set(subject, entry)
+    this.size++
+    if (this.size > this.maxSubjects) this.evictOne()
+  }
+
+  /** Forgets a subject. */
+  delete(tenant: string, subject: string): void {
+    const subjects = this.tenants.get(tenant)
+    if (subjects?.delete(subject)) {
+      this.size--
+      if (subjects.size === 0) this.tenants.delete(tenant)
+    }
+  }
+
+  private evictOne(): void {
+    for (const [tenant, subjects] of this.tenants) {
+      const oldest = subjects.keys().next()
+      if (!oldest.done) {
+        subjects.delete(oldest.value)
+        this.size--
+        if (subjects.size === 0) this.tenants.delete(tenant)
+        return
+      }
+    }
+  }
+
+  /** The first instant after `now` at which a decision of this entry could change without a write. */
+  private horizon(entry: Entry, now: number): number {
+    let until = entry.until
+    for (const t of this.versionTimes) {
+      if (t > now) {
+        until = Math.min(until, t)
+        break
+      }
+    }
+    if (entry.state) {
+      for (const p of entry.state.purposes.values()) {
+        const e = p.expiresAt?.getTime()
+        if (e !== undefined && e > now && e < until) until = e
+      }
+    }
+    return until
+  }
+}
