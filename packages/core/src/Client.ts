@@ -17,6 +17,7 @@ import {
   type RateRow,
 } from "./ConsentStore.js"
 import type * as Decision from "./Decision.js"
+import type * as Intent from "./Intent.js"
 import * as Dispatcher from "./Dispatcher.js"
 import type * as Ledger from "./Ledger.js"
 import type * as Policy from "./Policy.js"
@@ -89,6 +90,8 @@ export interface Client<P extends string> {
       purpose?: P
     }) => Promise<Decision.Decision>
   }
+  /** Which subject an alias (anonymous id, LINE user id, phone number, ...) belongs to; null when unknown. */
+  readonly resolveAlias: (tenant: string, alias: Intent.Alias) => Promise<string | null>
   readonly state: (tenant: string, subject: string) => Promise<State.SubjectState | null>
   readonly history: (
     tenant: string,
@@ -197,6 +200,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
       },
       assertSend: (req) => run((kit) => kit.assertSend(req)),
     },
+    resolveAlias: (tenant, alias) => run((kit) => kit.resolveAlias(tenant, alias)),
     state: (tenant, subject) => run((kit) => kit.state(tenant, subject)),
     history: (tenant, subject, opts) => run((kit) => kit.history(tenant, subject, opts)),
     stateAt: (tenant, subject, at) => run((kit) => kit.stateAt(tenant, subject, at)),

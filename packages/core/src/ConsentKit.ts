@@ -156,6 +156,8 @@ export interface ConsentKitShape {
   readonly assertSend: (
     request: SendRequest,
   ) => Effect.Effect<Decision.Decision, StoreError | ConsentRequired>
+  /** Which subject an alias (e.g. a LINE user id or a phone number) belongs to. */
+  readonly resolveAlias: (tenant: string, alias: Intent.Alias) => Effect.Effect<string | null, StoreError>
   /** The current state projection. */
   readonly state: (tenant: string, subject: string) => Effect.Effect<State.SubjectState | null, StoreError>
   /** The subject's ledger, oldest first. */
@@ -704,6 +706,7 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       gateTrack,
       gateSend,
       assertSend,
+      resolveAlias: (tenant, alias) => store.resolveAlias(tenant, alias),
       state: (tenant, subject) => store.state(tenant, subject),
       history: (tenant, subject, opts) => store.history(tenant, subject, opts),
       stateAt: (tenant, subject, at) => store.stateAt(tenant, subject, at),
