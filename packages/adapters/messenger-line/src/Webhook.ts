@@ -1,0 +1,88 @@
+/**
+ * The LINE webhook as an opt-out source: an `unfollow` event (the user blocked the official
+ * account) is a withdrawal of every purpose the LINE channel serves, recorded with its source.
+ * The `x-line-signature` header is verified against the raw body before anything is read.
+ *
+ * @since 0.1.0
+ */
+import { validateSignature, type webhook } from "@line/bot-sdk"
+import { resolveAlias } from "./internal/alias.js"
+import type { Kit } from "./internal/gate.js"
+
+/** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
+export interface Route {
+  readonly method: "POST"
+  readonly path: string
+  readonly handle: (request: Request) => Promise<Response>
+}
+
+/** Options of `unfollowWebhook`. */
+export interface UnfollowWebhookOptions {
+  /** The tenant (brand) whose official account calls this webhook. */
+  readonly tenant: string
+  /** The channel secret that signs LINE's webhook requests. */
+  readonly channelSecret: string
+  /** Where the host mounts the route (the webhook URL set in the LINE Developers console). */
+  readonly path: string
+  /** The channel whose purposes an unfollow withdraws (default `line`). */
+  readonly channel?: string
+  /** LINE user id → subject; default: the subject linked with `kit.link({ alias: { kind: "line", value } })`. */
+  readonly resolveSubject?: (tenant: string, userId: string) => Promise<string | null> | string | null
+}
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
+
+/**
+ * The webhook endpoint: a bad or missing signature gets 401 and records nothing; each `unfollow`
+ * from a known user records `kit.optOut({ channel: "line", source: "line-unfollow" })`, keyed by
+ * `webhookEventId` so LINE's redeliveries record once. Other events are acknowledged and ignored.
+ */
+export const unfollowWebhook = (
+  kit: Pick<Kit, "optOut" | "runtime">,
+  options: UnfollowWebhookOptions,
+): Route => {
+  const channel = options.channel ?? "line"
+  const resolveSubject =
+    options.resolveSubject ?? ((tenant, userId) => resolveAlias(kit, tenant, { kind: "line", value: userId }))
+  return {
+    method: "POST",
+    path: options.path,
+    handle: async (request) => {
+      if (request.method !== "POST") return json(405, { message: "use POST" })
+      const body = await request.text()
+      const signature = request.headers.get("x-line-signature")
+      if (!signature || !validateSignature(body, options.channelSecret, signature))
+        return json(401, { message: "signature validation failed" })
+      let events: ReadonlyArray<webhook.Event>
+      try {
+        events = (JSON.parse(body) as webhook.CallbackRequest).events ?? []
+      } catch {
+        return json(400, { message: "the body is not JSON" })
+      }
+      let recorded = 0
+      for (const event of events) {
+        if (event.type !== "unfollow" || event.source?.type !== "user" || !event.source.userId) continue
+        const subject = await resolveSubject(options.tenant, event.source.userId)
+        if (!subject) continue
+        await kit.optOut({
+          tenant: options.tenant,
+          subject,
+          channel,
+          source: "line-unfollow",
+          // A sender clock ahead of ours must not make the command look like it comes from the future.
+          occurredAt: new Date(Math.min(event.timestamp, Date.now())),
+          idempotencyKey: `line-webhook:${event.webhookEventId}`,
+          evidence: {
+            metadata: {
+              webhookEventId: event.webhookEventId,
+              redelivery: event.deliveryContext?.isRedelivery ?? false,
+            },
+          },
+        })
+        recorded++
+      }
+      return json(200, { recorded })
+    },
+  }
+}

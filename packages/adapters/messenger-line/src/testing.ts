@@ -1,0 +1,297 @@
+/**
+ * @consentkit/adapter-line/testing: a local server on 127.0.0.1 that behaves like the LINE
+ * Messaging API for what the messenger uses (push, multicast, narrowcast, broadcast, upload
+ * audiences), records what it delivered per user, and signs webhook bodies like LINE does.
+ *
+ * Modelled on LINE's Messaging API reference: bearer-token auth (401), 400 JSON errors with
+ * `details`, push → 200 `{ sentMessages }`, multicast/broadcast → 200 `{}`, narrowcast → 202 with
+ * `X-Line-Request-Id`, delivered asynchronously (`settle()`), audiences evaluated at delivery
+ * time and refused under 50 users (progress `errorCode: 4`); upload audiences only grow.
+ *
+ * @since 0.1.0
+ */
+import { createHmac, randomUUID } from "node:crypto"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+
+/** One API request the server received. */
+export interface LineRequest {
+  readonly method: string
+  readonly path: string
+  readonly body: any
+  readonly retryKey: string | null
+}
+
+/** An upload audience held by the server. */
+export interface LineAudience {
+  readonly audienceGroupId: number
+  readonly description: string
+  readonly userIds: ReadonlySet<string>
+}
+
+/** A narrowcast request and what became of it. */
+export interface LineNarrowcast {
+  readonly requestId: string
+  readonly body: any
+  phase: "waiting" | "succeeded" | "failed"
+  errorCode?: number
+  delivered: ReadonlyArray<string>
+}
+
+/** A running local LINE API. */
+export interface LocalLine {
+  /** Pass as `baseURL`. */
+  readonly url: string
+  readonly requests: ReadonlyArray<LineRequest>
+  /** Text (or `[type]`) of every message delivered to a user, oldest first. */
+  readonly delivered: (userId: string) => ReadonlyArray<string>
+  readonly audiences: ReadonlyMap<number, LineAudience>
+  readonly deletedAudiences: ReadonlyArray<number>
+  readonly narrowcasts: ReadonlyArray<LineNarrowcast>
+  /** Users who follow the account (broadcast and narrowcast reach only them). */
+  readonly follow: (...userIds: ReadonlyArray<string>) => void
+  /** Processes waiting narrowcasts now, as LINE does some time after accepting them. */
+  readonly settle: () => void
+  /** Signs a webhook body with a channel secret: the `x-line-signature` header LINE would send. */
+  readonly sign: (body: string, channelSecret: string) => string
+  readonly close: () => Promise<void>
+}
+
+const isUserId = (value: unknown) => typeof value === "string" && /^U[0-9a-f]{32}$/.test(value)
+
+const summary = (message: any) => (message?.type === "text" ? String(message.text) : `[${message?.type}]`)
+
+class BadRequest extends Error {
+  constructor(
+    readonly property: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const checkMessages = (messages: unknown, max = 5) => {
+  if (!Array.isArray(messages) || messages.length === 0 || messages.length > max)
+    throw new BadRequest("messages", `Size must be between 1 and ${max}`)
+  for (const m of messages)
+    if (typeof m?.type !== "string") throw new BadRequest("messages", "May not be empty")
+}
+
+/** Starts the local LINE API; `channelAccessToken` is the only token it accepts. */
+export const localLine = async (options: { readonly channelAccessToken: string }): Promise<LocalLine> => {
+  const requests: Array<LineRequest> = []
+  const inbox = new Map<string, Array<string>>()
+  const audiences = new Map<number, { audienceGroupId: number; description: string; userIds: Set<string> }>()
+  const deletedAudiences: Array<number> = []
+  const narrowcasts: Array<LineNarrowcast> = []
+  const friends = new Set<string>()
+  let nextAudience = 1_000_000
+
+  const deliver = (userId: string, messages: ReadonlyArray<any>) => {
+    const list = inbox.get(userId) ?? []
+    for (const m of messages) list.push(summary(m))
+    inbox.set(userId, list)
+  }
+
+  // Evaluates a recipient object over the friends now; undefined audience ids fail like LINE does.
+  const evaluate = (recipient: any, tooSmall: Array<number>): Set<string> => {
+    if (!recipient) return new Set(friends)
+    if (recipient.type === "audience") {
+      const audience = audiences.get(Number(recipient.audienceGroupId))
+      if (!audience) throw new BadRequest("recipient.audienceGroupId", "audience not found")
+      if (audience.userIds.size < 50) tooSmall.push(audience.audienceGroupId)
+      return new Set([...audience.userIds].filter((u) => friends.has(u)))
+    }
+    if (recipient.type === "operator") {
+      let set: Set<string> | undefined
+      if (recipient.and)
+        for (const r of recipient.and) {
+          const next = evaluate(r, tooSmall)
+          set = set ? new Set([...set].filter((u) => next.has(u))) : next
+        }
+      if (recipient.or) {
+        const union = new Set<string>(set ?? [])
+        for (const r of recipient.or) for (const u of evaluate(r, tooSmall)) union.add(u)
+        set = union
+      }
+      if (recipient.not) {
+        const excluded = evaluate(recipient.not, tooSmall)
+        set = new Set([...(set ?? friends)].filter((u) => !excluded.has(u)))
+      }
+      return set ?? new Set()
+    }
+    throw new BadRequest("recipient.type", `unsupported recipient type ${recipient.type}`)
+  }
+
+  const settle = () => {
+    for (const n of narrowcasts) {
+      if (n.phase !== "waiting") continue
+      const tooSmall: Array<number> = []
+      const users = evaluate(n.body.recipient, tooSmall)
+      if (tooSmall.length > 0) {
+        n.phase = "failed"
+        n.errorCode = 4
+        continue
+      }
+      const max = n.body.limit?.max
+      const targets = [...users].slice(0, typeof max === "number" ? max : undefined)
+      for (const u of targets) deliver(u, n.body.messages)
+      n.delivered = targets
+      n.phase = "succeeded"
+    }
+  }
+
+  const route = (req: IncomingMessage, body: any, res: ServerResponse): [number, unknown] => {
+    const url = new URL(req.url ?? "/", "http://line.local")
+    const path = url.pathname
+    const key = `${req.method} ${path}`
+    if (key === "POST /v2/bot/message/push") {
+      if (!isUserId(body?.to)) throw new BadRequest("to", "The value for the 'to' field is not valid")
+      checkMessages(body.messages)
+      deliver(body.to, body.messages)
+      return [
+        200,
+        {
+          sentMessages: body.messages.map(() => ({
+            id: String(Date.now()) + String(Math.random()).slice(2, 8),
+            quoteToken: randomUUID(),
+          })),
+        },
+      ]
+    }
+    if (key === "POST /v2/bot/message/multicast") {
+      if (!Array.isArray(body?.to) || body.to.length === 0 || body.to.length > 500)
+        throw new BadRequest("to", "Size must be between 1 and 500")
+      if (!body.to.every(isUserId)) throw new BadRequest("to", "The value for the 'to' field is not valid")
+      checkMessages(body.messages)
+      for (const u of body.to) deliver(u, body.messages)
+      return [200, {}]
+    }
+    if (key === "POST /v2/bot/message/broadcast") {
+      checkMessages(body?.messages)
+      for (const u of friends) deliver(u, body.messages)
+      return [200, {}]
+    }
+    if (key === "POST /v2/bot/message/narrowcast") {
+      checkMessages(body?.messages)
+      evaluate(body.recipient, [])
+      const requestId = randomUUID()
+      narrowcasts.push({ requestId, body, phase: "waiting", delivered: [] })
+      res.setHeader("x-line-request-id", requestId)
+      return [202, {}]
+    }
+    if (key === "GET /v2/bot/message/progress/narrowcast") {
+      settle()
+      const n = narrowcasts.find((x) => x.requestId === url.searchParams.get("requestId"))
+      if (!n) throw new BadRequest("requestId", "Not found")
+      return [
+        200,
+        {
+          phase: n.phase,
+          errorCode: n.errorCode,
+          successCount: n.delivered.length,
+          acceptedTime: new Date().toISOString(),
+        },
+      ]
+    }
+    if (key === "POST /v2/bot/audienceGroup/upload") {
+      const description = body?.description
+      if (typeof description !== "string" || description.length === 0 || description.length > 120)
+        throw new BadRequest("description", "Size must be between 1 and 120")
+      const ids = (body.audiences ?? []).map((a: any) => a?.id)
+      if (ids.length > 10_000 || !ids.every(isUserId)) throw new BadRequest("audiences", "invalid audiences")
+      const audienceGroupId = nextAudience++
+      audiences.set(audienceGroupId, { audienceGroupId, description, userIds: new Set(ids) })
+      return [
+        202,
+        {
+          audienceGroupId,
+          createRoute: "MESSAGING_API",
+          type: "UPLOAD",
+          description,
+          created: Math.floor(Date.now() / 1000),
+          permission: "READ_WRITE",
+          expireTimestamp: Math.floor(Date.now() / 1000) + 180 * 86_400,
+          isIfaAudience: false,
+        },
+      ]
+    }
+    if (key === "PUT /v2/bot/audienceGroup/upload") {
+      const audience = audiences.get(Number(body?.audienceGroupId))
+      if (!audience) throw new BadRequest("audienceGroupId", "AUDIENCE_GROUP_NOT_FOUND")
+      const ids = (body.audiences ?? []).map((a: any) => a?.id)
+      if (ids.length === 0 || ids.length > 10_000 || !ids.every(isUserId))
+        throw new BadRequest("audiences", "invalid audiences")
+      for (const id of ids) audience.userIds.add(id)
+      return [202, {}]
+    }
+    const audienceMatch = /^\/v2\/bot\/audienceGroup\/(\d+)$/.exec(path)
+    if (audienceMatch && req.method === "DELETE") {
+      const id = Number(audienceMatch[1])
+      if (!audiences.delete(id)) throw new BadRequest("audienceGroupId", "AUDIENCE_GROUP_NOT_FOUND")
+      deletedAudiences.push(id)
+      return [202, {}]
+    }
+    return [404, { message: "Not found" }]
+  }
+
+  const server = createServer(async (req, res) => {
+    const chunks: Array<Buffer> = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const raw = Buffer.concat(chunks).toString("utf8")
+    let status: number
+    let payload: unknown
+    if (req.headers.authorization !== `Bearer ${options.channelAccessToken}`) {
+      status = 401
+      payload = {
+        message: "Authentication failed. Confirm that the access token in the authorization header is valid.",
+      }
+    } else {
+      try {
+        const body = raw ? JSON.parse(raw) : undefined
+        requests.push({
+          method: req.method ?? "GET",
+          path: req.url ?? "/",
+          body,
+          retryKey: (req.headers["x-line-retry-key"] as string | undefined) ?? null,
+        })
+        ;[status, payload] = route(req, body, res)
+      } catch (error) {
+        status = 400
+        payload =
+          error instanceof BadRequest
+            ? {
+                message: "The request body has 1 error(s)",
+                details: [{ message: error.message, property: error.property }],
+              }
+            : { message: "The request body could not be parsed as JSON" }
+      }
+    }
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "x-line-request-id": res.getHeader("x-line-request-id") ?? randomUUID(),
+    })
+    res.end(JSON.stringify(payload))
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as AddressInfo
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    delivered: (userId) => inbox.get(userId) ?? [],
+    audiences,
+    deletedAudiences,
+    narrowcasts,
+    follow: (...userIds) => {
+      for (const u of userIds) friends.add(u)
+    },
+    settle,
+    sign: (body, channelSecret) => createHmac("sha256", channelSecret).update(body).digest("base64"),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
