@@ -6,7 +6,6 @@
  * @since 0.1.0
  */
 import { validateSignature, type webhook } from "@line/bot-sdk"
-import { resolveAlias } from "./internal/alias.js"
 import type { Kit } from "./internal/gate.js"
 
 /** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
@@ -39,12 +38,12 @@ const json = (status: number, body: unknown) =>
  * `webhookEventId` so LINE's redeliveries record once. Other events are acknowledged and ignored.
  */
 export const unfollowWebhook = (
-  kit: Pick<Kit, "optOut" | "runtime">,
+  kit: Pick<Kit, "optOut" | "resolveAlias">,
   options: UnfollowWebhookOptions,
 ): Route => {
   const channel = options.channel ?? "line"
   const resolveSubject =
-    options.resolveSubject ?? ((tenant, userId) => resolveAlias(kit, tenant, { kind: "line", value: userId }))
+    options.resolveSubject ?? ((tenant, userId) => kit.resolveAlias(tenant, { kind: "line", value: userId }))
   return {
     method: "POST",
     path: options.path,
