@@ -195,7 +195,8 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
         return hit ? Promise.resolve(hit) : run((kit) => kit.gateTrack(req))
       },
       send: (req) => {
-        const hit = req.purpose !== undefined ? kitSync?.decideCached(req.tenant, req.subject, req.purpose) : undefined
+        const hit =
+          req.purpose !== undefined ? kitSync?.decideCached(req.tenant, req.subject, req.purpose) : undefined
         return hit ? Promise.resolve(hit) : run((kit) => kit.gateSend(req))
       },
       assertSend: (req) => run((kit) => kit.assertSend(req)),

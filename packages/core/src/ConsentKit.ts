@@ -221,8 +221,13 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     const cache = new DecisionCache(policy, ttl, maxSubjects)
     const listeners = new Set<() => void>()
 
-    const remember = (tenant: string, subject: string, state: State.SubjectState | null, now: number) =>
-      cache.set(tenant, subject, state, now)
+    const remember = (
+      tenant: string,
+      subject: string,
+      state: State.SubjectState | null,
+      now: number,
+      source: "read" | "write" | "erase" = "write",
+    ) => cache.set(tenant, subject, state, now, source)
 
     const committed = () => {
       for (const listener of listeners) listener()
@@ -234,7 +239,7 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
         const hit = cache.state(tenant, subject, now)
         if (hit !== undefined) return { state: hit, now }
         const state = yield* store.state(tenant, subject)
-        remember(tenant, subject, state, now)
+        remember(tenant, subject, state, now, "read")
         return { state, now }
       })
 
@@ -644,7 +649,7 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
             return { request, erased, deliveries }
           }),
         )
-        cache.delete(cmd.tenant, cmd.subject)
+        remember(cmd.tenant, cmd.subject, null, now, "erase")
         committed()
         return {
           erasureId,

@@ -4,6 +4,8 @@ import type { SubjectState } from "../State.js"
 
 interface Entry {
   readonly state: SubjectState | null
+  /** Orders writes: the state's seq, or +∞ for an erasure (no read may bring the subject back). */
+  readonly version: number
   /** The entry is trusted until then (the TTL). */
   readonly until: number
   /** Decisions already computed, valid until `memoUntil` (the next expiry or notice version taking effect). */
@@ -56,15 +58,28 @@ export class DecisionCache {
     return decision
   }
 
-  /** Stores a subject's state as read or written at `now`. */
-  set(tenant: string, subject: string, state: SubjectState | null, now: number): void {
+  /**
+   * Stores a subject's state as read, written or erased at `now`. While an entry is fresh, a read
+   * never replaces a newer state (higher seq) or an erasure that a concurrent write put there: a
+   * reader that loaded the state just before a withdrawal committed must not bring the grant back.
+   */
+  set(
+    tenant: string,
+    subject: string,
+    state: SubjectState | null,
+    now: number,
+    source: "read" | "write" | "erase" = "write",
+  ): void {
     let subjects = this.tenants.get(tenant)
     if (!subjects) {
       subjects = new Map()
       this.tenants.set(tenant, subjects)
     }
+    const current = subjects.get(subject)
+    if (source === "read" && current && current.until > now && current.version > (state?.seq ?? 0)) return
     if (subjects.delete(subject)) this.size--
-    const entry: Entry = { state, until: now + this.ttlMs, memo: new Map(), memoUntil: 0 }
+    const version = source === "erase" ? Number.POSITIVE_INFINITY : (state?.seq ?? 0)
+    const entry: Entry = { state, version, until: now + this.ttlMs, memo: new Map(), memoUntil: 0 }
     entry.memoUntil = this.horizon(entry, now)
     subjects.set(subject, entry)
     this.size++

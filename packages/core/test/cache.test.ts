@@ -1,0 +1,62 @@
+import { State } from "@consentkit/core"
+import { describe, expect, it } from "vitest"
+import { DecisionCache } from "../src/internal/cache.js"
+import { policy } from "./fixtures.js"
+
+const stateWith = (seq: number, status: State.Status, expiresAt: Date | null = null): State.SubjectState => ({
+  ...State.empty("t", "s"),
+  seq,
+  purposes: new Map([
+    [
+      "marketing.email",
+      {
+        purpose: "marketing.email",
+        status,
+        noticeVersion: 1,
+        occurredAt: new Date("2026-01-01T00:00:00Z"),
+        expiresAt,
+        eventId: `e${seq}`,
+        seq,
+        source: "banner",
+        actor: "subject",
+        guardianGranted: false,
+      },
+    ],
+  ]),
+})
+
+describe("the decision cache", () => {
+  const now = Date.parse("2026-06-01T00:00:00Z")
+
+  it("never lets a stale read replace a newer write", () => {
+    const cache = new DecisionCache(policy, 60_000, 100)
+    cache.set("t", "s", stateWith(2, "withdrawn"), now, "write")
+    cache.set("t", "s", stateWith(1, "granted"), now + 1, "read")
+    expect(cache.decide("t", "s", "marketing.email", now + 2)?.reason).toBe("withdrawn")
+  })
+
+  it("never lets a read bring an erased subject back", () => {
+    const cache = new DecisionCache(policy, 60_000, 100)
+    cache.set("t", "s", stateWith(5, "granted"), now)
+    cache.set("t", "s", null, now + 1, "erase")
+    cache.set("t", "s", stateWith(5, "granted"), now + 2, "read")
+    expect(cache.decide("t", "s", "marketing.email", now + 3)?.reason).toBe("no_consent")
+  })
+
+  it("recomputes a memoised decision when a grant expires", () => {
+    const cache = new DecisionCache(policy, 3_600_000, 100)
+    cache.set("t", "s", stateWith(1, "granted", new Date(now + 1_000)), now)
+    expect(cache.decide("t", "s", "marketing.email", now + 999)?.reason).toBe("granted")
+    expect(cache.decide("t", "s", "marketing.email", now + 1_000)?.reason).toBe("expired")
+  })
+
+  it("misses after the TTL and evicts beyond its size", () => {
+    const cache = new DecisionCache(policy, 1_000, 2)
+    cache.set("t", "a", stateWith(1, "granted"), now)
+    expect(cache.decide("t", "a", "marketing.email", now + 1_000)).toBeUndefined()
+    cache.set("t", "b", stateWith(1, "granted"), now)
+    cache.set("t", "c", stateWith(1, "granted"), now)
+    cache.set("t", "d", stateWith(1, "granted"), now)
+    expect(["a", "b", "c", "d"].filter((s) => cache.state("t", s, now) !== undefined)).toHaveLength(2)
+  })
+})
