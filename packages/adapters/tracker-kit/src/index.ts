@@ -63,6 +63,13 @@ export interface GateOptions {
   readonly aliasKinds?: ReadonlyArray<string>
   /** Most stop-list entries kept (default 100,000); past it the oldest go and the kit's gate alone decides. */
   readonly maxEntries?: number
+  /** The adapter's role (default `tracker`; the brand's own customer-data tables are `cdp`). */
+  readonly role?: Adapter.Role
+  /**
+   * Also feed the stop list from `consent.changed`, which lists every purpose whose decision
+   * flipped, including purposes that govern no tracker category (and so send no tracking intents).
+   */
+  readonly followChanges?: boolean
 }
 
 /** The gate and its adapter. */
@@ -106,6 +113,12 @@ export const makeGate = (options: GateOptions): TrackerGate => {
     if (stops.size > maxEntries) stops.delete(stops.keys().next().value!)
   }
 
+  // A grant after an erasure (the same id signing up again) lifts the whole-subject stop.
+  const clearErased = (tenant: string, subject: string, at: number): void => {
+    const all = stops.get(key(tenant, subject, ALL))
+    if (all && all.at <= at) stops.delete(key(tenant, subject, ALL))
+  }
+
   const isStopped = (tenant: string, subject: string, purpose: string): boolean => {
     if (stops.get(key(tenant, subject, ALL))?.stopped) return true
     let p = purpose
@@ -123,9 +136,18 @@ export const makeGate = (options: GateOptions): TrackerGate => {
     return { allowed: false, reason, decision }
   }
 
-  const adapter = Tracker.make({
+  const tracker = Tracker.make({
     name: options.name,
     categories: options.categories ?? [],
+    changed: options.followChanges
+      ? async (intent) => {
+          const at = intent.createdAt.getTime()
+          for (const change of intent.changes) {
+            remember(key(intent.tenant, intent.subject, change.purpose), !change.allowed, at)
+            if (change.allowed) clearErased(intent.tenant, intent.subject, at)
+          }
+        }
+      : undefined,
     stop: async (intent) => {
       if (intent.purpose === null) return
       // The local stop applies before the provider call, so collection stops even while the provider is down.
@@ -136,8 +158,7 @@ export const makeGate = (options: GateOptions): TrackerGate => {
       if (intent.purpose === null) return
       const at = intent.createdAt.getTime()
       remember(key(intent.tenant, intent.subject, intent.purpose), false, at)
-      const all = stops.get(key(intent.tenant, intent.subject, ALL))
-      if (all && all.at <= at) stops.delete(key(intent.tenant, intent.subject, ALL))
+      clearErased(intent.tenant, intent.subject, at)
       await options.resumed?.(intent)
     },
     erase: async (intent) => {
@@ -159,6 +180,9 @@ export const makeGate = (options: GateOptions): TrackerGate => {
       if (erased.size > maxEntries) erased.delete(erased.values().next().value!)
     },
   })
+
+  const adapter: Adapter.Adapter =
+    options.role && options.role !== "tracker" ? { ...tracker, role: options.role } : tracker
 
   return {
     adapter,
