@@ -1,0 +1,251 @@
+/**
+ * Email through SendGrid behind the consent gate (@sendgrid/client). Every send is decided at send
+ * time; a withdrawal puts the recipient on SendGrid's suppression list (global, or the unsubscribe
+ * group mapped to the purpose), so SendGrid itself drops mail the app might still try; a new grant
+ * lifts it; an erasure deletes the marketing contact.
+ *
+ * @since 0.1.0
+ */
+import { type Adapter, AdapterError, type Decision } from "@consentkit/core"
+import sendgrid from "@sendgrid/client"
+import { type Kit, makeGate, RecipientNotFound } from "./internal/gate.js"
+
+/** The part of `@sendgrid/client` the messenger uses (a `Client` instance, or a test double). */
+export interface SendGridClient {
+  request(data: {
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+    url: string
+    body?: unknown
+    qs?: Record<string, string>
+  }): Promise<[{ statusCode: number; headers: Record<string, unknown> }, any]>
+}
+
+/** Where a subject's email address comes from: the host's own customer table. */
+export interface EmailRecipients {
+  /** The subject's address, or null when there is none. */
+  readonly resolve: (tenant: string, subject: string) => Promise<string | null> | string | null
+}
+
+/**
+ * Which SendGrid suppression list a purpose's withdrawal goes to: the global one, or unsubscribe
+ * groups (ASM) per purpose; a purpose with no group (nor an ancestor with one) goes global.
+ */
+export type Suppression =
+  | { readonly kind: "global" }
+  | { readonly kind: "groups"; readonly groups: Readonly<Record<string, number>> }
+
+/** Options of `sendgridMessenger`. */
+export interface SendGridMessengerOptions {
+  /** An API key with Mail Send, Suppressions and Marketing (contacts) access. */
+  readonly apiKey: string
+  /** API origin (default `https://api.sendgrid.com`); tests point it at a local server. */
+  readonly baseUrl?: string
+  /** A client to use instead of a new `@sendgrid/client` `Client` (then `apiKey`/`baseUrl` are its business). */
+  readonly client?: SendGridClient
+  readonly from: string | { readonly email: string; readonly name?: string }
+  readonly recipients: EmailRecipients
+  readonly suppression: Suppression
+  /** The consentkit client; or call `bind(kit)` once it exists. */
+  readonly kit?: Kit
+  /** Adapter name, unique within the kit (default `sendgrid`). */
+  readonly name?: string
+  /** The channel it sends on (default `email`). */
+  readonly channel?: string
+}
+
+/** One mail to one subject. */
+export interface SendGridMail {
+  readonly tenant: string
+  readonly subject: string
+  readonly purpose: string
+  readonly message: {
+    readonly subject?: string
+    readonly text?: string
+    readonly html?: string
+    /** A dynamic template instead of `text`/`html`. */
+    readonly templateId?: string
+    readonly dynamicTemplateData?: Record<string, unknown>
+    readonly categories?: ReadonlyArray<string>
+  }
+}
+
+/** What a send returns. */
+export interface SendGridSent {
+  readonly messageId: string | null
+  readonly to: string
+  readonly decision: Decision.Decision
+}
+
+/** The gated SendGrid messenger. */
+export interface SendGridMessenger {
+  /** For `createConsentKit({ messengers: [sendgrid.adapter] })`. */
+  readonly adapter: Adapter.Adapter
+  readonly bind: (kit: Kit) => void
+  /** Sends if the subject allows the purpose now; rejects with `ConsentRequired` or `RecipientNotFound`. */
+  readonly send: (mail: SendGridMail) => Promise<SendGridSent>
+}
+
+type Target = "global" | number
+
+// Refusals that follow an earlier permission, so a suppression list may still be holding them.
+const WITHDRAWN: ReadonlySet<Decision.Reason> = new Set(["withdrawn", "parent_withdrawn", "gpc_opt_out"])
+
+const newClient = (apiKey: string, baseUrl: string | undefined): SendGridClient => {
+  // The package's default export is a shared singleton; each messenger gets its own Client.
+  const Client = (sendgrid as unknown as { Client: new () => typeof sendgrid }).Client
+  const client = new Client()
+  client.setApiKey(apiKey)
+  // setApiKey resets the base URL to the region's, so the override comes after it.
+  if (baseUrl) client.setDefaultRequest("baseUrl", baseUrl)
+  return client as unknown as SendGridClient
+}
+
+const statusOf = (error: unknown): number | undefined => (error as { code?: number }).code
+
+const errorText = (error: unknown): string => {
+  const body = (error as { response?: { body?: { errors?: Array<{ message?: string }> } } }).response?.body
+  const details = body?.errors?.map((e) => e.message).join("; ")
+  return `${statusOf(error) ?? ""} ${(error as Error).message ?? String(error)}${details ? `: ${details}` : ""}`.trim()
+}
+
+/** Builds the gated SendGrid messenger. */
+export const sendgridMessenger = (options: SendGridMessengerOptions): SendGridMessenger => {
+  const channel = options.channel ?? "email"
+  const client = options.client ?? newClient(options.apiKey, options.baseUrl)
+  const from = typeof options.from === "string" ? { email: options.from } : options.from
+
+  const targetOf = (purpose: string | null): Target => {
+    if (options.suppression.kind === "global" || purpose === null) return "global"
+    // The purpose's own group, else its nearest ancestor's (`marketing.email.promo` → `marketing.email`).
+    for (let p = purpose; p !== ""; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
+      const group = options.suppression.groups[p]
+      if (group !== undefined) return group
+    }
+    return "global"
+  }
+
+  const addressOf = async (tenant: string, subject: string) => {
+    const email = await options.recipients.resolve(tenant, subject)
+    return email ? email.toLowerCase() : null
+  }
+
+  const name = options.name ?? "sendgrid"
+  // For intent handlers: a 4xx other than 429 will not succeed on retry, so it goes to the dead letters at once.
+  const call = async (request: Parameters<SendGridClient["request"]>[0]) => {
+    try {
+      return await client.request(request)
+    } catch (error) {
+      const status = statusOf(error)
+      throw new AdapterError({
+        adapter: name,
+        message: `SendGrid ${request.method} ${request.url}: ${errorText(error)}`,
+        isRetryable: status === undefined || status === 429 || status >= 500,
+        cause: error,
+      })
+    }
+  }
+
+  const gate = makeGate({
+    name,
+    channels: [channel],
+    kit: options.kit,
+    suppress: async (intent) => {
+      const email = await addressOf(intent.tenant, intent.subject)
+      if (!email) return
+      const target = targetOf(intent.purpose)
+      await call({
+        method: "POST",
+        url: target === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${target}/suppressions`,
+        body: { recipient_emails: [email] },
+      })
+    },
+    resume: async (intent) => {
+      const email = await addressOf(intent.tenant, intent.subject)
+      if (!email) return
+      const target = targetOf(intent.purpose)
+      // One list can hold several purposes' withdrawals: lift it only when none of the others is still withdrawn.
+      const kit = gate.kit()
+      const held = new Set(gate.suppressedPurposes(intent.tenant, intent.subject))
+      const sharing = kit.policy.purposeIds.filter(
+        (p: string) =>
+          p !== intent.purpose &&
+          kit.policy.purposes.get(p)!.channels.includes(channel) &&
+          targetOf(p) === target,
+      )
+      for (const p of sharing) {
+        if (held.has(p)) return
+        const decision = await kit.decide(intent.tenant, intent.subject, p)
+        if (!decision.allowed && WITHDRAWN.has(decision.reason)) return
+      }
+      const path =
+        target === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${target}/suppressions`
+      await call({ method: "DELETE", url: `${path}/${encodeURIComponent(email)}` })
+    },
+    erase: async (intent) => {
+      const emails = new Set<string>()
+      for (const alias of intent.aliases) if (alias.kind === "email") emails.add(alias.value.toLowerCase())
+      const resolved = await addressOf(intent.tenant, intent.subject)
+      if (resolved) emails.add(resolved)
+      if (emails.size === 0) return
+      let found: Record<string, { contact?: { id?: string } }>
+      try {
+        const [, body] = await call({
+          method: "POST",
+          url: "/v3/marketing/contacts/search/emails",
+          body: { emails: [...emails] },
+        })
+        found = body?.result ?? {}
+      } catch (error) {
+        // 404: no contact has any of these addresses, so there is nothing to delete.
+        if (statusOf((error as AdapterError).cause) === 404) return
+        throw error
+      }
+      const ids = Object.values(found).flatMap((r) => (r.contact?.id ? [r.contact.id] : []))
+      if (ids.length > 0)
+        await call({ method: "DELETE", url: "/v3/marketing/contacts", qs: { ids: ids.join(",") } })
+    },
+  })
+
+  return {
+    adapter: gate.adapter,
+    bind: gate.bind,
+    send: async ({ tenant, subject, purpose, message }) => {
+      const decision = await gate.assertSend({ tenant, subject, channel, purpose })
+      const to = await addressOf(tenant, subject)
+      if (!to)
+        throw new RecipientNotFound({
+          message: `no email address for subject "${subject}" of tenant "${tenant}"`,
+          tenant,
+          subject,
+          channel,
+        })
+      const target = targetOf(purpose)
+      const content = [
+        ...(message.text !== undefined ? [{ type: "text/plain", value: message.text }] : []),
+        ...(message.html !== undefined ? [{ type: "text/html", value: message.html }] : []),
+      ]
+      const [response] = await client.request({
+        method: "POST",
+        url: "/v3/mail/send",
+        body: {
+          personalizations: [
+            {
+              to: [{ email: to }],
+              ...(message.dynamicTemplateData ? { dynamic_template_data: message.dynamicTemplateData } : {}),
+              custom_args: { consentkit_tenant: tenant, consentkit_purpose: purpose },
+            },
+          ],
+          from,
+          ...(message.subject !== undefined ? { subject: message.subject } : {}),
+          ...(content.length > 0 ? { content } : {}),
+          ...(message.templateId ? { template_id: message.templateId } : {}),
+          ...(message.categories ? { categories: [...message.categories] } : {}),
+          // With a group, SendGrid enforces that group's suppressions itself and adds its unsubscribe link.
+          ...(target !== "global" ? { asm: { group_id: target } } : {}),
+        },
+      })
+      const id = response.headers["x-message-id"]
+      return { messageId: typeof id === "string" ? id : null, to, decision }
+    },
+  }
+}

@@ -1,0 +1,182 @@
+import { type Client, ConsentRequired, createConsentKit, MemoryStore, Policy } from "@consentkit/core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { sendgridMessenger } from "../src/index.js"
+import { type LocalSendGrid, localSendGrid } from "../src/testing.js"
+
+const API_KEY = "SG.test-key"
+const NEWS = 41
+const PROMO = 42
+
+const policy = Policy.define({
+  controller: {
+    name: "Siam Tea Co.",
+    contact: "DPO",
+    email: "dpo@siamtea.example",
+    phone: "+66 2 000 0000",
+    address: { addressCountry: "TH" },
+  },
+  policyUrl: "https://siamtea.example/privacy",
+  purposes: {
+    "email.news": {
+      title: { en: "Newsletter", th: "จดหมายข่าว" },
+      versions: [{ version: 1, effectiveAt: "2025-01-01T00:00:00Z", textHash: "n1", material: true }],
+      channels: ["email"],
+    },
+    "email.promo": {
+      title: { en: "Promotions", th: "โปรโมชั่น" },
+      versions: [{ version: 1, effectiveAt: "2025-01-01T00:00:00Z", textHash: "p1", material: true }],
+      channels: ["email"],
+    },
+  },
+})
+type Purpose = (typeof policy.purposeIds)[number]
+
+let tenants = 0
+const freshTenant = () => `sg-${Date.now().toString(36)}-${tenants++}`
+const emailOf = (subject: string) => `${subject}@Customers.Example`
+
+describe.each([
+  { mode: "global" as const, suppression: { kind: "global" as const } },
+  {
+    mode: "groups" as const,
+    suppression: { kind: "groups" as const, groups: { "email.news": NEWS, "email.promo": PROMO } },
+  },
+])("SendGrid messenger with $mode suppression", ({ mode, suppression }) => {
+  let server: LocalSendGrid
+  let kit: Client<Purpose>
+  let mail: ReturnType<typeof sendgridMessenger>
+
+  beforeAll(async () => {
+    server = await localSendGrid({ apiKey: API_KEY, groups: [NEWS, PROMO] })
+    mail = sendgridMessenger({
+      apiKey: API_KEY,
+      baseUrl: server.url,
+      from: { email: "news@siamtea.example", name: "Siam Tea" },
+      recipients: { resolve: (_tenant, subject) => emailOf(subject) },
+      suppression,
+    })
+    kit = createConsentKit({
+      policy,
+      store: MemoryStore.make(),
+      secret: "kit-secret",
+      messengers: [mail.adapter],
+      dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
+    })
+    mail.bind(kit)
+  })
+  afterAll(async () => {
+    await kit?.close()
+    await server?.close()
+  })
+
+  const decide = (tenant: string, subject: string, purpose: Purpose, action: "grant" | "withdraw") =>
+    kit.record({
+      tenant,
+      subject,
+      source: "preference-center",
+      decisions: [{ purpose, action, ...(action === "grant" ? { noticeVersion: 1 } : {}) }],
+    })
+  const send = (tenant: string, subject: string, purpose: Purpose, text: string) =>
+    mail.send({ tenant, subject, purpose, message: { subject: text, text } }).then(
+      () => "sent",
+      (e: unknown) => (e instanceof ConsentRequired ? e.decision.reason : Promise.reject(e)),
+    )
+  const calls = (email: string, from: number) =>
+    server.requests
+      .slice(from)
+      .filter(
+        (r) =>
+          r.path.startsWith("/v3/asm/") &&
+          (r.path.includes(encodeURIComponent(email)) || r.body?.recipient_emails?.includes(email)),
+      )
+      .map((r) => `${r.method} ${r.path.replace(encodeURIComponent(email), "{email}")}`)
+
+  it("suppresses on withdrawal, sends nothing after it, and lifts the list only when every purpose on it allows mail again", async () => {
+    const tenant = freshTenant()
+    const subject = `${tenant}-somchai`
+    const email = emailOf(subject).toLowerCase()
+    await kit.record({
+      tenant,
+      subject,
+      source: "signup",
+      decisions: [
+        { purpose: "email.news", action: "grant", noticeVersion: 1 },
+        { purpose: "email.promo", action: "grant", noticeVersion: 1 },
+      ],
+    })
+    await kit.dispatchPending()
+    // The first grant lifts any list the address was on before (a resume per purpose); count from here.
+    const from = server.requests.length
+    expect(await send(tenant, subject, "email.news", "news-1")).toBe("sent")
+
+    await decide(tenant, subject, "email.news", "withdraw")
+    expect(await send(tenant, subject, "email.news", "news-2")).toBe("withdrawn")
+    await kit.dispatchPending()
+    const newsList = mode === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${NEWS}/suppressions`
+    expect(calls(email, from)).toEqual([`POST ${newsList}`])
+    expect(
+      mode === "global" ? server.globalSuppressions.has(email) : server.groupSuppressions(NEWS).has(email),
+    ).toBe(true)
+
+    // Promo is still allowed: with per-purpose groups SendGrid delivers it, with one global list it drops it.
+    expect(await send(tenant, subject, "email.promo", "promo-1")).toBe("sent")
+    const promo = server.mails.find((m) => m.text === "promo-1")!
+    expect(promo.groupId).toBe(mode === "groups" ? PROMO : null)
+    expect(promo.customArgs).toEqual({ consentkit_tenant: tenant, consentkit_purpose: "email.promo" })
+
+    await decide(tenant, subject, "email.promo", "withdraw")
+    await kit.dispatchPending()
+    await decide(tenant, subject, "email.news", "grant")
+    await kit.dispatchPending()
+    const promoList = mode === "global" ? newsList : `/v3/asm/groups/${PROMO}/suppressions`
+    const lifted = mode === "global" ? [] : [`DELETE ${newsList}/{email}`]
+    expect(calls(email, from)).toEqual([`POST ${newsList}`, `POST ${promoList}`, ...lifted])
+
+    await decide(tenant, subject, "email.promo", "grant")
+    await kit.dispatchPending()
+    expect(calls(email, from)).toEqual([
+      `POST ${newsList}`,
+      `POST ${promoList}`,
+      ...lifted,
+      `DELETE ${promoList}/{email}`,
+    ])
+    expect(server.globalSuppressions.has(email) || server.groupSuppressions(NEWS).has(email)).toBe(false)
+    expect(await send(tenant, subject, "email.news", "news-3")).toBe("sent")
+
+    const delivered = server.delivered(email)
+    expect(delivered).toEqual(mode === "global" ? ["news-1", "news-3"] : ["news-1", "promo-1", "news-3"])
+    expect(server.mails.map((m) => m.text)).not.toContain("news-2")
+  })
+
+  it("deletes the marketing contact on erasure, by every address it knows", async () => {
+    const tenant = freshTenant()
+    const subject = `${tenant}-malee`
+    const id = server.addContact(emailOf(subject))
+    const other = server.addContact(`${subject}@old-address.example`)
+    await kit.link({ tenant, subject, alias: { kind: "email", value: `${subject}@old-address.example` } })
+    await decide(tenant, subject, "email.news", "grant")
+    const receipt = await kit.erase({ tenant, subject })
+    await kit.dispatchPending()
+    expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
+    const search = server.requests.filter((r) => r.path === "/v3/marketing/contacts/search/emails").at(-1)!
+    expect([...search.body.emails].sort()).toEqual(
+      [`${subject}@old-address.example`, emailOf(subject).toLowerCase()].sort(),
+    )
+    const deletion = server.requests
+      .filter((r) => r.method === "DELETE" && r.path === "/v3/marketing/contacts")
+      .at(-1)!
+    expect(deletion.query.ids!.split(",").sort()).toEqual([id, other].sort())
+    expect(await send(tenant, subject, "email.news", "after-erase")).toBe("no_consent")
+  })
+
+  it("completes an erasure when SendGrid has no contact for the subject", async () => {
+    const tenant = freshTenant()
+    const subject = `${tenant}-nobody`
+    const deletes = server.requests.filter((r) => r.method === "DELETE").length
+    await decide(tenant, subject, "email.news", "grant")
+    const receipt = await kit.erase({ tenant, subject })
+    await kit.dispatchPending()
+    expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
+    expect(server.requests.filter((r) => r.method === "DELETE")).toHaveLength(deletes)
+  })
+})
