@@ -59,6 +59,8 @@ export interface Gate {
   readonly assertSend: (request: SendRequest) => Promise<Decision.Decision>
   /** The local list's refusal, if any (no I/O). */
   readonly localRefusal: (request: SendRequest) => ConsentRequired | undefined
+  /** Purposes the local list suppresses for a subject (`*` after an erasure). */
+  readonly suppressedPurposes: (tenant: string, subject: string) => ReadonlyArray<string>
 }
 
 // Marks a subject erased: everything refused until a new grant resumes a purpose.
@@ -146,6 +148,7 @@ export const makeGate = (options: GateOptions): Gate => {
     },
     kit: current,
     localRefusal,
+    suppressedPurposes: (tenant, subject) => [...(suppressed.get(keyOf(tenant, subject))?.keys() ?? [])],
     assertSend: async (request) => {
       const k = current()
       const early = localRefusal(request)
