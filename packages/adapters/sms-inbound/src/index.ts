@@ -1,0 +1,16 @@
+/**
+ * @consentkit/adapter-sms-inbound: inbound SMS opt-outs. `smsInbound(kit, ...)` is a Web
+ * `Request` → `Response` handler for a Twilio-style inbound webhook that records STOP (and
+ * UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT, ยกเลิก, ...) as a withdrawal of every purpose
+ * the SMS channel serves, which every messenger of those purposes then obeys.
+ *
+ * @since 0.1.0
+ */
+export {
+  type OptOutKit,
+  type Route,
+  type SmsInboundOptions,
+  smsInbound,
+  twilioSignature,
+  type Verification,
+} from "./SmsInbound.js"
