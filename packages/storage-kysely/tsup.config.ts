@@ -7,5 +7,14 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "es2022",
-  external: ["@consentkit/core", "effect", "kysely", "better-sqlite3", "pg", "mysql2", "@electric-sql/pglite", "csv-parse"],
+  external: [
+    "@consentkit/core",
+    "effect",
+    "kysely",
+    "better-sqlite3",
+    "pg",
+    "mysql2",
+    "@electric-sql/pglite",
+    "csv-parse",
+  ],
 })

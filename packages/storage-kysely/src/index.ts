@@ -20,3 +20,17 @@ export {
   parseDatabaseUrl,
 } from "./open.js"
 export { PGliteDialect, type PGliteDialectConfig } from "./pglite.js"
+export { type LayerConfig, layer } from "./layer.js"
+export {
+  type ImportItem,
+  type ImportOptions,
+  type ImportProgress,
+  type ImportRow,
+  type ImportSummary,
+  type ImportTarget,
+  ImportFailed,
+  importConsents,
+  type RejectedRow,
+  rowFromRecord,
+} from "./import.js"
+export { type ReconsentImpact, type ReconsentOptions, reconsentImpact } from "./reconsent.js"

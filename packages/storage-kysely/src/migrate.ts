@@ -62,9 +62,12 @@ export const migrate = async (db: Kysely<any>, options: MigrateOptions = {}): Pr
   const { error, results } = await migrator.migrateToLatest()
   if (error) {
     const failed = results?.find((r: MigrationResult) => r.status === "Error")
-    throw new Error(`consentkit migration ${failed?.migrationName ?? ""} failed: ${String((error as Error)?.message ?? error)}`, {
-      cause: error,
-    })
+    throw new Error(
+      `consentkit migration ${failed?.migrationName ?? ""} failed: ${String((error as Error)?.message ?? error)}`,
+      {
+        cause: error,
+      },
+    )
   }
   return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) }
 }

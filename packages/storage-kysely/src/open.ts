@@ -49,14 +49,17 @@ interface Target {
 export const parseDatabaseUrl = (url: string): Target => {
   const strip = (rest: string) => (rest.startsWith("//") ? rest.slice(2) : rest)
   if (url === ":memory:") return { engine: "sqlite", location: ":memory:" }
-  if (url.startsWith("sqlite:")) return { engine: "sqlite", location: strip(url.slice("sqlite:".length)) || ":memory:" }
-  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) return { engine: "postgres", location: url }
+  if (url.startsWith("sqlite:"))
+    return { engine: "sqlite", location: strip(url.slice("sqlite:".length)) || ":memory:" }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://"))
+    return { engine: "postgres", location: url }
   if (url.startsWith("pglite:")) {
     const rest = strip(url.slice("pglite:".length))
     return { engine: "pglite", location: rest === "" || rest === "memory" ? "memory" : rest }
   }
   if (url.startsWith("mysql://")) return { engine: "mysql", location: url }
-  if (url.startsWith("mariadb://")) return { engine: "mysql", location: `mysql://${url.slice("mariadb://".length)}` }
+  if (url.startsWith("mariadb://"))
+    return { engine: "mysql", location: `mysql://${url.slice("mariadb://".length)}` }
   if (/\.(sqlite3?|db)$/i.test(url)) return { engine: "sqlite", location: url }
   throw new Error(
     `cannot tell which database "${url}" is: use sqlite:path, a *.sqlite or *.db file, :memory:, postgres://, pglite://memory, pglite:./dir or mysql://`,
@@ -104,7 +107,9 @@ const openSqlite = async (location: string, options: OpenOptions): Promise<Opene
   if (!memory) database.pragma("journal_mode = WAL")
   database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5_000))}`)
   database.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`)
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: cachingStatements(database as never) }) })
+  const db = new Kysely<any>({
+    dialect: new SqliteDialect({ database: cachingStatements(database as never) }),
+  })
   return {
     db,
     dialect: "sqlite",
@@ -200,7 +205,8 @@ export interface OpenedStore {
 export const openStore = async (url: string, options: OpenStoreOptions = {}): Promise<OpenedStore> => {
   const database = await openDatabase(url, options)
   try {
-    if (options.migrate !== false) await migrate(database.db, { tablePrefix: options.tablePrefix, dialect: database.dialect })
+    if (options.migrate !== false)
+      await migrate(database.db, { tablePrefix: options.tablePrefix, dialect: database.dialect })
   } catch (error) {
     await database.close()
     throw error

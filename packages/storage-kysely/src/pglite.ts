@@ -32,7 +32,9 @@ class PGliteConnection implements DatabaseConnection {
     const result = await this.pglite.query<R>(query.sql, [...query.parameters])
     return {
       rows: result.rows,
-      ...(result.affectedRows !== undefined && result.affectedRows !== null ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
+      ...(result.affectedRows !== undefined && result.affectedRows !== null
+        ? { numAffectedRows: BigInt(result.affectedRows) }
+        : {}),
     }
   }
 

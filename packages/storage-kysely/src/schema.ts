@@ -137,7 +137,15 @@ export interface Tables {
 }
 
 /** The unprefixed table names. */
-export const TABLES: ReadonlyArray<keyof Tables> = ["subject", "alias", "event", "state", "outbox", "command", "erasure"]
+export const TABLES: ReadonlyArray<keyof Tables> = [
+  "subject",
+  "alias",
+  "event",
+  "state",
+  "outbox",
+  "command",
+  "erasure",
+]
 
 /** The default table prefix. */
 export const DEFAULT_PREFIX = "consentkit_"
@@ -145,7 +153,9 @@ export const DEFAULT_PREFIX = "consentkit_"
 /** Checks a table prefix: lower-case letters, digits and underscores, so it is safe in any identifier. */
 export const checkPrefix = (prefix: string): string => {
   if (!/^[a-z_][a-z0-9_]{0,30}$/.test(prefix)) {
-    throw new Error(`table prefix "${prefix}" must be lower-case letters, digits and underscores (at most 31)`)
+    throw new Error(
+      `table prefix "${prefix}" must be lower-case letters, digits and underscores (at most 31)`,
+    )
   }
   return prefix
 }

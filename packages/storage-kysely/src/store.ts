@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { type ConsentStore, type Intent, type Ledger, State, type StoreError } from "@consentkit/core"
-import { Context, Effect, Exit, Semaphore } from "effect"
-import { type Insertable, type Kysely, sql } from "kysely"
+import { Cause, Context, Effect, Exit, Semaphore } from "effect"
+import { type Kysely, type Selectable, sql } from "kysely"
 import {
   commandOf,
   dateOrNull,
@@ -17,7 +17,6 @@ import {
   intentJson,
   intentOf,
   num,
-  outboxId,
   parseOutboxId,
   samePurposeState,
   stateRow,
@@ -27,7 +26,15 @@ import { begin, commit, holdConnection, rollback, transaction } from "./internal
 import { toStoreError } from "./internal/errors.js"
 import { type Notifications, makeListener } from "./internal/notify.js"
 import { TablePrefixPlugin } from "./internal/prefix.js"
-import { checkPrefix, DEFAULT_PREFIX, type SqlDialect, type StateTable, TABLES, type Tables } from "./schema.js"
+import { prepare, preparedBy, run, slot } from "./internal/prepared.js"
+import {
+  checkPrefix,
+  DEFAULT_PREFIX,
+  type SqlDialect,
+  type StateTable,
+  TABLES,
+  type Tables,
+} from "./schema.js"
 
 /** How to build a store over an existing Kysely instance. */
 export interface KyselyStoreConfig {
@@ -56,12 +63,17 @@ export interface KyselyConsentStore extends ConsentStore.ConsentStoreShape {
   readonly db: Kysely<Tables>
   /**
    * Runs `effect` with every subject transaction it starts folded into one database transaction
-   * (SQLite; each subject still gets its own savepoint, so a failing one leaves no trace). Other
-   * dialects run `effect` unchanged. Used by bulk import: one commit per batch instead of per row.
+   * (SQLite): transactions of one subject still run one after another, different subjects'
+   * side by side, and all commit together or not at all (any failed subject transaction fails
+   * the batch). Other dialects run `effect` unchanged. Bulk import uses it: one commit per batch.
    */
   readonly batch: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
   /** The subjects of a tenant that have a state, in id order after `after`. */
-  readonly subjects: (options: { readonly tenant: string; readonly after: string | null; readonly limit: number }) => Effect.Effect<SubjectPage, StoreError>
+  readonly subjects: (options: {
+    readonly tenant: string
+    readonly after: string | null
+    readonly limit: number
+  }) => Effect.Effect<SubjectPage, StoreError>
   /** Counts every row of a tenant across the store's tables. */
   readonly rowsOf: (tenant: string) => Effect.Effect<number, StoreError>
   /** Stops the LISTEN connection (the Kysely instance belongs to the caller and stays open). */
@@ -71,14 +83,55 @@ export interface KyselyConsentStore extends ConsentStore.ConsentStoreShape {
 interface Batch {
   readonly owner: symbol
   readonly conn: Kysely<Tables>
-  readonly lock: Semaphore.Semaphore
+  /** One lock per subject: a subject's transactions still run one after another. */
+  readonly locks: Map<string, Semaphore.Semaphore>
+  /** The first failure of a subject transaction: the whole batch rolls back. */
+  failure: { readonly error: unknown } | null
 }
 
 /** The batch the current fiber runs in, if any (see `KyselyConsentStore.batch`). */
-const CurrentBatch = Context.Reference<Batch | null>("@consentkit/storage-kysely/CurrentBatch", { defaultValue: () => null })
+const CurrentBatch = Context.Reference<Batch | null>("@consentkit/storage-kysely/CurrentBatch", {
+  defaultValue: () => null,
+})
 
 const MAX_ATTEMPTS = 8
-const SAVEPOINT = sql.raw("consentkit_subject")
+
+// Shapes used only to read the column lists of the row codecs.
+const sampleEvent: Ledger.ConsentEvent = {
+  id: "",
+  tenant: "",
+  subject: "",
+  seq: 0,
+  purpose: "",
+  action: "grant",
+  noticeVersion: 0,
+  occurredAt: new Date(0),
+  recordedAt: new Date(0),
+  source: "",
+  actor: { kind: "subject" },
+  evidence: {},
+  jurisdiction: "",
+  subjectAge: null,
+  expiresAt: null,
+  commandId: "",
+  salt: "",
+  personalDigest: "",
+  prevHash: null,
+  hash: "",
+  erased: false,
+}
+const samplePurpose: State.PurposeState = {
+  purpose: "",
+  status: "granted",
+  noticeVersion: 0,
+  occurredAt: new Date(0),
+  expiresAt: null,
+  eventId: "",
+  seq: 0,
+  source: "",
+  actor: "subject",
+  guardianGranted: false,
+}
 
 /** Builds the store over a migrated database. */
 export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
@@ -87,7 +140,8 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
   const db = (config.db as Kysely<Tables>).withPlugin(new TablePrefixPlugin(prefix, TABLES))
   const identity = Symbol("store")
   const channel = `${prefix}work`
-  const listener = dialect === "postgres" && config.notifications ? makeListener(config.notifications, channel) : null
+  const listener =
+    dialect === "postgres" && config.notifications ? makeListener(config.notifications, channel) : null
   // SQLite allows one writer; in-process writers queue on its single connection, other processes on its lock.
   const capabilities: ConsentStore.StoreCapabilities = {
     name: dialect,
@@ -109,38 +163,141 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     Effect.tryPromise({ try: work, catch: (cause) => fail(cause, doing) })
 
   /** Runs a query on the batch connection when the fiber is in one of our batches, else on the pool. */
-  const query = <A>(doing: string, work: (conn: Kysely<Tables>) => Promise<A>): Effect.Effect<A, StoreError> =>
+  const query = <A>(
+    doing: string,
+    work: (conn: Kysely<Tables>) => Promise<A>,
+  ): Effect.Effect<A, StoreError> =>
     CurrentBatch.use((batch) =>
       attempt(doing, () => work(batch && batch.owner === identity ? batch.conn : db)),
     )
 
   /** Runs Promise work in its own transaction (or inside the current batch's). */
-  const inTransaction = <A>(doing: string, work: (conn: Kysely<Tables>) => Promise<A>): Effect.Effect<A, StoreError> =>
+  const inTransaction = <A>(
+    doing: string,
+    work: (conn: Kysely<Tables>) => Promise<A>,
+  ): Effect.Effect<A, StoreError> =>
     CurrentBatch.use((batch) =>
       batch && batch.owner === identity
-        ? batch.lock.withPermits(1)(attempt(doing, () => work(batch.conn)))
+        ? attempt(doing, () => work(batch.conn))
         : attempt(doing, () => transaction(db, dialect, work)),
     )
 
-  const upsertOf = {
-    subject: (conn: Kysely<Tables>, row: Insertable<Tables["subject"]>) => {
-      const insert = conn.insertInto("subject").values(row)
-      const set = { seq: row.seq ?? null, head: row.head ?? null, jurisdiction: row.jurisdiction ?? null, age: row.age ?? null }
-      return dialect === "mysql"
-        ? insert.onDuplicateKeyUpdate(set)
-        : insert.onConflict((oc) => oc.columns(["tenant", "subject"]).doUpdateSet(set))
-    },
+  // The write path's queries, compiled once per store (and per row count for inserts).
+  const EVENT_COLUMNS = Object.keys(eventRow(sampleEvent)) as Array<keyof ReturnType<typeof eventRow>>
+  const STATE_COLUMNS = Object.keys(stateRow("", "", samplePurpose)) as Array<
+    keyof ReturnType<typeof stateRow>
+  >
+  const STATE_VALUES = STATE_COLUMNS.filter((c) => c !== "tenant" && c !== "subject" && c !== "purpose")
+  const OUTBOX_COLUMNS = [
+    "tenant",
+    "subject",
+    "adapter",
+    "intent_id",
+    "kind",
+    "intent",
+    "status",
+    "attempts",
+    "available_at",
+    "lease_owner",
+    "lease_until",
+    "last_error",
+    "created_at",
+    "delivered_at",
+  ] as const
+  const named = <const C extends string>(columns: ReadonlyArray<C>) =>
+    Object.fromEntries(columns.map((c) => [c, slot(c)])) as Record<C, any>
+  const rowsOf = <C extends string>(columns: ReadonlyArray<C>, n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => Object.fromEntries(columns.map((c) => [c, slot(`${i}:${c}`)])) as Record<C, any>,
+    )
+  const byKey = { tenant: slot("tenant"), subject: slot("subject") }
+  const lockRow = db.insertInto("subject").values({
+    ...byKey,
+    seq: null,
+    head: null,
+    jurisdiction: null,
+    age: null,
+    created_at: slot("created_at"),
+  })
+  const subjectRow = db
+    .insertInto("subject")
+    .values(named(["tenant", "subject", "seq", "head", "jurisdiction", "age", "created_at"]))
+  const subjectSet = named(["seq", "head", "jurisdiction", "age"])
+  const commandRow = db
+    .insertInto("command")
+    .values(named(["tenant", "key", "subject", "command_id", "recorded_at", "event_ids", "receipt"]))
+  const commandSet = named(["subject", "command_id", "recorded_at", "event_ids", "receipt"])
+  const sqlOf = {
+    subject: prepare(
+      db
+        .selectFrom("subject")
+        .select(["tenant", "subject", "seq", "head", "jurisdiction", "age"])
+        .where("tenant", "=", byKey.tenant)
+        .where("subject", "=", byKey.subject),
+    ),
+    states: prepare(
+      db
+        .selectFrom("state")
+        .selectAll()
+        .where("tenant", "=", byKey.tenant)
+        .where("subject", "=", byKey.subject),
+    ),
+    command: prepare(
+      db.selectFrom("command").selectAll().where("tenant", "=", byKey.tenant).where("key", "=", slot("key")),
+    ),
+    lock: prepare(
+      db
+        .selectFrom("subject")
+        .select("seq")
+        .where("tenant", "=", byKey.tenant)
+        .where("subject", "=", byKey.subject)
+        .forUpdate(),
+    ),
+    insertLock: prepare(
+      dialect === "mysql"
+        ? lockRow.onDuplicateKeyUpdate({ tenant: byKey.tenant })
+        : lockRow.onConflict((oc) => oc.doNothing()),
+    ),
+    saveSubject: prepare(
+      dialect === "mysql"
+        ? subjectRow.onDuplicateKeyUpdate(subjectSet)
+        : subjectRow.onConflict((oc) => oc.columns(["tenant", "subject"]).doUpdateSet(subjectSet)),
+    ),
+    insertEvents: preparedBy((n: number) => db.insertInto("event").values(rowsOf(EVENT_COLUMNS, n))),
+    insertStates: preparedBy((n: number) => db.insertInto("state").values(rowsOf(STATE_COLUMNS, n))),
+    updateState: prepare(
+      db
+        .updateTable("state")
+        .set(named(STATE_VALUES))
+        .where("tenant", "=", byKey.tenant)
+        .where("subject", "=", byKey.subject)
+        .where("purpose", "=", slot("purpose")),
+    ),
+    deleteState: prepare(
+      db
+        .deleteFrom("state")
+        .where("tenant", "=", byKey.tenant)
+        .where("subject", "=", byKey.subject)
+        .where("purpose", "=", slot("purpose")),
+    ),
+    insertOutbox: preparedBy((n: number) => db.insertInto("outbox").values(rowsOf(OUTBOX_COLUMNS, n))),
+    saveCommand: prepare(
+      dialect === "mysql"
+        ? commandRow.onDuplicateKeyUpdate(commandSet)
+        : commandRow.onConflict((oc) => oc.columns(["tenant", "key"]).doUpdateSet(commandSet)),
+    ),
   }
 
-  const readState = async (conn: Kysely<Tables>, tenant: string, subject: string): Promise<State.SubjectState | null> => {
-    const row = await conn
-      .selectFrom("subject")
-      .select(["tenant", "subject", "seq", "head", "jurisdiction", "age"])
-      .where("tenant", "=", tenant)
-      .where("subject", "=", subject)
-      .executeTakeFirst()
+  const readState = async (
+    conn: Kysely<Tables>,
+    tenant: string,
+    subject: string,
+  ): Promise<State.SubjectState | null> => {
+    const key = { tenant, subject }
+    const row = (await run<Selectable<Tables["subject"]>>(conn, sqlOf.subject, key)).rows[0]
     if (!row || row.seq === null) return null
-    const purposes = await conn.selectFrom("state").selectAll().where("tenant", "=", tenant).where("subject", "=", subject).execute()
+    const purposes = (await run<Selectable<StateTable>>(conn, sqlOf.states, key)).rows
     return subjectStateOf(row, purposes)
   }
 
@@ -151,7 +308,11 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
   }
 
   /** Rewrites outbox rows' intents to the pseudonym (subject replaced, aliases emptied). */
-  const scrubOutbox = async (conn: Kysely<Tables>, rows: ReadonlyArray<{ id: number | string | bigint; intent: string }>, pseudonym: string) => {
+  const scrubOutbox = async (
+    conn: Kysely<Tables>,
+    rows: ReadonlyArray<{ id: number | string | bigint; intent: string }>,
+    pseudonym: string,
+  ) => {
     for (const row of rows) {
       const intent = intentOf(row.intent)
       await conn
@@ -165,13 +326,11 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
   /** Locks the subject's row (PostgreSQL, MySQL), inserting it first when missing; true when it may have been created now. */
   const lockSubject = async (conn: Kysely<Tables>, tenant: string, subject: string): Promise<boolean> => {
     if (dialect === "sqlite") return false
-    const locked = () =>
-      conn.selectFrom("subject").select("seq").where("tenant", "=", tenant).where("subject", "=", subject).forUpdate().executeTakeFirst()
-    if (await locked()) return false
-    const insert = conn.insertInto("subject").values({ tenant, subject, seq: null, head: null, jurisdiction: null, age: null, created_at: Date.now() })
+    const key = { tenant, subject }
+    if ((await run(conn, sqlOf.lock, key)).rows.length > 0) return false
     // MySQL: ON DUPLICATE KEY UPDATE takes the row's exclusive lock where INSERT IGNORE would take a shared one (and deadlock on upgrade).
-    await (dialect === "mysql" ? insert.onDuplicateKeyUpdate({ tenant }) : insert.onConflict((oc) => oc.doNothing())).execute()
-    await locked()
+    await run(conn, sqlOf.insertLock, { ...key, created_at: Date.now() })
+    await run(conn, sqlOf.lock, key)
     return true
   }
 
@@ -198,50 +357,39 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
 
       findCommand: (key) =>
         step("read the idempotency key", async () => {
-          const row = await conn.selectFrom("command").selectAll().where("tenant", "=", tenant).where("key", "=", key).executeTakeFirst()
+          const row = (await run<Selectable<Tables["command"]>>(conn, sqlOf.command, { tenant, key })).rows[0]
           return row ? commandOf(row) : null
         }),
 
       append: (events) =>
         write("append events", async () => {
           if (events.length === 0) return
-          await conn.insertInto("event").values(events.map(eventRow)).execute()
+          await run(conn, sqlOf.insertEvents(events.length), {}, events.map(eventRow))
         }),
 
       saveState: (next) =>
         write("save the state", async () => {
           const before = known !== undefined ? known : await readState(conn, tenant, subject)
-          await upsertOf
-            .subject(conn, {
-              tenant,
-              subject,
-              seq: next.seq,
-              head: next.head,
-              jurisdiction: next.jurisdiction,
-              age: next.age,
-              created_at: Date.now(),
-            })
-            .execute()
+          await run(conn, sqlOf.saveSubject, {
+            tenant,
+            subject,
+            seq: next.seq,
+            head: next.head,
+            jurisdiction: next.jurisdiction,
+            age: next.age,
+            created_at: Date.now(),
+          })
           // Only purposes that changed are written: a command usually touches one or two.
-          const inserts: Array<Insertable<StateTable>> = []
+          const inserts: Array<ReturnType<typeof stateRow>> = []
           for (const [purpose, p] of next.purposes) {
             const old = before?.purposes.get(purpose)
             if (!old) inserts.push(stateRow(tenant, subject, p))
-            else if (!samePurposeState(old, p)) {
-              const { tenant: _t, subject: _s, purpose: _p, ...values } = stateRow(tenant, subject, p)
-              await conn
-                .updateTable("state")
-                .set(values)
-                .where("tenant", "=", tenant)
-                .where("subject", "=", subject)
-                .where("purpose", "=", purpose)
-                .execute()
-            }
+            else if (!samePurposeState(old, p))
+              await run(conn, sqlOf.updateState, stateRow(tenant, subject, p))
           }
-          if (inserts.length > 0) await conn.insertInto("state").values(inserts).execute()
-          const gone = [...(before?.purposes.keys() ?? [])].filter((p) => !next.purposes.has(p))
-          if (gone.length > 0) {
-            await conn.deleteFrom("state").where("tenant", "=", tenant).where("subject", "=", subject).where("purpose", "in", gone).execute()
+          if (inserts.length > 0) await run(conn, sqlOf.insertStates(inserts.length), {}, inserts)
+          for (const purpose of before?.purposes.keys() ?? []) {
+            if (!next.purposes.has(purpose)) await run(conn, sqlOf.deleteState, { tenant, subject, purpose })
           }
           known = next
         }),
@@ -249,33 +397,29 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
       enqueue: (deliveries) =>
         write("enqueue intents", async () => {
           if (deliveries.length === 0) return
-          await conn
-            .insertInto("outbox")
-            .values(
-              deliveries.map((d) => ({
-                tenant: d.intent.tenant,
-                subject: d.intent.subject,
-                adapter: d.adapter,
-                intent_id: d.intent.id,
-                kind: d.intent.kind,
-                intent: intentJson(d.intent),
-                status: "pending",
-                attempts: 0,
-                available_at: d.intent.createdAt.getTime(),
-                lease_owner: null,
-                lease_until: 0,
-                last_error: null,
-                created_at: d.intent.createdAt.getTime(),
-                delivered_at: null,
-              })),
-            )
-            .execute()
+          const rows = deliveries.map((d) => ({
+            tenant: d.intent.tenant,
+            subject: d.intent.subject,
+            adapter: d.adapter,
+            intent_id: d.intent.id,
+            kind: d.intent.kind,
+            intent: intentJson(d.intent),
+            status: "pending",
+            attempts: 0,
+            available_at: d.intent.createdAt.getTime(),
+            lease_owner: null,
+            lease_until: 0,
+            last_error: null,
+            created_at: d.intent.createdAt.getTime(),
+            delivered_at: null,
+          }))
+          await run(conn, sqlOf.insertOutbox(rows.length), {}, rows)
           notify()
         }),
 
       saveCommand: (command) =>
         write("keep the idempotency key", async () => {
-          const row = {
+          await run(conn, sqlOf.saveCommand, {
             tenant,
             key: command.key,
             subject: command.subject,
@@ -283,18 +427,14 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
             recorded_at: command.recordedAt.getTime(),
             event_ids: JSON.stringify(command.eventIds),
             receipt: command.receipt === null ? null : JSON.stringify(command.receipt),
-          }
-          const { tenant: _t, key: _k, ...set } = row
-          const insert = conn.insertInto("command").values(row)
-          await (dialect === "mysql"
-            ? insert.onDuplicateKeyUpdate(set)
-            : insert.onConflict((oc) => oc.columns(["tenant", "key"]).doUpdateSet(set))
-          ).execute()
+          })
         }),
 
       addAlias: (alias) =>
         write("link the alias", async () => {
-          const insert = conn.insertInto("alias").values({ tenant, kind: alias.kind, value: alias.value, subject })
+          const insert = conn
+            .insertInto("alias")
+            .values({ tenant, kind: alias.kind, value: alias.value, subject })
           await (dialect === "mysql"
             ? insert.onDuplicateKeyUpdate({ subject })
             : insert.onConflict((oc) => oc.columns(["tenant", "kind", "value"]).doUpdateSet({ subject }))
@@ -320,8 +460,16 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
           if (erased.length > 0) await conn.insertInto("event").values(erased.map(eventRow)).execute()
           await conn.deleteFrom("state").where("tenant", "=", tenant).where("subject", "=", subject).execute()
           await conn.deleteFrom("alias").where("tenant", "=", tenant).where("subject", "=", subject).execute()
-          await conn.deleteFrom("command").where("tenant", "=", tenant).where("subject", "=", subject).execute()
-          await conn.deleteFrom("subject").where("tenant", "=", tenant).where("subject", "=", subject).execute()
+          await conn
+            .deleteFrom("command")
+            .where("tenant", "=", tenant)
+            .where("subject", "=", subject)
+            .execute()
+          await conn
+            .deleteFrom("subject")
+            .where("tenant", "=", tenant)
+            .where("subject", "=", subject)
+            .execute()
           const done = await conn
             .selectFrom("outbox")
             .select(["id", "intent"])
@@ -401,7 +549,10 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
                 .execute(),
             )
           }
-          if (notify && listener) yield* attempt("notify dispatchers", () => sql`select pg_notify(${channel}, '')`.execute(held.conn))
+          if (notify && listener)
+            yield* attempt("notify dispatchers", () =>
+              sql`select pg_notify(${channel}, '')`.execute(held.conn),
+            )
           return result
         }),
       (held, exit) =>
@@ -421,26 +572,44 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     )
   }
 
-  /** A subject transaction inside a batch: serialised on the batch's connection, one savepoint each. */
+  /**
+   * A subject transaction inside a batch: it runs on the batch's connection beside other
+   * subjects' (one at a time per subject). Its failure fails the whole batch, so no savepoint is
+   * needed and subjects need not wait for each other's hashing.
+   */
   const batchedSubjectTransaction = <A, E>(
     batch: Batch,
     tenant: string,
     subject: string,
     body: (tx: ConsentStore.SubjectTransaction) => Effect.Effect<A, E>,
-  ): Effect.Effect<A, E | StoreError> =>
-    batch.lock.withPermits(1)(
-      Effect.acquireUseRelease(
-        attempt("open a savepoint", () => sql`savepoint ${SAVEPOINT}`.execute(batch.conn)),
-        () => body(makeTransaction(batch.conn, tenant, subject, () => undefined, () => undefined)),
-        (_, exit) =>
-          Exit.isSuccess(exit)
-            ? attempt("release a savepoint", () => sql`release savepoint ${SAVEPOINT}`.execute(batch.conn))
-            : attempt("roll back a savepoint", async () => {
-                await sql`rollback to savepoint ${SAVEPOINT}`.execute(batch.conn)
-                await sql`release savepoint ${SAVEPOINT}`.execute(batch.conn)
-              }),
+  ): Effect.Effect<A, E | StoreError> => {
+    const key = `${tenant}\u0000${subject}`
+    let lock = batch.locks.get(key)
+    if (!lock) {
+      lock = Semaphore.makeUnsafe(1)
+      batch.locks.set(key, lock)
+    }
+    return lock.withPermits(1)(
+      Effect.suspend((): Effect.Effect<A, E | StoreError> => {
+        if (batch.failure) return Effect.fail(fail(batch.failure.error, "continue a failed batch"))
+        return body(
+          makeTransaction(
+            batch.conn,
+            tenant,
+            subject,
+            () => undefined,
+            () => undefined,
+          ),
+        )
+      }).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit) && !batch.failure) batch.failure = { error: Cause.squash(exit.cause) }
+          }),
+        ),
       ),
     )
+  }
 
   const withSubject: ConsentStore.ConsentStoreShape["withSubject"] = (tenant, subject, body) =>
     CurrentBatch.use((batch) => {
@@ -470,8 +639,17 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
             }
             return held
           }),
-          (held) =>
-            Effect.provideService(effect, CurrentBatch, { owner: identity, conn: held.conn, lock: Semaphore.makeUnsafe(1) }),
+          (held) => {
+            const current: Batch = { owner: identity, conn: held.conn, locks: new Map(), failure: null }
+            return Effect.provideService(effect, CurrentBatch, current).pipe(
+              // A subject transaction failed even if the caller carried on: nothing of the batch may stay.
+              Effect.flatMap((value) =>
+                current.failure
+                  ? Effect.fail(fail(current.failure.error, "finish the batch"))
+                  : Effect.succeed(value),
+              ),
+            )
+          },
           (held, exit) =>
             Effect.ensuring(
               Exit.isSuccess(exit)
@@ -606,7 +784,13 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     receipts: (tenant, subject) =>
       query("read receipts", async (conn) =>
         (
-          await conn.selectFrom("command").selectAll().where("tenant", "=", tenant).where("subject", "=", subject).orderBy("id").execute()
+          await conn
+            .selectFrom("command")
+            .selectAll()
+            .where("tenant", "=", tenant)
+            .where("subject", "=", subject)
+            .orderBy("id")
+            .execute()
         ).map(commandOf),
       ),
 
@@ -626,7 +810,9 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
         }
         let merged = conn.selectFrom(branch(purposes[0]!).as("p0")).select("p0.subject")
         for (let i = 1; i < purposes.length; i++) {
-          merged = merged.union(conn.selectFrom(branch(purposes[i]!).as(`p${i}`)).select(`p${i}.subject` as "p0.subject"))
+          merged = merged.union(
+            conn.selectFrom(branch(purposes[i]!).as(`p${i}`)).select(`p${i}.subject` as "p0.subject"),
+          )
         }
         const ids = (
           await conn
@@ -644,7 +830,12 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
           .where("tenant", "=", tenant)
           .where("subject", "in", page)
           .execute()
-        const rows = await conn.selectFrom("state").selectAll().where("tenant", "=", tenant).where("subject", "in", page).execute()
+        const rows = await conn
+          .selectFrom("state")
+          .selectAll()
+          .where("tenant", "=", tenant)
+          .where("subject", "in", page)
+          .execute()
         const bySubject = new Map<string, Array<(typeof rows)[number]>>()
         for (const r of rows) {
           const list = bySubject.get(r.subject)
@@ -662,23 +853,32 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
 
     rates: ({ tenant, from, to }) =>
       query("count consent rates", async (conn) => {
-        const day = dialect === "mysql" ? sql<number>`occurred_at div 86400000` : sql<number>`occurred_at / 86400000`
+        const day =
+          dialect === "mysql" ? sql<number>`occurred_at div 86400000` : sql<number>`occurred_at / 86400000`
         const rows = await conn
           .selectFrom("event")
-          .select(["purpose", "notice_version", "action", day.as("day"), (eb) => eb.fn.countAll().as("count")])
+          .select([
+            "purpose",
+            "notice_version",
+            "action",
+            day.as("day"),
+            (eb) => eb.fn.countAll().as("count"),
+          ])
           .where("tenant", "=", tenant)
           .where("occurred_at", ">=", from.getTime())
           .where("occurred_at", "<", to.getTime())
           .groupBy(["purpose", "notice_version", "action", day])
           .execute()
         return rows
-          .map((r): ConsentStore.RateRow => ({
-            purpose: r.purpose,
-            noticeVersion: num(r.notice_version),
-            day: new Date(num(r.day) * 86_400_000).toISOString().slice(0, 10),
-            action: r.action as Ledger.Action,
-            count: num(r.count as number),
-          }))
+          .map(
+            (r): ConsentStore.RateRow => ({
+              purpose: r.purpose,
+              noticeVersion: num(r.notice_version),
+              day: new Date(num(r.day) * 86_400_000).toISOString().slice(0, 10),
+              action: r.action as Ledger.Action,
+              count: num(r.count as number),
+            }),
+          )
           .sort((a, b) =>
             a.day !== b.day
               ? a.day < b.day
@@ -688,7 +888,8 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
                 ? a.purpose < b.purpose
                   ? -1
                   : 1
-                : a.noticeVersion - b.noticeVersion || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0),
+                : a.noticeVersion - b.noticeVersion ||
+                  (a.action < b.action ? -1 : a.action > b.action ? 1 : 0),
           )
       }),
 
@@ -711,8 +912,12 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
           .where("status", "=", "pending")
           .executeTakeFirst()
         if (Number(updated.numUpdatedRows) === 0) return
-        const row = await conn.selectFrom("outbox").select(["kind", "intent", "adapter", "tenant", "subject"]).where("id", "=", key).executeTakeFirst()
-        if (!row || row.kind !== "subject.erase") return
+        const row = await conn
+          .selectFrom("outbox")
+          .select(["kind", "intent", "adapter", "tenant", "subject"])
+          .where("id", "=", key)
+          .executeTakeFirst()
+        if (row?.kind !== "subject.erase") return
         const intent = intentOf(row.intent)
         if (!intent.pseudonym) return
         // The adapter erased the subject: its rows for that adapter need not name the subject any more.
@@ -768,18 +973,33 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
 
     deliveriesOf: (intentId) =>
       query("read deliveries", async (conn) =>
-        (await conn.selectFrom("outbox").selectAll().where("intent_id", "=", intentId).orderBy("id").execute()).map(deliveryOf),
+        (
+          await conn
+            .selectFrom("outbox")
+            .selectAll()
+            .where("intent_id", "=", intentId)
+            .orderBy("id")
+            .execute()
+        ).map(deliveryOf),
       ),
 
     outboxStats: (tenant) =>
       query("read outbox stats", async (conn) => {
         let q = conn
           .selectFrom("outbox")
-          .select(["adapter", "status", (eb) => eb.fn.countAll().as("count"), (eb) => eb.fn.min("created_at").as("oldest")])
+          .select([
+            "adapter",
+            "status",
+            (eb) => eb.fn.countAll().as("count"),
+            (eb) => eb.fn.min("created_at").as("oldest"),
+          ])
           .groupBy(["adapter", "status"])
         if (tenant) q = q.where("tenant", "=", tenant)
         const rows = await q.orderBy("adapter").execute()
-        const byAdapter = new Map<string, { adapter: string; pending: number; delivered: number; dead: number }>()
+        const byAdapter = new Map<
+          string,
+          { adapter: string; pending: number; delivered: number; dead: number }
+        >()
         const totals = { pending: 0, delivered: 0, dead: 0 }
         let oldest: number | null = null
         for (const r of rows) {
@@ -799,11 +1019,17 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
 
     erasure: (tenant, id) =>
       query("read an erasure request", async (conn) => {
-        const row = await conn.selectFrom("erasure").selectAll().where("tenant", "=", tenant).where("id", "=", id).executeTakeFirst()
+        const row = await conn
+          .selectFrom("erasure")
+          .selectAll()
+          .where("tenant", "=", tenant)
+          .where("id", "=", id)
+          .executeTakeFirst()
         return row ? erasureOf(row) : null
       }),
 
-    erasedHistory: (tenant, pseudonym) => query("read an erased ledger", (conn) => readEvents(conn, tenant, pseudonym)),
+    erasedHistory: (tenant, pseudonym) =>
+      query("read an erased ledger", (conn) => readEvents(conn, tenant, pseudonym)),
 
     ...(listener
       ? {
@@ -816,9 +1042,16 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
 
     subjects: ({ tenant, after, limit }) =>
       query("list subjects", async (conn) => {
-        let q = conn.selectFrom("subject").select("subject").where("tenant", "=", tenant).where("seq", "is not", null)
+        let q = conn
+          .selectFrom("subject")
+          .select("subject")
+          .where("tenant", "=", tenant)
+          .where("seq", "is not", null)
         if (after !== null) q = q.where("subject", ">", after)
-        const rows = await q.orderBy("subject").limit(limit + 1).execute()
+        const rows = await q
+          .orderBy("subject")
+          .limit(limit + 1)
+          .execute()
         const subjects = rows.slice(0, limit).map((r) => r.subject)
         return { subjects, next: rows.length > limit ? subjects[subjects.length - 1]! : null }
       }),

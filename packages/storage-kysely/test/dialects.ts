@@ -12,7 +12,8 @@ export interface DialectCase {
 const ALL = ["sqlite", "pglite", "postgres", "mysql"] as const
 
 /** A new SQLite file in its own temporary folder. */
-export const tempSqlite = (name = "store"): string => join(mkdtempSync(join(tmpdir(), "consentkit-")), `${name}.sqlite`)
+export const tempSqlite = (name = "store"): string =>
+  join(mkdtempSync(join(tmpdir(), "consentkit-")), `${name}.sqlite`)
 
 const serverUrl = (variable: string) => process.env[variable]?.trim() || undefined
 
@@ -26,11 +27,17 @@ export const dialects = (): ReadonlyArray<DialectCase> => {
     .map((d) => d.trim())
     .filter(Boolean)
   for (const name of requested ?? []) {
-    if (!(ALL as ReadonlyArray<string>).includes(name)) throw new Error(`DIALECTS: unknown dialect "${name}" (known: ${ALL.join(", ")})`)
+    if (!(ALL as ReadonlyArray<string>).includes(name))
+      throw new Error(`DIALECTS: unknown dialect "${name}" (known: ${ALL.join(", ")})`)
   }
   const pg = serverUrl("CONSENTKIT_PG_URL")
   const mysql = serverUrl("CONSENTKIT_MYSQL_URL")
-  const wanted = (name: DialectCase["name"]) => (requested ? requested.includes(name) : name === "sqlite" || name === "pglite" || (name === "postgres" ? !!pg : name === "mysql" ? !!mysql : false))
+  const wanted = (name: DialectCase["name"]) =>
+    requested
+      ? requested.includes(name)
+      : name === "sqlite" ||
+        name === "pglite" ||
+        (name === "postgres" ? !!pg : name === "mysql" ? !!mysql : false)
   const cases: Array<DialectCase> = []
   if (wanted("sqlite")) cases.push({ name: "sqlite", url: () => tempSqlite() })
   if (wanted("pglite")) cases.push({ name: "pglite", url: () => "pglite://memory" })
@@ -46,4 +53,7 @@ export const dialects = (): ReadonlyArray<DialectCase> => {
 }
 
 /** The PostgreSQL server URL, when set and not narrowed away by DIALECTS. */
-export const postgresUrl = (): string | undefined => dialects().find((d) => d.name === "postgres")?.url()
+export const postgresUrl = (): string | undefined =>
+  dialects()
+    .find((d) => d.name === "postgres")
+    ?.url()

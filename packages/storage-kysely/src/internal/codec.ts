@@ -1,12 +1,21 @@
 import type { ConsentStore, Intent, Ledger, Receipt, State } from "@consentkit/core"
 import type { Selectable } from "kysely"
-import type { CommandTable, ErasureTable, EventTable, OutboxTable, StateTable, SubjectTable } from "../schema.js"
+import type {
+  CommandTable,
+  ErasureTable,
+  EventTable,
+  OutboxTable,
+  StateTable,
+  SubjectTable,
+} from "../schema.js"
 
 /** A bigint column as a number (pg returns int8 as a string; our values stay below 2^53). */
-export const num = (value: number | string | bigint): number => (typeof value === "number" ? value : Number(value))
+export const num = (value: number | string | bigint): number =>
+  typeof value === "number" ? value : Number(value)
 
 /** A nullable bigint column as a Date. */
-export const dateOrNull = (value: number | string | bigint | null): Date | null => (value === null ? null : new Date(num(value)))
+export const dateOrNull = (value: number | string | bigint | null): Date | null =>
+  value === null ? null : new Date(num(value))
 
 /** Outbox ids are bigints in SQL; the port sees them zero-padded so they also sort as strings. */
 export const outboxId = (id: number | string | bigint): string => String(id).padStart(16, "0")
@@ -52,7 +61,10 @@ export const eventOf = (r: Omit<Selectable<EventTable>, "row_id">): Ledger.Conse
   occurredAt: new Date(num(r.occurred_at)),
   recordedAt: new Date(num(r.recorded_at)),
   source: r.source,
-  actor: r.actor_id === null ? { kind: r.actor_kind as Ledger.ActorKind } : { kind: r.actor_kind as Ledger.ActorKind, id: r.actor_id },
+  actor:
+    r.actor_id === null
+      ? { kind: r.actor_kind as Ledger.ActorKind }
+      : { kind: r.actor_kind as Ledger.ActorKind, id: r.actor_id },
   evidence: JSON.parse(r.evidence) as Ledger.Evidence,
   jurisdiction: r.jurisdiction,
   subjectAge: r.subject_age === null ? null : num(r.subject_age),
@@ -109,7 +121,9 @@ export const samePurposeState = (a: State.PurposeState, b: State.PurposeState): 
 
 /** A subject row and its state rows as the subject's state; null when no state was saved. */
 export const subjectStateOf = (
-  row: Pick<Selectable<SubjectTable>, "tenant" | "subject" | "seq" | "head" | "jurisdiction" | "age"> | undefined,
+  row:
+    | Pick<Selectable<SubjectTable>, "tenant" | "subject" | "seq" | "head" | "jurisdiction" | "age">
+    | undefined,
   purposes: ReadonlyArray<Selectable<StateTable>>,
 ): State.SubjectState | null => {
   if (!row || row.seq === null) return null

@@ -56,7 +56,11 @@ export const rollback = async (conn: Kysely<any>): Promise<void> => {
 }
 
 /** Runs `work` in one transaction on one held connection (Promise code: outbox operations, batches). */
-export const transaction = async <DB, A>(db: Kysely<DB>, dialect: SqlDialect, work: (conn: Kysely<DB>) => Promise<A>): Promise<A> => {
+export const transaction = async <DB, A>(
+  db: Kysely<DB>,
+  dialect: SqlDialect,
+  work: (conn: Kysely<DB>) => Promise<A>,
+): Promise<A> => {
   const held = await holdConnection(db)
   try {
     await begin(held.conn, dialect)

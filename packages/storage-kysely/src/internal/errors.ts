@@ -25,7 +25,13 @@ const NETWORK = new Set([
 /** PostgreSQL SQLSTATE codes (also PGlite). */
 const fromPostgres = (sqlState: string) => {
   if (sqlState === "40001" || sqlState === "40P01" || sqlState === "55P03") return classify("CONFLICT", true)
-  if (sqlState.startsWith("08") || sqlState === "57P01" || sqlState === "57P02" || sqlState === "57P03" || sqlState.startsWith("53")) {
+  if (
+    sqlState.startsWith("08") ||
+    sqlState === "57P01" ||
+    sqlState === "57P02" ||
+    sqlState === "57P03" ||
+    sqlState.startsWith("53")
+  ) {
     return classify("UNAVAILABLE", true)
   }
   if (sqlState === "57014") return classify("UNAVAILABLE", true)
@@ -36,8 +42,14 @@ const fromPostgres = (sqlState: string) => {
 
 /** mysql2 error codes (MySQL and MariaDB). */
 const fromMysql = (code: string) => {
-  if (code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT" || code === "ER_LOCK_NOWAIT") return classify("CONFLICT", true)
-  if (code === "ER_DUP_ENTRY" || code.startsWith("ER_NO_REFERENCED_ROW") || code.startsWith("ER_ROW_IS_REFERENCED") || code === "ER_BAD_NULL_ERROR") {
+  if (code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT" || code === "ER_LOCK_NOWAIT")
+    return classify("CONFLICT", true)
+  if (
+    code === "ER_DUP_ENTRY" ||
+    code.startsWith("ER_NO_REFERENCED_ROW") ||
+    code.startsWith("ER_ROW_IS_REFERENCED") ||
+    code === "ER_BAD_NULL_ERROR"
+  ) {
     return classify("CONSTRAINT", false)
   }
   if (code === "ER_CRASHED_ON_USAGE" || code === "ER_NOT_KEYFILE") return classify("CORRUPT", false)
@@ -49,7 +61,12 @@ const fromSqlite = (code: string) => {
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return classify("CONFLICT", true)
   if (code.startsWith("SQLITE_CONSTRAINT")) return classify("CONSTRAINT", false)
   if (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB") return classify("CORRUPT", false)
-  if (code.startsWith("SQLITE_IOERR") || code.startsWith("SQLITE_CANTOPEN") || code === "SQLITE_FULL" || code.startsWith("SQLITE_READONLY")) {
+  if (
+    code.startsWith("SQLITE_IOERR") ||
+    code.startsWith("SQLITE_CANTOPEN") ||
+    code === "SQLITE_FULL" ||
+    code.startsWith("SQLITE_READONLY")
+  ) {
     return classify("UNAVAILABLE", code.startsWith("SQLITE_IOERR"))
   }
   return undefined
@@ -63,9 +80,15 @@ export const toStoreError = (cause: unknown, dialect: SqlDialect, doing: string)
   const message = typeof error?.message === "string" ? error.message : String(cause)
   let kind = NETWORK.has(code) ? classify("UNAVAILABLE", true) : undefined
   if (!kind && code) {
-    kind = dialect === "postgres" ? fromPostgres(code) : dialect === "mysql" ? fromMysql(code) : fromSqlite(code)
+    kind =
+      dialect === "postgres" ? fromPostgres(code) : dialect === "mysql" ? fromMysql(code) : fromSqlite(code)
   }
-  if (!kind && /connection (terminated|lost|closed|ended)|not queryable|pool is (closed|ending)|cannot use a pool after calling end/i.test(message)) {
+  if (
+    !kind &&
+    /connection (terminated|lost|closed|ended)|not queryable|pool is (closed|ending)|cannot use a pool after calling end/i.test(
+      message,
+    )
+  ) {
     kind = classify("UNAVAILABLE", true)
   }
   const { code: failure, isRetryable } = kind ?? classify("UNKNOWN", false)

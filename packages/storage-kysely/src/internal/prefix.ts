@@ -18,7 +18,10 @@ class PrefixTransformer extends OperationNodeTransformer {
     super()
   }
 
-  protected override transformSchemableIdentifier(node: SchemableIdentifierNode, queryId?: unknown): SchemableIdentifierNode {
+  protected override transformSchemableIdentifier(
+    node: SchemableIdentifierNode,
+    queryId?: unknown,
+  ): SchemableIdentifierNode {
     const transformed = super.transformSchemableIdentifier(node, queryId as never)
     const name = transformed.identifier.name
     if (!this.names.has(name)) return transformed

@@ -6,7 +6,11 @@ type DataType = ColumnDataType | Expression<unknown>
 /** Column types per dialect: keys are byte-ordered text (so keyset pages match JavaScript's order). */
 const typesOf = (dialect: MigrationContext["dialect"]) => {
   const key = (length: number): DataType =>
-    dialect === "postgres" ? sql`text collate "C"` : dialect === "mysql" ? sql.raw(`varchar(${length})`) : "text"
+    dialect === "postgres"
+      ? sql`text collate "C"`
+      : dialect === "mysql"
+        ? sql.raw(`varchar(${length})`)
+        : "text"
   return {
     key,
     text: (length: number): DataType => (dialect === "mysql" ? sql.raw(`varchar(${length})`) : "text"),
@@ -24,7 +28,9 @@ export const initial = {
     // MySQL compares text by collation: binary keeps ids case-sensitive and ordered like JavaScript strings.
     const table = (tableName: string) => {
       const builder = db.schema.createTable(tableName)
-      return dialect === "mysql" ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`) : builder
+      return dialect === "mysql"
+        ? builder.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
+        : builder
     }
     const serial = (tableName: string, column: string) =>
       dialect === "postgres"
@@ -50,8 +56,17 @@ export const initial = {
       .addColumn("value", t.key(256), (c) => c.notNull())
       .addColumn("subject", t.key(256), (c) => c.notNull())
       .execute()
-    await db.schema.createIndex(name("alias_value")).unique().on("alias").columns(["tenant", "kind", "value"]).execute()
-    await db.schema.createIndex(name("alias_subject")).on("alias").columns(["tenant", "subject", "id"]).execute()
+    await db.schema
+      .createIndex(name("alias_value"))
+      .unique()
+      .on("alias")
+      .columns(["tenant", "kind", "value"])
+      .execute()
+    await db.schema
+      .createIndex(name("alias_subject"))
+      .on("alias")
+      .columns(["tenant", "subject", "id"])
+      .execute()
 
     await serial("event", "row_id")
       .addColumn("id", t.key(64), (c) => c.notNull())
@@ -78,9 +93,17 @@ export const initial = {
       .addColumn("erased", t.int, (c) => c.notNull())
       .execute()
     // history, events, stateAt and erasure read one subject's chain in order.
-    await db.schema.createIndex(name("event_subject")).on("event").columns(["tenant", "subject", "row_id"]).execute()
+    await db.schema
+      .createIndex(name("event_subject"))
+      .on("event")
+      .columns(["tenant", "subject", "row_id"])
+      .execute()
     // rates scan one tenant's events by when they happened.
-    await db.schema.createIndex(name("event_occurred")).on("event").columns(["tenant", "occurred_at"]).execute()
+    await db.schema
+      .createIndex(name("event_occurred"))
+      .on("event")
+      .columns(["tenant", "occurred_at"])
+      .execute()
 
     await table("state")
       .addColumn("tenant", t.key(64), (c) => c.notNull())
@@ -139,8 +162,17 @@ export const initial = {
       .addColumn("event_ids", t.json, (c) => c.notNull())
       .addColumn("receipt", t.json)
       .execute()
-    await db.schema.createIndex(name("command_key")).unique().on("command").columns(["tenant", "key"]).execute()
-    await db.schema.createIndex(name("command_subject")).on("command").columns(["tenant", "subject", "id"]).execute()
+    await db.schema
+      .createIndex(name("command_key"))
+      .unique()
+      .on("command")
+      .columns(["tenant", "key"])
+      .execute()
+    await db.schema
+      .createIndex(name("command_subject"))
+      .on("command")
+      .columns(["tenant", "subject", "id"])
+      .execute()
 
     await table("erasure")
       .addColumn("tenant", t.key(64), (c) => c.notNull())

@@ -1,0 +1,378 @@
+/**
+ * Bulk import of existing consents (a spreadsheet, another platform's export): every row goes
+ * through core's validation and the runtime's `record`, so chains, state, receipts and intents
+ * are exactly what recording them live would give, with the original time, notice version and
+ * source kept. Rows of one subject are recorded in file order; subjects run side by side; on
+ * SQLite a batch of rows shares one commit.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import { type Client, Command, ConsentKit, type Ledger, StoreError } from "@consentkit/core"
+import { Effect } from "effect"
+import type { KyselyConsentStore } from "./store.js"
+
+/** One legacy consent: one decision of one subject, as it was made. */
+export interface ImportRow {
+  readonly tenant?: string
+  readonly subject: string
+  readonly purpose: string
+  readonly action: Ledger.Action
+  /** The notice version the subject saw (required for grants). */
+  readonly noticeVersion?: number
+  /** When the subject decided: ISO 8601, epoch milliseconds or a Date. */
+  readonly occurredAt: string | number | Date
+  /** The collection point in the old system (default `import`). */
+  readonly source?: string
+  readonly jurisdiction?: string
+  readonly age?: number
+  readonly actor?: Ledger.Actor
+  readonly evidence?: Ledger.Evidence
+  /** Default: derived from the rows of its command, so running the same import twice records each row once. */
+  readonly idempotencyKey?: string
+}
+
+/** A row with where it came from; `problem` marks a row that could not even be read. */
+export interface ImportItem {
+  readonly line: number
+  readonly row?: ImportRow | Record<string, unknown>
+  readonly problem?: string
+}
+
+/** A row that was not imported, and why. */
+export interface RejectedRow {
+  readonly line: number
+  readonly reason: string
+  readonly code: string
+}
+
+/** What an import did. */
+export interface ImportSummary {
+  readonly total: number
+  readonly imported: number
+  /** Rows already recorded (same idempotency key): nothing new was written. */
+  readonly duplicates: number
+  readonly rejected: ReadonlyArray<RejectedRow>
+}
+
+/** Progress, reported after each batch. */
+export interface ImportProgress {
+  readonly processed: number
+  readonly imported: number
+  readonly duplicates: number
+  readonly rejected: number
+}
+
+/** Options of `importConsents`. */
+export interface ImportOptions {
+  /** Tenant for rows that do not name one. */
+  readonly tenant?: string
+  /** Rows read and committed together (default 1,000). */
+  readonly batchSize?: number
+  /** Subjects recorded at once (default 16). */
+  readonly concurrency?: number
+  /** Derive an idempotency key from each row that has none (default true). */
+  readonly deriveIdempotencyKeys?: boolean
+  readonly onProgress?: (progress: ImportProgress) => void
+}
+
+/** The import stopped because the store failed; rows before the failed batch were committed. */
+export class ImportFailed extends Error {
+  override readonly name = "ImportFailed"
+  constructor(
+    message: string,
+    readonly summary: ImportSummary,
+    options: { readonly cause: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** A runtime to record through: the Effect service's value, or the Promise client. */
+export type ImportTarget = ConsentKit.ConsentKitShape | Client<string>
+
+const isClient = (kit: ImportTarget): kit is Client<string> => "runtime" in kit && "close" in kit
+
+/** The runtime behind either API. */
+export const runtimeOf = async (kit: ImportTarget): Promise<ConsentKit.ConsentKitShape> =>
+  isClient(kit) ? kit.runtime.runPromise(ConsentKit.ConsentKit.use(Effect.succeed)) : kit
+
+const isBatching = (store: unknown): store is Pick<KyselyConsentStore, "batch"> =>
+  typeof (store as { batch?: unknown }).batch === "function"
+
+const camel = (key: string) => key.trim().replace(/[_\s-]+([a-z])/gi, (_, c: string) => c.toUpperCase())
+const blank = (value: unknown) =>
+  value === undefined || value === null || (typeof value === "string" && value.trim() === "")
+const numeric = (value: unknown) =>
+  typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value
+
+/**
+ * Reads a flat record (a CSV row or a JSON object) as an import row: `snake_case` or camelCase
+ * columns, numbers from text, empty cells as absent, `actor_kind`/`actor_id` and `locale`,
+ * `user_agent`, `ip_hash`, `notice_hash` as evidence. Values stay as given when they are not
+ * what they should be, so validation reports them.
+ */
+export const rowFromRecord = (record: Record<string, unknown>): Record<string, unknown> => {
+  const flat: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(record))
+    if (!blank(value)) flat[camel(key)] = typeof value === "string" ? value.trim() : value
+  const { actorKind, actorId, locale, userAgent, ipHash, noticeHash, metadata, ...rest } = flat
+  const row: Record<string, unknown> = { ...rest }
+  if (row.noticeVersion !== undefined) row.noticeVersion = numeric(row.noticeVersion)
+  if (row.age !== undefined) row.age = numeric(row.age)
+  if (typeof row.occurredAt === "string" && /^\d+$/.test(row.occurredAt))
+    row.occurredAt = Number(row.occurredAt)
+  if (actorKind !== undefined)
+    row.actor = { kind: actorKind, ...(actorId !== undefined ? { id: String(actorId) } : {}) }
+  const evidence: Record<string, unknown> = { ...(row.evidence as object | undefined) }
+  if (locale !== undefined) evidence.locale = locale
+  if (userAgent !== undefined) evidence.userAgent = userAgent
+  if (ipHash !== undefined) evidence.ipHash = ipHash
+  if (noticeHash !== undefined) evidence.noticeHash = noticeHash
+  if (metadata !== undefined) evidence.metadata = typeof metadata === "string" ? safeJson(metadata) : metadata
+  if (Object.keys(evidence).length > 0) row.evidence = evidence
+  return row
+}
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/** The record command for one row (without an idempotency key). */
+const commandOf = (row: Record<string, unknown>, options: ImportOptions): Record<string, unknown> => {
+  const { tenant, subject, purpose, action, noticeVersion, source, idempotencyKey: _key, ...rest } = row
+  return {
+    ...rest,
+    tenant: tenant ?? options.tenant,
+    subject,
+    source: source ?? "import",
+    decisions: [noticeVersion === undefined ? { purpose, action } : { purpose, action, noticeVersion }],
+  }
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest("hex")
+
+/** A row that passed validation, waiting to be recorded. */
+interface Valid {
+  readonly line: number
+  readonly command: Record<string, unknown>
+  readonly purpose: string
+  /** Rows with the same shape (subject, time, source, actor, evidence, ...) can share one command. */
+  readonly shape: string
+  readonly rowKey: string
+  readonly explicitKey: string | null
+}
+
+/** One record command made of consecutive rows of one subject. */
+interface Group {
+  readonly lines: ReadonlyArray<number>
+  readonly command: Record<string, unknown>
+}
+
+type Outcome = {
+  readonly kind: "imported" | "duplicate" | "rejected"
+  readonly group: Group
+  readonly reason?: string
+  readonly code?: string
+}
+
+const MAX_DECISIONS = 100
+
+/**
+ * Imports rows through the runtime's `record`. Each row is validated on its own (a rejected row
+ * is reported with its line and reason and the rest go on); consecutive rows of one subject
+ * made at the same time through the same collection point become one command (one receipt),
+ * as they were one decision in the old system. A store failure stops the import (`ImportFailed`).
+ */
+export const importConsents = async (
+  kit: ImportTarget,
+  rows: Iterable<ImportItem | ImportRow> | AsyncIterable<ImportItem | ImportRow>,
+  options: ImportOptions = {},
+): Promise<ImportSummary> => {
+  const runtime = await runtimeOf(kit)
+  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+    isClient(kit) ? kit.runtime.runPromise(effect) : Effect.runPromise(effect)
+  const batchSize = Math.max(1, options.batchSize ?? 1_000)
+  const concurrency = Math.max(1, options.concurrency ?? 16)
+  const derive = options.deriveIdempotencyKeys !== false
+  const store = runtime.store
+  const rejected: Array<RejectedRow> = []
+  let total = 0
+  let imported = 0
+  let duplicates = 0
+
+  const validate = (item: ImportItem, now: number): Valid | RejectedRow => {
+    if (item.problem !== undefined || item.row === undefined)
+      return { line: item.line, reason: item.problem ?? "empty row", code: "MALFORMED" }
+    const row = rowFromRecord(item.row as Record<string, unknown>)
+    // An import keeps when each decision was made: a row without its time must not become "now".
+    if (row.occurredAt === undefined)
+      return {
+        line: item.line,
+        reason: "occurredAt: is required (when the subject decided)",
+        code: "MALFORMED",
+      }
+    if (typeof row.occurredAt === "string" && Number.isNaN(Date.parse(row.occurredAt))) {
+      return {
+        line: item.line,
+        reason: `occurredAt: "${row.occurredAt}" is not a date (use ISO 8601, e.g. 2025-03-01T10:00:00Z)`,
+        code: "MALFORMED",
+      }
+    }
+    const command = commandOf(row, options)
+    const checked = Command.validateRecord(runtime.policy, command, now)
+    if (!checked.ok)
+      return {
+        line: item.line,
+        reason: checked.error.message.replace(/^invalid command: /, ""),
+        code: checked.error.code,
+      }
+    const v = checked.value
+    const shape = JSON.stringify([
+      v.tenant,
+      v.subject,
+      v.occurredAt.getTime(),
+      v.source,
+      v.actor,
+      v.evidence,
+      v.jurisdiction,
+      v.age,
+    ])
+    const decision = v.decisions[0]!
+    return {
+      line: item.line,
+      command,
+      purpose: decision.purpose,
+      shape,
+      rowKey: digest(JSON.stringify([shape, decision.purpose, decision.action, decision.noticeVersion])),
+      explicitKey: typeof row.idempotencyKey === "string" ? row.idempotencyKey : null,
+    }
+  }
+
+  /** Consecutive rows of one subject with one shape and distinct purposes become one command. */
+  const groupsOf = (valid: ReadonlyArray<Valid>): Array<Group> => {
+    const groups: Array<Group> = []
+    let open: Array<Valid> = []
+    const close = () => {
+      if (open.length === 0) return
+      const first = open[0]!
+      const command: Record<string, unknown> = {
+        ...first.command,
+        decisions: open.flatMap((v) => v.command.decisions as Array<unknown>),
+      }
+      if (first.explicitKey !== null) command.idempotencyKey = first.explicitKey
+      else if (derive)
+        command.idempotencyKey = `import:${digest(open.map((v) => v.rowKey).join(",")).slice(0, 48)}`
+      groups.push({ lines: open.map((v) => v.line), command })
+      open = []
+    }
+    for (const v of valid) {
+      const head = open[0]
+      const joins =
+        head !== undefined &&
+        head.explicitKey === null &&
+        v.explicitKey === null &&
+        head.shape === v.shape &&
+        open.length < MAX_DECISIONS &&
+        !open.some((o) => o.purpose === v.purpose)
+      if (!joins) close()
+      open.push(v)
+    }
+    close()
+    return groups
+  }
+
+  const recordGroup = (group: Group): Effect.Effect<Outcome, StoreError> =>
+    runtime.record(group.command).pipe(
+      Effect.map((result): Outcome => ({ kind: result.duplicate ? "duplicate" : "imported", group })),
+      Effect.catchTag("InvalidCommand", (error) =>
+        Effect.succeed<Outcome>({
+          kind: "rejected",
+          group,
+          reason: error.message.replace(/^invalid command: /, ""),
+          code: error.code,
+        }),
+      ),
+    )
+
+  const flush = async (batch: ReadonlyArray<ImportItem>) => {
+    const now = Date.now()
+    // Rows of one subject stay in file order; different subjects are recorded side by side.
+    const subjects = new Map<string, Array<Valid>>()
+    const refused: Array<RejectedRow> = []
+    for (const item of batch) {
+      const checked = validate(item, now)
+      if ("reason" in checked) {
+        refused.push(checked)
+        continue
+      }
+      const key = `${String(checked.command.tenant)}\u0000${String(checked.command.subject)}`
+      const list = subjects.get(key)
+      if (list) list.push(checked)
+      else subjects.set(key, [checked])
+    }
+    const work = Effect.forEach(
+      [...subjects.values()],
+      (valid) => Effect.forEach(groupsOf(valid), recordGroup),
+      { concurrency },
+    )
+    let outcomes: ReadonlyArray<ReadonlyArray<Outcome>>
+    try {
+      outcomes = await run(isBatching(store) ? store.batch(work) : work)
+    } catch (cause) {
+      // The batch rolled back: whatever the runtime cached for its subjects is gone too.
+      for (const key of subjects.keys()) {
+        const [tenant, subject] = key.split("\u0000")
+        runtime.invalidate(tenant!, subject!)
+      }
+      const summary = { total, imported, duplicates, rejected: [...rejected] }
+      const message = cause instanceof StoreError ? cause.message : String((cause as Error)?.message ?? cause)
+      throw new ImportFailed(`import stopped at line ${batch[0]?.line ?? "?"}: ${message}`, summary, {
+        cause,
+      })
+    }
+    rejected.push(...refused)
+    for (const outcome of outcomes.flat()) {
+      const n = outcome.group.lines.length
+      if (outcome.kind === "imported") imported += n
+      else if (outcome.kind === "duplicate") duplicates += n
+      else
+        for (const line of outcome.group.lines)
+          rejected.push({ line, reason: outcome.reason ?? "rejected", code: outcome.code ?? "MALFORMED" })
+    }
+    total += batch.length
+    options.onProgress?.({ processed: total, imported, duplicates, rejected: rejected.length })
+  }
+
+  const subjectOf = (item: ImportItem) => {
+    const row = item.row as Record<string, unknown> | undefined
+    return row ? `${String(row.tenant ?? "")}\u0000${String(row.subject ?? "")}` : null
+  }
+
+  let batch: Array<ImportItem> = []
+  let index = 0
+  for await (const entry of rows as AsyncIterable<ImportItem | ImportRow>) {
+    index++
+    const item: ImportItem =
+      "line" in entry && typeof entry.line === "number"
+        ? (entry as ImportItem)
+        : { line: index, row: entry as ImportRow }
+    // A batch ends between subjects, so a subject's consecutive rows group the same whatever the batch size.
+    const last = batch[batch.length - 1]
+    if (
+      last &&
+      (batch.length >= batchSize * 10 || (batch.length >= batchSize && subjectOf(last) !== subjectOf(item)))
+    ) {
+      await flush(batch)
+      batch = []
+    }
+    batch.push(item)
+  }
+  if (batch.length > 0) await flush(batch)
+  rejected.sort((a, b) => a.line - b.line)
+  return { total, imported, duplicates, rejected }
+}
