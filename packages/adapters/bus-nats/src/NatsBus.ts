@@ -64,6 +64,13 @@ export interface SubscribeOptions {
   readonly ackWaitMs?: number
   /** Delay before a message whose `onIntent` rejected is redelivered (default 1 s). */
   readonly retryDelayMs?: number
+  /**
+   * Start the group over from the first message the stream holds, dropping where it was. For a
+   * replica, whose memory is gone after a restart; only for a group one process uses alone.
+   */
+  readonly rewind?: boolean
+  /** Let JetStream delete the group's consumer after this long without a subscriber (default: never). */
+  readonly inactiveMs?: number
 }
 
 /** A running subscription. */
@@ -190,6 +197,13 @@ export const natsBus = (options: NatsBusOptions): NatsBus => {
   const subscriptions = new Set<NatsSubscription>()
 
   const consumerFor = async (h: Handles, o: SubscribeOptions): Promise<Consumer> => {
+    if (o.rewind) {
+      try {
+        await h.jsm.consumers.delete(stream, o.group)
+      } catch (error) {
+        if (!isApiError(error, JetStreamApiCodes.ConsumerNotFound)) throw error
+      }
+    }
     try {
       await h.jsm.consumers.info(stream, o.group)
     } catch (error) {
@@ -197,7 +211,8 @@ export const natsBus = (options: NatsBusOptions): NatsBus => {
       await h.jsm.consumers.add(stream, {
         durable_name: o.group,
         ack_policy: AckPolicy.Explicit,
-        deliver_policy: o.from === "new" ? DeliverPolicy.New : DeliverPolicy.All,
+        deliver_policy: o.from === "new" && !o.rewind ? DeliverPolicy.New : DeliverPolicy.All,
+        ...(o.inactiveMs === undefined ? {} : { inactive_threshold: nanos(o.inactiveMs) }),
         filter_subject: o.tenant === undefined ? `${prefix}.>` : `${prefix}.${tenantToken(o.tenant)}.>`,
         ack_wait: nanos(o.ackWaitMs ?? 30_000),
         // Unbounded redelivery: a consent change must not be dropped because a service was down.

@@ -57,6 +57,11 @@ export interface SubscribeOptions {
   readonly blockMs?: number
   /** Entries read at once (default 64). */
   readonly batch?: number
+  /**
+   * Start the group over from the first entry the stream holds, dropping where it was. For a
+   * replica, whose memory is gone after a restart; only for a group one process uses alone.
+   */
+  readonly rewind?: boolean
 }
 
 /** A running subscription. */
@@ -164,7 +169,11 @@ export const redisBus = (options: RedisBusOptions): RedisBus => {
     const batch = o.batch ?? 64
     const onError =
       o.onError ?? ((error, entry) => console.error(`consentkit redis: entry ${entry.id} failed`, error))
-    await createGroup(group, o.from ?? "all")
+    if (o.rewind) {
+      // No stream yet means no group to drop.
+      if ((await client.exists(streamKey)) === 1) await client.call("XGROUP", "DESTROY", streamKey, group)
+    }
+    await createGroup(group, o.rewind ? "all" : (o.from ?? "all"))
     // Blocking reads hold their connection, so each subscription reads on its own.
     const reader = client.duplicate()
 

@@ -11,6 +11,7 @@ export interface Subscribable {
   readonly subscribe: (options: {
     readonly group: string
     readonly onIntent: (intent: Intent.Intent) => Promise<void>
+    readonly rewind?: boolean
   }) => Promise<{ readonly ready?: Promise<void>; readonly close: () => Promise<void> }>
 }
 
@@ -18,7 +19,11 @@ export interface Subscribable {
 export interface ReplicaOptions {
   readonly bus: Subscribable
   readonly policy: Policy.Policy
-  /** This service's consumer group; each replica set reads the whole stream in its own group. */
+  /**
+   * This process's own consumer group (e.g. `checkout-api-${hostname()}`): every replica must see
+   * every message, so instances never share one. It is rewound to the stream's first message at
+   * each start, since a replica keeps nothing across restarts.
+   */
   readonly group: string
   /** An existing replica to feed (default: a new one). */
   readonly replica?: Replica.Replica
@@ -48,6 +53,7 @@ export const subscribeReplica = async (options: ReplicaOptions): Promise<Replica
   const replica = options.replica ?? Replica.make(options.policy)
   const subscription = await options.bus.subscribe({
     group: options.group,
+    rewind: true,
     onIntent: async (intent) => {
       replica.apply(intent)
     },

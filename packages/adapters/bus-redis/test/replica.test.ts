@@ -2,6 +2,7 @@ import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { redisBus, subscribeReplica } from "@consentkit/adapter-bus-redis"
+import { createConsentKit, MemoryStore } from "@consentkit/core"
 import { eventually } from "@consentkit/core/testing"
 import { describe, expect, it } from "vitest"
 import { dropPrefix } from "./fixtures/cleanup.js"
@@ -66,6 +67,43 @@ describe.runIf(url)("a replica fed by Redis Streams", () => {
     } finally {
       recorder.kill()
       await close()
+      await bus.close()
+      await dropPrefix(url!, prefix)
+    }
+  })
+
+  it("rebuilds from the start of the stream when its process restarts under the same group", async () => {
+    const prefix = unique("cktest")
+    const bus = redisBus({ url: url!, prefix })
+    const tenant = unique("shop")
+    try {
+      const kit = createConsentKit({
+        policy,
+        store: MemoryStore.make(),
+        secret: "s",
+        buses: [bus.adapter],
+        dispatcher: { autoStart: false },
+      })
+      await kit.record({
+        tenant,
+        subject: "c-1",
+        source: "banner",
+        decisions: [{ purpose: "marketing.email", action: "grant", noticeVersion: 1 }],
+      })
+      await kit.dispatchPending()
+      await kit.close()
+
+      const first = await subscribeReplica({ bus, policy, group: "api-1" })
+      await first.ready
+      expect(first.replica.send({ tenant, subject: "c-1", channel: "email" }).allowed).toBe(true)
+      await first.close()
+
+      // A new process: an empty replica, the same group. It must not resume past what it never saw.
+      const second = await subscribeReplica({ bus, policy, group: "api-1" })
+      await second.ready
+      expect(second.replica.send({ tenant, subject: "c-1", channel: "email" }).allowed).toBe(true)
+      await second.close()
+    } finally {
       await bus.close()
       await dropPrefix(url!, prefix)
     }
