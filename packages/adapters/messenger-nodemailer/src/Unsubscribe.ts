@@ -63,9 +63,10 @@ export const verify = (
   const dot = token.indexOf(".")
   if (dot <= 0 || dot !== token.lastIndexOf(".")) return null
   const payload = token.slice(0, dot)
-  const given = Buffer.from(token.slice(dot + 1), "base64url")
+  // Compared as text, so a non-canonical encoding of the same bytes (base64's spare bits) is refused too.
+  const given = Buffer.from(token.slice(dot + 1))
   const valid = secrets(secret).some((s) => {
-    const expected = mac(s, payload)
+    const expected = Buffer.from(mac(s, payload).toString("base64url"))
     return given.length === expected.length && timingSafeEqual(given, expected)
   })
   if (!valid) return null

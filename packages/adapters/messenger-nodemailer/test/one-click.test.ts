@@ -2,38 +2,15 @@ import { generateKeyPairSync } from "node:crypto"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type Client, ConsentRequired, createConsentKit, MemoryStore } from "@consentkit/core"
+import { type ConsentHandler, createHandler } from "@consentkit/http"
+import { sendWebResponse, toWebRequest } from "@consentkit/http/node"
 import { type ConformancePurpose, conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import nodemailer from "nodemailer"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { nodemailerMessenger, oneClickUnsubscribe, type Route, Unsubscribe } from "../src/index.js"
+import { nodemailerMessenger, oneClickUnsubscribe, Unsubscribe } from "../src/index.js"
 import { type LocalSmtp, localSmtp } from "../src/testing.js"
 
 const SECRET = "one-click-test-secret-0123456789"
-
-/** The smallest bridge from node:http to a Web-standard route, as any framework adapter would do. */
-const serve = async (route: Route): Promise<{ server: Server; origin: string }> => {
-  const server = createServer(async (req, res) => {
-    const chunks: Array<Buffer> = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    const hasBody = req.method !== "GET" && req.method !== "HEAD"
-    const request = new Request(`http://${req.headers.host}${req.url}`, {
-      method: req.method,
-      headers: req.headers as Record<string, string>,
-      body: hasBody ? Buffer.concat(chunks) : undefined,
-    })
-    const response =
-      new URL(request.url).pathname === route.path
-        ? await route.handle(request)
-        : new Response(null, { status: 404 })
-    response.headers.forEach((value, name) => {
-      res.setHeader(name, value)
-    })
-    res.writeHead(response.status)
-    res.end(Buffer.from(await response.arrayBuffer()))
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
-}
 
 const oneClick = (url: string, body = "List-Unsubscribe=One-Click") =>
   fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body })
@@ -41,16 +18,22 @@ const oneClick = (url: string, body = "List-Unsubscribe=One-Click") =>
 describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
   let smtp: LocalSmtp
   let kit: Client<ConformancePurpose>
-  let http: { server: Server; origin: string }
+  let server: Server
+  let origin: string
   let mail: ReturnType<typeof nodemailerMessenger>
-  // The route needs the kit, the kit the messenger, the messenger the route's URL: the server looks it up per request.
-  let route: Route
+  // The handler needs the kit, the kit the messenger, the messenger the handler's URL: the server is up first.
+  let handler: ConsentHandler
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
 
   beforeAll(async () => {
     smtp = await localSmtp()
     const addresses = (subject: string) => `${subject}@customers.example`
-    http = await serve({ method: "POST", path: "/consent/unsubscribe", handle: (r) => route.handle(r) })
+    // Mounted through @consentkit/http's handler and its Node bridge, as a host app would.
+    server = createServer(async (req, res) => {
+      await sendWebResponse(res, await handler(toWebRequest(req)))
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     mail = nodemailerMessenger({
       transport: nodemailer.createTransport({
         host: smtp.host,
@@ -65,7 +48,7 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
       }),
       from: "Siam Tea <news@siamtea.example>",
       recipients: { resolve: (_tenant, subject) => addresses(subject) },
-      unsubscribe: { url: `${http.origin}/consent/unsubscribe`, secret: SECRET },
+      unsubscribe: { url: `${origin}/consent/unsubscribe`, secret: SECRET },
     })
     kit = createConsentKit({
       policy: conformancePolicy,
@@ -75,12 +58,16 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
       dispatcher: { autoStart: false },
     })
     mail.bind(kit)
-    route = oneClickUnsubscribe(kit, { secret: SECRET, path: "/consent/unsubscribe" })
+    handler = createHandler(kit, {
+      tenant: "siamtea",
+      basePath: "/consent",
+      routes: [oneClickUnsubscribe(kit, { secret: SECRET, path: "/unsubscribe" })],
+    })
   })
   afterAll(async () => {
     await kit?.close()
     await smtp?.close()
-    http?.server.close()
+    server?.close()
   })
 
   const subscribed = async () => {
@@ -173,5 +160,35 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
     expect((await oneClick(link, "List-Unsubscribe=Maybe")).status).toBe(400)
     expect((await kit.decide(tenant, subject, "marketing.email")).reason).toBe("granted")
     expect(await kit.history(tenant, subject)).toHaveLength(1)
+  })
+})
+
+describe("unsubscribe tokens", () => {
+  const claims = { tenant: "siamtea", subject: "c-1", purpose: "marketing.email" }
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+  it("verify what they sign, with any secret of a rotation, until maxAge", () => {
+    const issued = Date.UTC(2026, 0, 1)
+    const token = Unsubscribe.sign(SECRET, claims, issued)
+    expect(Unsubscribe.verify([`${SECRET}-next`, SECRET], token)).toEqual({
+      ...claims,
+      channel: "email",
+      issuedAt: new Date(issued),
+    })
+    expect(Unsubscribe.verify(`${SECRET}-other`, token)).toBeNull()
+    const day = 86_400_000
+    expect(Unsubscribe.verify(SECRET, token, { maxAgeMs: 30 * day, now: issued + 29 * day })).not.toBeNull()
+    expect(Unsubscribe.verify(SECRET, token, { maxAgeMs: 30 * day, now: issued + 31 * day })).toBeNull()
+  })
+
+  it("refuse another encoding of the same signature bytes", () => {
+    const token = Unsubscribe.sign(SECRET, claims)
+    const last = token.at(-1)!
+    // The last base64url character of a 32-byte MAC carries two spare bits: flipping one keeps the bytes.
+    const twin = token.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1]
+    expect(Buffer.from(twin.split(".")[1]!, "base64url")).toEqual(
+      Buffer.from(token.split(".")[1]!, "base64url"),
+    )
+    expect(Unsubscribe.verify(SECRET, twin)).toBeNull()
   })
 })
