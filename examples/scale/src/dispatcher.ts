@@ -5,39 +5,35 @@
  * loses nothing (its leases expire and another process claims the rows).
  *
  * Environment: CONSENTKIT_PG_URL (required), TABLE_PREFIX, DISPATCHER_ID, ADAPTERS (warehouse
- * adapters, e.g. `warehouse,crm:messaging.suppress`), LEASE_MS, TIMEOUT_MS, CONSENTKIT_NATS_URL, NATS_STREAM,
- * NATS_SUBJECT_PREFIX. Migrations and the warehouse tables must exist (`npm start` creates them).
+ * adapters, e.g. `warehouse,crm:messaging.suppress`), LEASE_MS, TIMEOUT_MS, CONSENTKIT_NATS_URL,
+ * NATS_STREAM, NATS_SUBJECT_PREFIX. Migrations and the warehouse tables must exist (`npm start`
+ * creates them).
  */
-import { natsBus } from "@consentkit/adapter-bus-nats"
 import { createConsentKit } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
+import { adapterEnv, shopAdapters } from "./adapters.js"
 import { policy } from "./policy.js"
-import { parseAdapters, warehouseAdapter } from "./warehouse.js"
 
 const url = process.env.CONSENTKIT_PG_URL
 if (!url) throw new Error("CONSENTKIT_PG_URL is not set")
 const prefix = process.env.TABLE_PREFIX ?? "consentkit_"
 const id = process.env.DISPATCHER_ID ?? `dispatcher-${process.pid}`
-const specs = parseAdapters(process.env.ADAPTERS ?? "warehouse")
 
 const opened = await openStore(url, { tablePrefix: prefix, migrate: false, poolSize: 12 })
-const bus = process.env.CONSENTKIT_NATS_URL
-  ? natsBus({
-      servers: process.env.CONSENTKIT_NATS_URL,
-      stream: process.env.NATS_STREAM ?? "CONSENTKIT",
-      subjectPrefix: process.env.NATS_SUBJECT_PREFIX ?? "consentkit",
-    })
-  : undefined
+const { adapters, buses, bus } = shopAdapters({
+  db: opened.database.db,
+  prefix,
+  process: id,
+  ...adapterEnv(),
+})
 
 let delivered = 0
 const kit = createConsentKit({
   policy,
   store: opened.store,
   secret: process.env.CONSENTKIT_SECRET ?? "scale-example-secret",
-  adapters: specs.map((spec) =>
-    warehouseAdapter({ db: opened.database.db, prefix, dispatcher: id, ...spec }),
-  ),
-  buses: bus ? [bus.adapter] : [],
+  adapters,
+  buses,
   dispatcher: {
     id,
     leaseMs: Number(process.env.LEASE_MS ?? 30_000),
