@@ -158,7 +158,8 @@ export const natsBus = (options: NatsBusOptions): NatsBus => {
       try {
         const info = await jsm.streams.info(stream)
         const wanted = `${prefix}.>`
-        if (!info.config.subjects?.includes(wanted)) {
+        // A stream operators made for every subject (`>`) holds ours too.
+        if (!info.config.subjects?.some((subject) => subject === wanted || subject === ">")) {
           throw new Error(`stream ${stream} exists but does not hold subjects ${wanted}`)
         }
         return info

@@ -44,7 +44,7 @@ export interface ReplicaSubscription {
  *
  * @example
  * ```ts
- * const { replica, ready } = await subscribeReplica({ bus, policy, group: "checkout-api" })
+ * const { replica, ready } = await subscribeReplica({ bus, policy, group: `checkout-api-${hostname()}` })
  * await ready
  * replica.send({ tenant: "siamtea", subject: "c-1", channel: "email" }).allowed
  * ```
