@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { type Adapter, AdapterError, type Decision } from "@consentkit/core"
+import { createPublicKey, verify } from "node:crypto"
 import sendgrid from "@sendgrid/client"
 import { type Kit, makeGate, RecipientNotFound } from "./internal/gate.js"
 
@@ -83,9 +84,41 @@ export interface SendGridMessenger {
   readonly bind: (kit: Kit) => void
   /** Sends if the subject allows the purpose now; rejects with `ConsentRequired` or `RecipientNotFound`. */
   readonly send: (mail: SendGridMail) => Promise<SendGridSent>
+  /**
+   * The Event Webhook route: opt-outs made at SendGrid (its unsubscribe links, group unsubscribes,
+   * spam reports) are recorded as withdrawals, once the ECDSA signature verifies.
+   */
+  readonly eventWebhook: (options: EventWebhookOptions) => Route
+}
+
+/** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
+export interface Route {
+  readonly method: "POST"
+  readonly path: string
+  readonly handle: (request: Request) => Promise<Response>
+}
+
+/** Options of `eventWebhook`. */
+export interface EventWebhookOptions {
+  /** The verification key from SendGrid's Mail Settings (base64 DER, or PEM). */
+  readonly publicKey: string
+  readonly path: string
+  /** Refuse requests signed longer ago than this (default: no limit; each event records once anyway). */
+  readonly maxAgeSeconds?: number
 }
 
 type Target = "global" | number
+
+/** The fields of a SendGrid event the webhook reads (custom args arrive as top-level fields). */
+interface SendGridEvent {
+  readonly event?: string
+  readonly email?: string
+  readonly timestamp?: number
+  readonly sg_event_id?: string
+  readonly asm_group_id?: number
+  readonly consentkit_tenant?: string
+  readonly consentkit_subject?: string
+}
 
 // Refusals that follow an earlier permission, so a suppression list may still be holding them.
 const WITHDRAWN: ReadonlySet<Decision.Reason> = new Set(["withdrawn", "parent_withdrawn", "gpc_opt_out"])
@@ -206,6 +239,45 @@ export const sendgridMessenger = (options: SendGridMessengerOptions): SendGridMe
     },
   })
 
+  const SOURCES: Readonly<Record<string, string>> = {
+    unsubscribe: "sendgrid-unsubscribe",
+    group_unsubscribe: "sendgrid-group-unsubscribe",
+    spamreport: "sendgrid-spamreport",
+  }
+  // One opt-out event: an unsubscribe or spam report stops every email purpose, a group unsubscribe the group's.
+  const recordOptOut = async (event: SendGridEvent): Promise<number> => {
+    const source = SOURCES[event.event ?? ""]
+    const tenant = event.consentkit_tenant
+    if (!source || !tenant || !event.email) return 0
+    const kit = gate.kit()
+    const subject =
+      event.consentkit_subject ??
+      (await kit.resolveAlias(tenant, { kind: "email", value: event.email.toLowerCase() }))
+    if (!subject) return 0
+    const purposes: Array<string | undefined> =
+      event.event === "group_unsubscribe" && typeof event.asm_group_id === "number"
+        ? kit.policy.purposeIds.filter(
+            (p: string) =>
+              kit.policy.purposes.get(p)!.channels.includes(channel) && targetOf(p) === event.asm_group_id,
+          )
+        : [undefined]
+    const occurredAt = new Date(Math.min((event.timestamp ?? Date.now() / 1000) * 1000, Date.now()))
+    for (const purpose of purposes)
+      await kit.optOut({
+        tenant,
+        subject,
+        channel,
+        source,
+        ...(purpose !== undefined ? { purpose } : {}),
+        occurredAt,
+        ...(event.sg_event_id ? { idempotencyKey: `sendgrid:${event.sg_event_id}:${purpose ?? "*"}` } : {}),
+        evidence: {
+          metadata: { sgEventId: event.sg_event_id ?? null, asmGroupId: event.asm_group_id ?? null },
+        },
+      })
+    return purposes.length
+  }
+
   return {
     adapter: gate.adapter,
     bind: gate.bind,
@@ -232,7 +304,12 @@ export const sendgridMessenger = (options: SendGridMessengerOptions): SendGridMe
             {
               to: [{ email: to }],
               ...(message.dynamicTemplateData ? { dynamic_template_data: message.dynamicTemplateData } : {}),
-              custom_args: { consentkit_tenant: tenant, consentkit_purpose: purpose },
+              // Echoed in event webhooks, so an unsubscribe made at SendGrid finds its way back to the ledger.
+              custom_args: {
+                consentkit_tenant: tenant,
+                consentkit_subject: subject,
+                consentkit_purpose: purpose,
+              },
             },
           ],
           from,
@@ -246,6 +323,42 @@ export const sendgridMessenger = (options: SendGridMessengerOptions): SendGridMe
       })
       const id = response.headers["x-message-id"]
       return { messageId: typeof id === "string" ? id : null, to, decision }
+    },
+    eventWebhook: (webhook) => {
+      const key = createPublicKey(
+        webhook.publicKey.includes("BEGIN PUBLIC KEY")
+          ? webhook.publicKey
+          : { key: Buffer.from(webhook.publicKey, "base64"), format: "der", type: "spki" },
+      )
+      return {
+        method: "POST",
+        path: webhook.path,
+        handle: async (request) => {
+          const body = await request.text()
+          const signature = request.headers.get("x-twilio-email-event-webhook-signature")
+          const timestamp = request.headers.get("x-twilio-email-event-webhook-timestamp")
+          const fresh =
+            webhook.maxAgeSeconds === undefined ||
+            Math.abs(Date.now() / 1000 - Number(timestamp)) <= webhook.maxAgeSeconds
+          if (
+            !signature ||
+            !timestamp ||
+            !fresh ||
+            !verify("sha256", Buffer.from(timestamp + body), key, Buffer.from(signature, "base64"))
+          )
+            return new Response("signature verification failed", { status: 403 })
+          let events: Array<SendGridEvent>
+          try {
+            events = JSON.parse(body)
+            if (!Array.isArray(events)) throw new TypeError("not an array")
+          } catch {
+            return new Response("expected a JSON array of events", { status: 400 })
+          }
+          let recorded = 0
+          for (const event of events) recorded += await recordOptOut(event)
+          return Response.json({ recorded })
+        },
+      }
     },
   }
 }

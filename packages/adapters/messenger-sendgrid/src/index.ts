@@ -13,6 +13,8 @@ export {
   type SendGridMessenger,
   type SendGridMessengerOptions,
   type SendGridSent,
+  type EventWebhookOptions,
+  type Route,
   type Suppression,
   sendgridMessenger,
 } from "./SendGridMessenger.js"

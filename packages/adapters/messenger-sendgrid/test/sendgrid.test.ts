@@ -1,4 +1,5 @@
 import { type Client, ConsentRequired, createConsentKit, MemoryStore, Policy } from "@consentkit/core"
+import { generateKeyPairSync, sign } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sendgridMessenger } from "../src/index.js"
 import { type LocalSendGrid, localSendGrid } from "../src/testing.js"
@@ -34,6 +35,12 @@ type Purpose = (typeof policy.purposeIds)[number]
 let tenants = 0
 const freshTenant = () => `sg-${Date.now().toString(36)}-${tenants++}`
 const emailOf = (subject: string) => `${subject}@Customers.Example`
+
+// SendGrid's Signed Event Webhook: ECDSA P-256 over timestamp + raw body, the key shown as base64 DER.
+const webhookKeys = generateKeyPairSync("ec", { namedCurve: "prime256v1" })
+const verificationKey = webhookKeys.publicKey.export({ type: "spki", format: "der" }).toString("base64")
+const signEvents = (timestamp: string, body: string) =>
+  sign("sha256", Buffer.from(timestamp + body), webhookKeys.privateKey).toString("base64")
 
 describe.each([
   { mode: "global" as const, suppression: { kind: "global" as const } },
@@ -122,7 +129,11 @@ describe.each([
     expect(await send(tenant, subject, "email.promo", "promo-1")).toBe("sent")
     const promo = server.mails.find((m) => m.text === "promo-1")!
     expect(promo.groupId).toBe(mode === "groups" ? PROMO : null)
-    expect(promo.customArgs).toEqual({ consentkit_tenant: tenant, consentkit_purpose: "email.promo" })
+    expect(promo.customArgs).toEqual({
+      consentkit_tenant: tenant,
+      consentkit_subject: subject,
+      consentkit_purpose: "email.promo",
+    })
 
     await decide(tenant, subject, "email.promo", "withdraw")
     await kit.dispatchPending()
@@ -178,5 +189,64 @@ describe.each([
     await kit.dispatchPending()
     expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
     expect(server.requests.filter((r) => r.method === "DELETE")).toHaveLength(deletes)
+  })
+
+  it("records an opt-out made at SendGrid, once its signature verifies", async () => {
+    const tenant = freshTenant()
+    const subject = `${tenant}-anong`
+    await kit.record({
+      tenant,
+      subject,
+      source: "signup",
+      decisions: [
+        { purpose: "email.news", action: "grant", noticeVersion: 1 },
+        { purpose: "email.promo", action: "grant", noticeVersion: 1 },
+      ],
+    })
+    await send(tenant, subject, "email.promo", "promo")
+    const sent = server.mails.find((m) => m.customArgs.consentkit_subject === subject)!
+    // What SendGrid posts when the recipient uses the unsubscribe link it added (custom args come back top-level).
+    const event = {
+      email: sent.to,
+      // SendGrid stamps whole seconds; rounding up keeps the opt-out after the grant made this same second.
+      timestamp: Math.ceil(Date.now() / 1000),
+      sg_event_id: `evt-${tenant}`,
+      ...(mode === "groups" ? { event: "group_unsubscribe", asm_group_id: PROMO } : { event: "unsubscribe" }),
+      ...sent.customArgs,
+    }
+    const body = JSON.stringify([event, { email: sent.to, event: "open", timestamp: event.timestamp }])
+    const webhook = mail.eventWebhook({ publicKey: verificationKey, path: "/sendgrid/events" })
+    const post = (signature: string, timestamp = String(event.timestamp)) =>
+      webhook.handle(
+        new Request("http://127.0.0.1/sendgrid/events", {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-twilio-email-event-webhook-signature": signature,
+            "x-twilio-email-event-webhook-timestamp": timestamp,
+          },
+          body,
+        }),
+      )
+
+    expect((await post(signEvents(String(event.timestamp), body), String(event.timestamp + 1))).status).toBe(
+      403,
+    )
+    expect((await post(signEvents(String(event.timestamp), `${body} `))).status).toBe(403)
+    expect(await kit.history(tenant, subject)).toHaveLength(2)
+
+    const response = await post(signEvents(String(event.timestamp), body))
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ recorded: 1 })
+    const withdrawn = (await kit.history(tenant, subject)).filter((e) => e.action === "withdraw")
+    expect(withdrawn.map((e) => [e.purpose, e.source]).sort()).toEqual(
+      mode === "groups"
+        ? [["email.promo", "sendgrid-group-unsubscribe"]]
+        : [
+            ["email.news", "sendgrid-unsubscribe"],
+            ["email.promo", "sendgrid-unsubscribe"],
+          ],
+    )
+    expect((await kit.decide(tenant, subject, "email.news")).allowed).toBe(mode === "groups")
   })
 })
