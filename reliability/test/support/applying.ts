@@ -41,3 +41,13 @@ export const applyingAdapters = (
       handlers: Object.fromEntries(Intent.KINDS.map((kind) => [kind, apply])),
     })
   })
+
+/** Adapters that accept every intent and do nothing: enough for records to enqueue deliveries. */
+export const silentAdapters = (): Array<Adapter.Adapter> =>
+  ADAPTER_NAMES.map((name) =>
+    Adapter.fromHandlers({
+      name,
+      role: name === "tracker" ? "tracker" : "messenger",
+      handlers: Object.fromEntries(Intent.KINDS.map((kind) => [kind, async () => undefined])),
+    }),
+  )

@@ -43,8 +43,10 @@ const bundle = (script: string): Promise<string> => {
 /** A fixture running as its own Node process. */
 export interface Child {
   readonly process: ChildProcess
-  /** Resolves once stdout printed `line`; rejects if the process exits first. */
-  readonly waitFor: (line: string) => Promise<void>
+  /** Resolves with the first stdout line equal to `line` (or starting with `line + " "`); rejects if the process exits first. */
+  readonly waitFor: (line: string) => Promise<string>
+  /** Writes a line to the child's stdin. */
+  readonly send: (line: string) => void
   /** Every stdout line so far. */
   readonly lines: ReadonlyArray<string>
   /** Resolves with the exit code (or the signal) once the process is gone. */
@@ -59,21 +61,24 @@ export const startChild = async (script: string, args: ReadonlyArray<string>): P
   const file = await bundle(script)
   const child = spawn(process.execPath, [file, ...args], {
     cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   })
+  // Writing to a child that was just killed must not fail the test run.
+  child.stdin!.on("error", () => undefined)
   const lines: Array<string> = []
   let stderr = ""
   let buffered = ""
-  const waiters: Array<{ line: string; resolve: () => void }> = []
+  const matches = (line: string, wanted: string) => line === wanted || line.startsWith(`${wanted} `)
+  const waiters: Array<{ line: string; resolve: (line: string) => void }> = []
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
     buffered += chunk
     for (let at = buffered.indexOf("\n"); at >= 0; at = buffered.indexOf("\n")) {
       const line = buffered.slice(0, at)
       buffered = buffered.slice(at + 1)
       lines.push(line)
-      for (const w of waiters.filter((w) => w.line === line)) {
+      for (const w of waiters.filter((w) => matches(line, w.line))) {
         waiters.splice(waiters.indexOf(w), 1)
-        w.resolve()
+        w.resolve(line)
       }
     }
   })
@@ -88,15 +93,20 @@ export const startChild = async (script: string, args: ReadonlyArray<string>): P
     lines,
     exited,
     stderr: () => stderr,
-    waitFor: (line) =>
-      lines.includes(line)
-        ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => {
+    send: (line) => {
+      child.stdin!.write(`${line}\n`)
+    },
+    waitFor: (line) => {
+      const seen = lines.find((l) => matches(l, line))
+      return seen !== undefined
+        ? Promise.resolve(seen)
+        : new Promise<string>((resolve, reject) => {
             waiters.push({ line, resolve })
             void exited.then((code) =>
               reject(new Error(`${script} exited (${String(code)}) before printing "${line}":\n${stderr}`)),
             )
-          }),
+          })
+    },
     kill9: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
       await exited

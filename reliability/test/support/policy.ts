@@ -50,3 +50,9 @@ export const decisions = (
   ...(extra.idempotencyKey ? { idempotencyKey: extra.idempotencyKey } : {}),
   ...(extra.evidence ? { evidence: { metadata: extra.evidence } } : {}),
 })
+
+/** Command `i` of the killed recorder: three decisions of subject `r<i>` under key `cmd-<i>`. */
+export const recorderCommand = (tenant: string, i: number) =>
+  decisions(tenant, `r${i}`, "grant", ["analytics", "marketing", "marketing.email"], {
+    idempotencyKey: `cmd-${i}`,
+  })
