@@ -14,6 +14,8 @@ export interface ToWebRequestOptions {
   readonly body?: string | Uint8Array | null
   /** Read the scheme and host from `X-Forwarded-Proto` / `X-Forwarded-Host` (only behind a proxy you trust). */
   readonly trustProxy?: boolean
+  /** The scheme and host as the framework worked them out (e.g. `https://shop.example`); overrides both above. */
+  readonly origin?: string
 }
 
 const first = (value: string | Array<string> | undefined): string | undefined =>
@@ -46,7 +48,7 @@ export const toWebRequest = (req: IncomingMessage, options: ToWebRequestOptions 
       init.duplex = "half"
     }
   }
-  return new Request(new URL(path, `${scheme}://${host}`), init)
+  return new Request(new URL(path, options.origin ?? `${scheme}://${host}`), init)
 }
 
 /** Writes a Web `Response` to a Node response, keeping every `Set-Cookie` separate. */
