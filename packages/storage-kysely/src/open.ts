@@ -107,6 +107,7 @@ const openSqlite = async (location: string, options: OpenOptions): Promise<Opene
   if (!memory) database.pragma("journal_mode = WAL")
   database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5_000))}`)
   database.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`)
+  database.pragma("cache_size = -65536")
   const db = new Kysely<any>({
     dialect: new SqliteDialect({ database: cachingStatements(database as never) }),
   })

@@ -80,6 +80,16 @@ export interface KyselyConsentStore extends ConsentStore.ConsentStoreShape {
   readonly close: () => Promise<void>
 }
 
+/** A subject row joined with one of its purposes (null columns when it has none). */
+interface JoinedStateRow {
+  readonly s_seq: number | null
+  readonly s_head: string | null
+  readonly s_jurisdiction: string | null
+  readonly s_age: number | null
+  readonly purpose: string | null
+  readonly [column: string]: unknown
+}
+
 interface Batch {
   readonly owner: symbol
   readonly conn: Kysely<Tables>
@@ -229,19 +239,33 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     .values(named(["tenant", "key", "subject", "command_id", "recorded_at", "event_ids", "receipt"]))
   const commandSet = named(["subject", "command_id", "recorded_at", "event_ids", "receipt"])
   const sqlOf = {
-    subject: prepare(
+    // The subject row and its purposes in one read (a subject without purposes still has its row).
+    state: prepare(
       db
-        .selectFrom("subject")
-        .select(["tenant", "subject", "seq", "head", "jurisdiction", "age"])
-        .where("tenant", "=", byKey.tenant)
-        .where("subject", "=", byKey.subject),
-    ),
-    states: prepare(
-      db
-        .selectFrom("state")
-        .selectAll()
-        .where("tenant", "=", byKey.tenant)
-        .where("subject", "=", byKey.subject),
+        .selectFrom("subject as s")
+        .leftJoin("state as p", (join) =>
+          join.onRef("p.tenant", "=", "s.tenant").onRef("p.subject", "=", "s.subject"),
+        )
+        .select([
+          "s.tenant as s_tenant",
+          "s.subject as s_subject",
+          "s.seq as s_seq",
+          "s.head as s_head",
+          "s.jurisdiction as s_jurisdiction",
+          "s.age as s_age",
+          "p.purpose",
+          "p.status",
+          "p.notice_version",
+          "p.occurred_at",
+          "p.expires_at",
+          "p.event_id",
+          "p.seq",
+          "p.source",
+          "p.actor",
+          "p.guardian_granted",
+        ])
+        .where("s.tenant", "=", byKey.tenant)
+        .where("s.subject", "=", byKey.subject),
     ),
     command: prepare(
       db.selectFrom("command").selectAll().where("tenant", "=", byKey.tenant).where("key", "=", slot("key")),
@@ -294,11 +318,23 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     tenant: string,
     subject: string,
   ): Promise<State.SubjectState | null> => {
-    const key = { tenant, subject }
-    const row = (await run<Selectable<Tables["subject"]>>(conn, sqlOf.subject, key)).rows[0]
-    if (!row || row.seq === null) return null
-    const purposes = (await run<Selectable<StateTable>>(conn, sqlOf.states, key)).rows
-    return subjectStateOf(row, purposes)
+    const rows = (await run<JoinedStateRow>(conn, sqlOf.state, { tenant, subject })).rows
+    const first = rows[0]
+    if (!first || first.s_seq === null) return null
+    const purposes: Array<Selectable<StateTable>> = []
+    for (const r of rows)
+      if (r.purpose !== null) purposes.push({ ...r, tenant, subject } as unknown as Selectable<StateTable>)
+    return subjectStateOf(
+      {
+        tenant,
+        subject,
+        seq: first.s_seq,
+        head: first.s_head,
+        jurisdiction: first.s_jurisdiction,
+        age: first.s_age,
+      },
+      purposes,
+    )
   }
 
   const readEvents = async (conn: Kysely<Tables>, tenant: string, subject: string, purpose?: string) => {

@@ -37,7 +37,9 @@ export const initial = {
         ? table(tableName).addColumn(column, "bigserial", (c) => c.primaryKey())
         : dialect === "mysql"
           ? table(tableName).addColumn(column, "bigint", (c) => c.primaryKey().autoIncrement())
-          : table(tableName).addColumn(column, "integer", (c) => c.primaryKey().autoIncrement())
+          : // SQLite: a rowid alias. New rows take max(id) + 1, so ids keep insertion order without
+            // AUTOINCREMENT's extra write per insert (outbox rows, which callers hold ids of, are never deleted).
+            table(tableName).addColumn(column, "integer", (c) => c.primaryKey())
 
     await table("subject")
       .addColumn("tenant", t.key(64), (c) => c.notNull())
