@@ -1,0 +1,161 @@
+/**
+ * The preference-center model the server routes answer with (`GET /consent/preferences`), and the
+ * pure decisions the banner and the preference center derive from it: what "accept all" and
+ * "reject all" record, what a saved form records, whether the banner must ask, which purposes a
+ * Global Privacy Control signal covers.
+ *
+ * @since 0.1.0
+ */
+
+/** A text in English and (for Thai brands) Thai. */
+export interface Localized {
+  readonly en: string
+  readonly th?: string
+}
+
+/** Why a purpose is allowed or not, as the server decided it. */
+export type Reason =
+  | "granted"
+  | "denied"
+  | "withdrawn"
+  | "expired"
+  | "outdated_version"
+  | "no_consent"
+  | "opt_out_default"
+  | "parent_withdrawn"
+  | "gpc_opt_out"
+  | "not_required"
+  | "guardian_required"
+
+/** One purpose as the preference center shows it. */
+export interface PurposeModel {
+  readonly id: string
+  /** The nearest parent purpose (`marketing` for `marketing.email`), or null. */
+  readonly parent: string | null
+  readonly title: Localized
+  readonly description: Localized | null
+  readonly lawfulBasis: string
+  /** Not the visitor's choice (contract, legal obligation): shown as always on. */
+  readonly required: boolean
+  /** The notice version in force: a grant names it. */
+  readonly noticeVersion: number
+  readonly textHash: string
+  readonly text: Localized | null
+  readonly channels: ReadonlyArray<string>
+  readonly trackerCategories: ReadonlyArray<string>
+  readonly choice: {
+    readonly allowed: boolean
+    readonly reason: Reason
+    readonly noticeVersion: number | null
+  }
+}
+
+/** Google Consent Mode v2 state as the server maps the visitor's choices. */
+export type ConsentModeState = Readonly<Record<string, "granted" | "denied">>
+
+/** `GET <endpoint>/preferences`. */
+export interface PreferencesModel {
+  readonly locale: string
+  readonly identified: boolean
+  readonly controller: { readonly name: string; readonly email: string; readonly url: string | null }
+  readonly policyUrl: string
+  readonly purposes: ReadonlyArray<PurposeModel>
+  readonly consentMode: ConsentModeState
+}
+
+/** One decision of a record command. */
+export interface DecisionInput {
+  readonly purpose: string
+  readonly action: "grant" | "deny" | "withdraw"
+  readonly noticeVersion?: number
+}
+
+/** Reasons that mean the visitor has not (validly) answered yet, so the banner asks. */
+const UNANSWERED: ReadonlySet<Reason> = new Set<Reason>(["no_consent", "outdated_version", "expired"])
+
+/** Purposes the visitor chooses (consent or objection), in the server's order. */
+export const choosable = (model: PreferencesModel): Array<PurposeModel> =>
+  model.purposes.filter((p) => !p.required)
+
+/** Whether the banner must ask: some choosable purpose has no valid answer. */
+export const needsAnswer = (model: PreferencesModel): boolean =>
+  choosable(model).some((p) => UNANSWERED.has(p.choice.reason))
+
+/** Purposes a Global Privacy Control signal refuses: the listed ids, or those governing advertising. */
+export const gpcPurposes = (model: PreferencesModel, listed?: ReadonlyArray<string>): Array<string> =>
+  choosable(model)
+    .filter((p) =>
+      listed && listed.length > 0 ? listed.includes(p.id) : p.trackerCategories.includes("advertising"),
+    )
+    .map((p) => p.id)
+
+const refusal = (p: PurposeModel): DecisionInput =>
+  p.choice.allowed && p.choice.reason === "granted"
+    ? { purpose: p.id, action: "withdraw" }
+    : { purpose: p.id, action: "deny", noticeVersion: p.noticeVersion }
+
+/**
+ * The decisions a form of wanted purposes records: a grant (under the notice in force) where the
+ * visitor turned a purpose on that is not granted under it, a withdrawal where they turned a granted
+ * one off, a refusal where they leave an unanswered one off. Purposes already as wanted are left out.
+ */
+export const decisionsFor = (model: PreferencesModel, wanted: ReadonlySet<string>): Array<DecisionInput> => {
+  const out: Array<DecisionInput> = []
+  for (const p of choosable(model)) {
+    const granted = p.choice.reason === "granted" && p.choice.noticeVersion === p.noticeVersion
+    if (wanted.has(p.id)) {
+      if (!granted) out.push({ purpose: p.id, action: "grant", noticeVersion: p.noticeVersion })
+    } else if (p.choice.reason === "granted") {
+      out.push(refusal(p))
+    } else if (UNANSWERED.has(p.choice.reason) || p.choice.reason === "opt_out_default") {
+      out.push(refusal(p))
+    }
+  }
+  return out
+}
+
+/** "Accept all": every choosable purpose, except those a GPC signal refuses. */
+export const acceptAll = (
+  model: PreferencesModel,
+  refusedByGpc: ReadonlyArray<string> = [],
+): Array<DecisionInput> =>
+  decisionsFor(
+    model,
+    new Set(
+      choosable(model)
+        .map((p) => p.id)
+        .filter((id) => !refusedByGpc.includes(id)),
+    ),
+  )
+
+/** "Reject all": nothing choosable. */
+export const rejectAll = (model: PreferencesModel): Array<DecisionInput> => decisionsFor(model, new Set())
+
+/** The refusals a GPC signal records now: GPC purposes the visitor has not answered or that are on by default. */
+export const gpcRefusals = (
+  model: PreferencesModel,
+  refusedByGpc: ReadonlyArray<string>,
+): Array<DecisionInput> =>
+  choosable(model)
+    .filter(
+      (p) =>
+        refusedByGpc.includes(p.id) &&
+        (UNANSWERED.has(p.choice.reason) || p.choice.reason === "opt_out_default"),
+    )
+    .map(refusal)
+
+/** Whether a purpose is allowed now (an unknown id is not). */
+export const allows = (model: PreferencesModel | null, purpose: string): boolean =>
+  model?.purposes.find((p) => p.id === purpose)?.choice.allowed ?? false
+
+/** The ids of a purpose's ancestors in the model, nearest first. */
+export const ancestorsOf = (model: PreferencesModel, id: string): Array<string> => {
+  const byId = new Map(model.purposes.map((p) => [p.id, p]))
+  const out: Array<string> = []
+  let parent = byId.get(id)?.parent ?? null
+  while (parent !== null && !out.includes(parent)) {
+    out.push(parent)
+    parent = byId.get(parent)?.parent ?? null
+  }
+  return out
+}
