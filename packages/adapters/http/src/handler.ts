@@ -423,6 +423,7 @@ export const createHandler = (kit: Kit, options: HandlerOptions): ConsentHandler
       "POST",
       "/subjects/:subject/erase",
       operator(async (request, tenant, { subject }) => {
+        guardOrigin(request)
         const body = await readJson(request, limit)
         const requestedBy = body === undefined ? undefined : objectBody(body).requestedBy
         return json(

@@ -1,0 +1,78 @@
+import { createConsentKit, MemoryStore } from "@consentkit/core"
+import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
+import { createHandler } from "@consentkit/http"
+import { afterAll, expect, it } from "vitest"
+
+const kit = createConsentKit({
+  policy: conformancePolicy,
+  store: MemoryStore.make(),
+  secret: "s",
+  dispatcher: { autoStart: false },
+})
+afterAll(() => kit.close())
+
+const grant = JSON.stringify({ decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }] })
+
+it("refuses state-changing requests from origins that are not allowed, and writes nothing", async () => {
+  const tenant = uniqueTenant()
+  const handler = createHandler(kit, {
+    tenant,
+    allowedOrigins: ["https://shop.example"],
+    cookie: { name: "vid" },
+  })
+  const from = (origin: string) =>
+    handler(
+      new Request("https://shop.example/consent/record", {
+        method: "POST",
+        headers: { origin, cookie: "vid=visitor-origin-1", "content-type": "application/json" },
+        body: grant,
+      }),
+    )
+  const refused = await from("https://evil.example")
+  expect(refused.status).toBe(403)
+  expect((await refused.json()).error.code).toBe("FORBIDDEN_ORIGIN")
+  expect(await kit.history(tenant, "visitor-origin-1")).toEqual([])
+  expect((await from("https://shop.example")).status).toBe(201)
+  expect(await kit.history(tenant, "visitor-origin-1")).toHaveLength(1)
+})
+
+it("serves under a configured base path, marks the cookie Secure by default and owns only its paths", async () => {
+  const tenant = uniqueTenant()
+  const handler = createHandler(kit, { tenant, basePath: "/api/privacy/" })
+  expect(handler.basePath).toBe("/api/privacy")
+  expect(handler.owns("/api/privacy/state")).toBe(true)
+  expect(handler.owns("/api/privacy-other")).toBe(false)
+  expect(handler.owns("/.well-known/gpc.json")).toBe(true)
+  const response = await handler(new Request("https://shop.example/api/privacy/state"))
+  expect(response.status).toBe(200)
+  const [cookie] = response.headers.getSetCookie()
+  expect(cookie).toMatch(/^ck_vid=[0-9a-f-]{36}; Path=\/; Max-Age=34128000; HttpOnly; SameSite=Lax; Secure$/)
+  expect((await handler(new Request("https://shop.example/consent/state"))).status).toBe(404)
+})
+
+it("answers the collection endpoint with 404 when no collect hook is configured", async () => {
+  const handler = createHandler(kit, { tenant: uniqueTenant() })
+  const response = await handler(
+    new Request("https://shop.example/consent/events", {
+      method: "POST",
+      body: JSON.stringify({ purpose: "analytics", name: "x" }),
+    }),
+  )
+  expect(response.status).toBe(404)
+})
+
+it("turns an unexpected failure into a 500 without details and reports it", async () => {
+  const seen: Array<unknown> = []
+  const handler = createHandler(kit, {
+    tenant: () => {
+      throw new Error("tenant lookup failed")
+    },
+    onError: (error) => seen.push(error),
+  })
+  const response = await handler(new Request("https://shop.example/consent/state"))
+  expect(response.status).toBe(500)
+  expect(await response.json()).toEqual({
+    error: { code: "INTERNAL", message: "internal error", issues: [] },
+  })
+  expect(String(seen[0])).toMatch(/tenant lookup failed/)
+})
