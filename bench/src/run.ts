@@ -1,10 +1,17 @@
 import { writeFileSync } from "node:fs"
-import { arch, cpus, totalmem } from "node:os"
+import { arch, cpus, loadavg, totalmem } from "node:os"
 import { fileURLToPath } from "node:url"
+import { audienceScenario } from "./audience.js"
 import { decideScenario, heapScenario } from "./decide.js"
+import { gateScenario } from "./gate.js"
+import { latencyScenario } from "./latency.js"
+import { recordScenario } from "./record.js"
 import { type Figure, fmt } from "./stats.js"
+import { PG_URL } from "./stores.js"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
+/** Runs of the scenarios that write to a database, wait on a dispatcher or stream a million rows. */
+const HEAVY_RUNS = Math.min(RUNS, 3)
 
 const versionOf = async (pkg: string): Promise<string> => {
   try {
@@ -24,11 +31,25 @@ const line = (f: Figure): string => {
 
 const main = async () => {
   const figures: Array<Figure> = []
-  const scenarios: Array<[string, () => Promise<Figure | ReadonlyArray<Figure>>]> = [
+  const pg = PG_URL !== undefined
+  type Scenario = readonly [string, () => Promise<Figure | ReadonlyArray<Figure>>]
+  // PostgreSQL scenarios run only when CONSENTKIT_PG_URL names a server.
+  const onPostgres = (...list: Array<Scenario>): Array<Scenario> => (pg ? list : [])
+  const scenarios: Array<Scenario> = [
     ["decide", () => decideScenario(RUNS)],
-    ["heap", () => heapScenario(Math.min(RUNS, 3))],
+    ["heap", () => heapScenario(HEAVY_RUNS)],
+    ["gate", () => gateScenario(HEAVY_RUNS)],
+    ["record-sqlite", () => recordScenario("sqlite", HEAVY_RUNS)],
+    ...onPostgres(
+      ["record-postgres", () => recordScenario("postgres", HEAVY_RUNS)],
+      ["latency", () => latencyScenario(HEAVY_RUNS)],
+    ),
+    ["audience-sqlite", () => audienceScenario("sqlite", HEAVY_RUNS)],
+    ...onPostgres(["audience-postgres", () => audienceScenario("postgres", HEAVY_RUNS)]),
   ]
   const only = process.env.BENCH_ONLY?.split(",")
+  const loadBefore = loadavg()[0]!
+  const started = Date.now()
   for (const [name, run] of scenarios) {
     if (only && !only.includes(name)) continue
     process.stderr.write(`bench: ${name}…\n`)
@@ -40,13 +61,16 @@ const main = async () => {
       )
     }
   }
+  const minutes = (Date.now() - started) / 60_000
+  const loadAfter = loadavg()[0]!
   const cpu = cpus()[0]?.model ?? "unknown"
   const md = [
     "# Benchmark results",
     "",
-    `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu} (${arch()}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}.`,
+    `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu} (${arch()}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}; ${pg ? "SQLite and PostgreSQL" : "SQLite only (set CONSENTKIT_PG_URL for PostgreSQL)"}, ${fmt(minutes, 1)} minutes.`,
     `Packages: effect ${await versionOf("effect")}, kysely ${await versionOf("kysely")}, better-sqlite3 ${await versionOf("better-sqlite3")}, pg ${await versionOf("pg")}, tinybench ${await versionOf("tinybench")}.`,
-    `Each figure is the median of ${RUNS} runs (min–max in brackets); every ratio is against a baseline measured in the same run.`,
+    `Each figure is the median of ${RUNS} runs (${HEAVY_RUNS} for the database, gate, latency and audience scenarios); min–max in brackets; every ratio is against a baseline measured in the same run.`,
+    `The machine is shared with other engineers' builds and tests: its one-minute load average was ${fmt(loadBefore, 1)} when the run started and ${fmt(loadAfter, 1)} when it ended, on ${cpus().length} cores, so absolute figures are noisy; ratios, measured side by side, less so.`,
     "",
     "| scenario | subject | value | baseline | baseline value | unit | ratio | goal | |",
     "|---|---|---|---|---|---|---|---|---|",

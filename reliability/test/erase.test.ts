@@ -163,7 +163,7 @@ for (const { name, enabled } of DIALECTS) {
             20,
           )
           expect(complete).toBe(true)
-          expect(receipt.adapters.sort()).toEqual(["cdp", "line", "posthog"])
+          expect([...receipt.adapters].sort()).toEqual(["cdp", "line", "posthog"])
 
           // Every column of every table, as text.
           const found: Array<string> = []
