@@ -135,3 +135,14 @@ export const eraseDraft = (erasureId: string, pseudonym: string, aliases: Readon
   erasureId,
   pseudonym,
 })
+
+/**
+ * An intent with the subject's identifiers replaced by its pseudonym: what a store keeps of a
+ * delivered intent once the subject is erased (subject, aliases and the state snapshot's subject).
+ */
+export const scrub = (intent: Intent, pseudonym: string): Intent => ({
+  ...intent,
+  subject: pseudonym,
+  aliases: [],
+  snapshot: intent.snapshot ? { ...intent.snapshot, subject: pseudonym } : null,
+})

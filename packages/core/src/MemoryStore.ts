@@ -12,7 +12,7 @@ import {
   type ErasureRequest,
   type StoredCommand,
 } from "./ConsentStore.js"
-import type { Alias } from "./Intent.js"
+import * as Intent from "./Intent.js"
 import type { ConsentEvent } from "./Ledger.js"
 import * as State from "./State.js"
 
@@ -100,12 +100,12 @@ export const make = (): ConsentStoreShape => {
               Effect.sync(() => {
                 pending.push(() => commands.set(key(tenant, command.key), command))
               }),
-            addAlias: (alias: Alias) =>
+            addAlias: (alias: Intent.Alias) =>
               Effect.sync(() => {
                 pending.push(() => aliases.set(`${tenant}\u0000${alias.kind}\u0000${alias.value}`, subject))
               }),
             aliases: Effect.sync(() => {
-              const out: Array<Alias> = []
+              const out: Array<Intent.Alias> = []
               for (const [k2, s] of aliases) {
                 const [t, kind, value] = k2.split("\u0000")
                 if (t === tenant && s === subject) out.push({ kind: kind!, value: value! })
@@ -132,7 +132,7 @@ export const make = (): ConsentStoreShape => {
                       row.intent.subject === subject &&
                       row.status !== "pending"
                     ) {
-                      row.intent = { ...row.intent, subject: request.pseudonym, aliases: [] }
+                      row.intent = Intent.scrub(row.intent, request.pseudonym)
                     }
                   }
                   erasures.set(key(tenant, request.id), request)
@@ -264,7 +264,7 @@ export const make = (): ConsentStoreShape => {
               other.intent.subject === subject &&
               other.id <= id
             ) {
-              other.intent = { ...other.intent, subject: row.intent.pseudonym, aliases: [] }
+              other.intent = Intent.scrub(other.intent, row.intent.pseudonym)
             }
           }
         }

@@ -4,6 +4,7 @@ import type { Adapter } from "../Adapter.js"
 import { type Client, createConsentKit } from "../Client.js"
 import type { ConsentStoreShape } from "../ConsentStore.js"
 import { AdapterError } from "../Errors.js"
+import * as EventBus from "../EventBus.js"
 import type { Intent } from "../Intent.js"
 import * as Ledger from "../Ledger.js"
 import * as State from "../State.js"
@@ -353,20 +354,26 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
 
     it("erases a subject and keeps only a pseudonymous, verifiable proof", async () => {
       const tracker = recordingTracker("t-erase")
-      const kit = kitWith([tracker.adapter])
+      // A bus takes every intent, so every intent of the subject has an outbox row to check.
+      const bus = EventBus.make({ name: "bus-erase", publish: async () => {} })
+      const kit = kitWith([tracker.adapter, bus])
       const tenant = uniqueTenant()
-      await kit.record(
+      const first = await kit.record(
         grant(tenant, "alice@example.com", "analytics", {
           evidence: { userAgent: "UA-alice", ipHash: "ip-alice", metadata: { email: "alice@example.com" } },
           idempotencyKey: "alice-1",
         }),
       )
       await kit.record(grant(tenant, "anon-alice", "marketing.email"))
-      await kit.link({
+      const linked = await kit.link({
         tenant,
         subject: "alice@example.com",
         alias: { kind: "anonymous", value: "anon-alice" },
       })
+      // Some of the subject's intents are delivered before the erasure, some after.
+      await kit.dispatchPending()
+      const before = [...first.intents, ...(linked?.intents ?? [])]
+      expect(before.some((i) => i.kind === "consent.changed")).toBe(true)
       const receipt = await kit.erase({ tenant, subject: "alice@example.com", requestedBy: "subject" })
       expect(receipt.pseudonym).not.toContain("alice")
       expect(receipt.eventsKept).toBe(2)
@@ -392,9 +399,16 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       })
       const status = await kit.erasureStatus(tenant, receipt.erasureId)
       expect(status.complete).toBe(true)
-      expect(status.adapters).toMatchObject([{ adapter: "t-erase", status: "delivered" }])
-      const rows = await run(store.deliveriesOf(receipt.intentId))
-      expect(JSON.stringify(rows)).not.toMatch(/alice@example\.com/)
+      expect(status.adapters).toMatchObject([
+        { adapter: "t-erase", status: "delivered" },
+        { adapter: "bus-erase", status: "delivered" },
+      ])
+      // Every outbox row of the erased subject is scrubbed, the erase intent's own included.
+      for (const id of [...before.map((i) => i.id), receipt.intentId]) {
+        const rows = await run(store.deliveriesOf(id))
+        expect(rows.length).toBeGreaterThan(0)
+        expect(JSON.stringify(rows)).not.toMatch(/alice@example\.com/)
+      }
     })
 
     it("pages an audience by subject id, holding at most one page", async () => {
