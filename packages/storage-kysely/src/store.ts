@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { type ConsentStore, type Intent, type Ledger, State, type StoreError } from "@consentkit/core"
+import { type ConsentStore, Intent, type Ledger, State, type StoreError } from "@consentkit/core"
 import { Cause, Context, Effect, Exit, Semaphore } from "effect"
 import { type Kysely, type Selectable, sql } from "kysely"
 import {
@@ -343,17 +343,16 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     return (await q.orderBy("row_id").execute()).map(eventOf)
   }
 
-  /** Rewrites outbox rows' intents to the pseudonym (subject replaced, aliases emptied). */
+  /** Rewrites outbox rows' intents to the pseudonym, as core scrubs them (subject, aliases, state snapshot). */
   const scrubOutbox = async (
     conn: Kysely<Tables>,
     rows: ReadonlyArray<{ id: number | string | bigint; intent: string }>,
     pseudonym: string,
   ) => {
     for (const row of rows) {
-      const intent = intentOf(row.intent)
       await conn
         .updateTable("outbox")
-        .set({ subject: pseudonym, intent: intentJson({ ...intent, subject: pseudonym, aliases: [] }) })
+        .set({ subject: pseudonym, intent: intentJson(Intent.scrub(intentOf(row.intent), pseudonym)) })
         .where("id", "=", num(row.id))
         .execute()
     }
