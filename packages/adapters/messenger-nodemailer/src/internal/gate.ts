@@ -118,9 +118,13 @@ export const makeGate = (options: GateOptions): Gate => {
   const localRefusal = (request: SendRequest): ConsentRequired | undefined => {
     const purposes = suppressed.get(keyOf(request.tenant, request.subject))
     if (!purposes || purposes.size === 0) return undefined
-    const reason =
-      purposes.get(ALL) ??
-      (request.purpose !== undefined ? purposes.get(request.purpose) : purposes.values().next().value)
+    let reason = purposes.get(ALL)
+    if (reason === undefined && request.purpose === undefined) reason = purposes.values().next().value
+    // The purpose itself or an ancestor (`marketing` suppressed refuses `marketing.email`).
+    for (let p = request.purpose; reason === undefined && p !== undefined; ) {
+      reason = purposes.get(p)
+      p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : undefined
+    }
     if (reason === undefined) return undefined
     const decision: Decision.Decision = {
       purpose: request.purpose ?? request.channel,
