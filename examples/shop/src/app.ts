@@ -15,7 +15,7 @@ import { type Client, ConsentKit } from "@consentkit/core"
 import { Hono } from "hono"
 import { campaigns } from "./campaigns.js"
 import { productOf } from "./catalog.js"
-import { weeklyRates } from "./charts.js"
+import { monthlyRates } from "./charts.js"
 import type { Customer, ShopTables } from "./db.js"
 import type { Html } from "./html.js"
 import {
@@ -304,7 +304,9 @@ export const createApp = (ctx: AppContext) => {
 
   const dashboard = async (lang: Lang): Promise<Dashboard> => {
     const now = Date.now()
-    const from = now - 365 * DAY
+    // Twelve whole months and this one.
+    const start = new Date(now)
+    const from = Date.UTC(start.getUTCFullYear() - 1, start.getUTCMonth() + 1, 1)
     const rows = await kit.rates(tenant, new Date(from), new Date(now + DAY))
     const choosable = ctx.policy.purposeIds.filter(
       (p) => ctx.policy.purposes.get(p)!.lawfulBasis === "consent",
@@ -330,7 +332,7 @@ export const createApp = (ctx: AppContext) => {
       rates: choosable.map((purpose) => ({
         purpose,
         title: titleOf(purpose, lang),
-        series: weeklyRates(rows, purpose, from, now),
+        series: monthlyRates(rows, purpose, from, now),
       })),
       allowedNow,
       outbox: await kit.outbox.stats(tenant),

@@ -1,71 +1,72 @@
 /**
- * The dashboard's charts as inline SVG, drawn on the server (no chart library): weekly consent rates
- * per purpose and notice version, and bars for counts. Each chart is an image with a text
- * alternative; the numbers behind it are in a table beside it for screen readers.
+ * The dashboard's charts as inline SVG, drawn on the server (no chart library): monthly consent
+ * rates per purpose and notice version, and bars for counts. Each chart is an image whose title is
+ * its text alternative; every point carries its figures in a tooltip.
  */
 import type { ConsentStore } from "@consentkit/core"
 import { escapeHtml, type Html, raw } from "./html.js"
 
-const DAY = 86_400_000
-const WEEK = 7 * DAY
-
-/** One line of a chart: a value (0..1) per week, null where there were no decisions. */
+/** One line of a chart: a value (0..1) per month, null where there were no decisions. */
 export interface Series {
   readonly label: string
   readonly colour: string
   readonly points: ReadonlyArray<{
-    readonly week: number
+    readonly month: number
     readonly rate: number | null
     readonly decisions: number
   }>
 }
 
-/** Monday 00:00 UTC of the week holding `t`. */
-export const weekOf = (t: number): number => {
-  const day = Math.floor(t / DAY)
-  // 1970-01-01 was a Thursday: shift so weeks start on Monday.
-  return (day - ((day + 3) % 7)) * DAY
+/** The first instant (UTC) of the month holding `t`. */
+export const monthOf = (t: number): number => {
+  const d = new Date(t)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+}
+
+const nextMonth = (t: number): number => {
+  const d = new Date(t)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
 }
 
 const PALETTE = ["#2f6b3a", "#c98a1b", "#3a5bd9", "#a23b72", "#7a3b1d"]
 
 /**
- * Weekly consent rate (grants / all decisions of the week) of one purpose, one series per notice
- * version, over the weeks from `from` to `to`.
+ * Monthly consent rate (grants / all decisions of the month) of one purpose, one series per notice
+ * version, over the months from `from` to `to`.
  */
-export const weeklyRates = (
+export const monthlyRates = (
   rows: ReadonlyArray<ConsentStore.RateRow>,
   purpose: string,
   from: number,
   to: number,
 ): Array<Series> => {
   const versions = [...new Set(rows.filter((r) => r.purpose === purpose).map((r) => r.noticeVersion))].sort()
-  const weeks: Array<number> = []
-  for (let w = weekOf(from); w <= to; w += WEEK) weeks.push(w)
+  const months: Array<number> = []
+  for (let m = monthOf(from); m <= to; m = nextMonth(m)) months.push(m)
   return versions.map((version, i) => {
     const grants = new Map<number, number>()
     const totals = new Map<number, number>()
     for (const r of rows) {
       if (r.purpose !== purpose || r.noticeVersion !== version) continue
-      const w = weekOf(Date.parse(`${r.day}T00:00:00Z`))
-      totals.set(w, (totals.get(w) ?? 0) + r.count)
-      if (r.action === "grant") grants.set(w, (grants.get(w) ?? 0) + r.count)
+      const m = monthOf(Date.parse(`${r.day}T00:00:00Z`))
+      totals.set(m, (totals.get(m) ?? 0) + r.count)
+      if (r.action === "grant") grants.set(m, (grants.get(m) ?? 0) + r.count)
     }
     return {
       label: `v${version}`,
       colour: PALETTE[i % PALETTE.length]!,
-      points: weeks.map((week) => {
-        const total = totals.get(week) ?? 0
-        return { week, decisions: total, rate: total > 0 ? (grants.get(week) ?? 0) / total : null }
+      points: months.map((month) => {
+        const total = totals.get(month) ?? 0
+        return { month, decisions: total, rate: total > 0 ? (grants.get(month) ?? 0) / total : null }
       }),
     }
   })
 }
 
-const month = (t: number, locale: string) =>
+const monthName = (t: number, locale: string) =>
   new Date(t).toLocaleDateString(locale === "th" ? "th-TH" : "en-GB", { month: "short", timeZone: "UTC" })
 
-/** A line chart of weekly rates (0–100 %), with month ticks, gridlines and a legend. */
+/** A line chart of monthly rates (0–100 %), with month ticks, gridlines, dots and a legend. */
 export const rateChart = (options: {
   readonly id: string
   readonly title: string
@@ -76,12 +77,12 @@ export const rateChart = (options: {
 }): Html => {
   const width = options.width ?? 460
   const height = options.height ?? 200
-  const pad = { left: 38, right: 12, top: 14, bottom: 28 }
-  const weeks = options.series[0]?.points.map((p) => p.week) ?? []
-  const first = weeks[0] ?? 0
-  const last = weeks[weeks.length - 1] ?? 1
-  const x = (week: number) =>
-    pad.left + ((week - first) / Math.max(1, last - first)) * (width - pad.left - pad.right)
+  const pad = { left: 38, right: 14, top: 18, bottom: 28 }
+  const months = options.series[0]?.points.map((p) => p.month) ?? []
+  const first = months[0] ?? 0
+  const last = months[months.length - 1] ?? 1
+  const x = (month: number) =>
+    pad.left + ((month - first) / Math.max(1, last - first)) * (width - pad.left - pad.right)
   const y = (rate: number) => pad.top + (1 - rate) * (height - pad.top - pad.bottom)
   const parts: Array<string> = []
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
@@ -90,17 +91,13 @@ export const rateChart = (options: {
       `<text x="${pad.left - 6}" y="${y(tick) + 4}" text-anchor="end" font-size="10" fill="#5b665b">${tick * 100}%</text>`,
     )
   }
-  let lastMonth = ""
-  for (const week of weeks) {
-    const label = month(week, options.locale)
-    if (label === lastMonth) continue
-    lastMonth = label
+  for (const m of months) {
     parts.push(
-      `<text x="${x(week)}" y="${height - 8}" text-anchor="middle" font-size="10" fill="#5b665b">${escapeHtml(label)}</text>`,
+      `<text x="${x(m)}" y="${height - 8}" text-anchor="middle" font-size="10" fill="#5b665b">${escapeHtml(monthName(m, options.locale))}</text>`,
     )
   }
   options.series.forEach((s, i) => {
-    // A break in the line where a week had no decisions under that version.
+    // A break in the line where a month had no decisions under that version.
     let d = ""
     let pen = false
     for (const p of s.points) {
@@ -108,17 +105,23 @@ export const rateChart = (options: {
         pen = false
         continue
       }
-      d += `${pen ? "L" : "M"}${x(p.week).toFixed(1)},${y(p.rate).toFixed(1)}`
+      const px = x(p.month).toFixed(1)
+      const py = y(p.rate).toFixed(1)
+      d += `${pen ? "L" : "M"}${px},${py}`
+      parts.push(
+        `<circle cx="${px}" cy="${py}" r="2.5" fill="${s.colour}"><title>${escapeHtml(`${s.label} ${monthName(p.month, options.locale)}: ${Math.round(p.rate * 100)}% of ${p.decisions}`)}</title></circle>`,
+      )
       pen = true
     }
     parts.push(`<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="2"/>`)
     parts.push(
-      `<rect x="${pad.left + 8 + i * 56}" y="2" width="10" height="10" fill="${s.colour}"/>`,
-      `<text x="${pad.left + 22 + i * 56}" y="11" font-size="10" fill="#1f2a1f">${escapeHtml(s.label)}</text>`,
+      `<rect x="${pad.left + 8 + i * 56}" y="3" width="10" height="10" fill="${s.colour}"/>`,
+      `<text x="${pad.left + 22 + i * 56}" y="12" font-size="10" fill="#1f2a1f">${escapeHtml(s.label)}</text>`,
     )
   })
+  const id = escapeHtml(options.id)
   return raw(
-    `<svg id="${escapeHtml(options.id)}" class="chart" role="img" aria-labelledby="${escapeHtml(options.id)}-title" viewBox="0 0 ${width} ${height}" width="100%" preserveAspectRatio="xMidYMid meet"><title id="${escapeHtml(options.id)}-title">${escapeHtml(options.title)}</title>${parts.join("")}</svg>`,
+    `<svg id="${id}" class="chart" role="img" aria-labelledby="${id}-title" viewBox="0 0 ${width} ${height}" width="100%" preserveAspectRatio="xMidYMid meet"><title id="${id}-title">${escapeHtml(options.title)}</title>${parts.join("")}</svg>`,
   )
 }
 
@@ -139,7 +142,8 @@ export const barChart = (options: {
     const share = b.of ? ` (${Math.round((100 * b.value) / Math.max(1, b.of))}%)` : ""
     return `<text x="0" y="${i * row + 17}" font-size="12" fill="#1f2a1f">${escapeHtml(b.label)}</text><rect x="${labelWidth}" y="${i * row + 5}" width="${w.toFixed(1)}" height="16" rx="3" fill="#2f6b3a"/><text x="${labelWidth + w + 6}" y="${i * row + 17}" font-size="11" fill="#5b665b">${b.value.toLocaleString("en")}${share}</text>`
   })
+  const id = escapeHtml(options.id)
   return raw(
-    `<svg id="${escapeHtml(options.id)}" class="chart" role="img" aria-labelledby="${escapeHtml(options.id)}-title" viewBox="0 0 ${width} ${height}" width="100%"><title id="${escapeHtml(options.id)}-title">${escapeHtml(options.title)}</title>${parts.join("")}</svg>`,
+    `<svg id="${id}" class="chart" role="img" aria-labelledby="${id}-title" viewBox="0 0 ${width} ${height}" width="100%"><title id="${id}-title">${escapeHtml(options.title)}</title>${parts.join("")}</svg>`,
   )
 }

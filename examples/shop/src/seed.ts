@@ -1,13 +1,12 @@
 /**
  * Seed data: a few thousand customers with a year of consent history, so the dashboard's charts
- * mean something. Deterministic (a seeded PRNG), recorded through `importConsents` with each
+ * mean something. Deterministic (a seeded PRNG), recorded through storage-kysely's `importConsents` with each
  * decision's original time, notice version and collection point, on a kit without adapters: history
  * is not news for the trackers and messengers, so it fills no outbox.
  */
 import { createHash } from "node:crypto"
-import { ConsentKit, createConsentKit } from "@consentkit/core"
-import type { ImportRow, KyselyConsentStore } from "@consentkit/storage-kysely"
-import { Effect } from "effect"
+import { type ConsentStore, createConsentKit } from "@consentkit/core"
+import { type ImportRow, importConsents } from "@consentkit/storage-kysely"
 import type { Customer, ShopTables } from "./db.js"
 import { noticeDates, type ShopPolicy, TENANT } from "./policy.js"
 
@@ -190,7 +189,7 @@ export const seedData = (count: number, anchor: Date, random = prng(2562)) => {
     if (marketing && random() < 0.04)
       row(joinedAt + (20 + random() * 200) * DAY, "preference-center", "marketing", "withdraw")
   }
-  // importConsents keeps a subject's rows in the order given: sort each subject's rows by time.
+  // importConsents records a subject's rows in the order given: each subject's rows go in time order.
   rows.sort((a, b) =>
     a.subject === b.subject
       ? String(a.occurredAt) < String(b.occurredAt)
@@ -205,32 +204,9 @@ export const seedData = (count: number, anchor: Date, random = prng(2562)) => {
   return { customers, rows }
 }
 
-/** Groups a subject's rows made at one time through one collection point into one record command. */
-const commandsOf = (rows: ReadonlyArray<ImportRow>): Array<Array<Record<string, unknown>>> => {
-  const bySubject: Array<Array<Record<string, unknown>>> = []
-  let current: Array<Record<string, unknown>> = []
-  let last: ImportRow | undefined
-  for (const row of rows) {
-    if (last?.subject !== row.subject) {
-      current = []
-      bySubject.push(current)
-    }
-    const open = current[current.length - 1]
-    const decision = { purpose: row.purpose, action: row.action, noticeVersion: row.noticeVersion }
-    if (open && last?.occurredAt === row.occurredAt && last.source === row.source) {
-      ;(open.decisions as Array<unknown>).push(decision)
-    } else {
-      const { purpose: _p, action: _a, noticeVersion: _n, ...rest } = row
-      current.push({ ...rest, decisions: [decision] })
-    }
-    last = row
-  }
-  return bySubject
-}
-
 /** Seeds an empty shop: customers in the shop's table, their history in consentkit's ledger. */
 export const seed = async (options: {
-  readonly store: KyselyConsentStore
+  readonly store: ConsentStore.ConsentStoreShape
   readonly tables: ShopTables
   readonly policy: ShopPolicy
   readonly anchor: Date
@@ -239,33 +215,24 @@ export const seed = async (options: {
 }): Promise<SeedSummary> => {
   const { customers, rows } = seedData(options.customers, options.anchor)
   await options.tables.insertCustomers(customers)
-  // History only: no adapters, no dispatcher, so nothing is enqueued for delivery.
-  const kit = createConsentKit({
+  // History only: no adapters, no dispatcher, so nothing is enqueued for delivery. (Typed by
+  // `string`: importConsents takes `Client<string>`, which a policy-typed client is not assignable to.)
+  const kit = createConsentKit<string>({
     policy: options.policy,
     store: options.store,
     secret: options.secret,
     dispatcher: { autoStart: false },
   })
   try {
-    const runtime = await kit.runtime.runPromise(ConsentKit.ConsentKit.use(Effect.succeed))
-    const subjects = commandsOf(rows)
-    // A few hundred subjects per SQLite commit; each subject's commands in time order.
-    for (let i = 0; i < subjects.length; i += 500) {
-      const chunk = subjects.slice(i, i + 500)
-      await kit.runtime.runPromise(
-        options.store.batch(
-          Effect.forEach(
-            chunk,
-            (commands) => Effect.forEach(commands, (command) => runtime.record(command)),
-            {
-              concurrency: 32,
-              discard: true,
-            },
-          ),
-        ),
+    // Rows of one subject made at one time through one collection point become one command (one receipt).
+    const summary = await importConsents(kit, rows, { batchSize: 5_000, deriveIdempotencyKeys: false })
+    if (summary.rejected.length > 0) {
+      const first = summary.rejected[0]!
+      throw new Error(
+        `seeding rejected ${summary.rejected.length} rows; the first, row ${first.line}: ${first.reason}`,
       )
     }
-    return { customers: customers.length, decisions: rows.length }
+    return { customers: customers.length, decisions: summary.imported }
   } finally {
     await kit.close()
   }

@@ -92,13 +92,9 @@ it("accept all from the keyboard: Consent Mode updates, the held analytics tag r
 })
 
 it("the preference center: English and Thai, labelled switches, Escape closes it and gives focus back, choices are recorded", async () => {
-  const context = await newContext(browser, shop, { lang: "th" })
+  const context = await newContext(browser, shop, { lang: "en" })
   const page = await context.newPage()
   await page.goto(`${shop.url}/`)
-  await page.getByRole("dialog", { name: /ความเป็นส่วนตัวของคุณที่/ }).waitFor()
-
-  // The language switch turns the banner (and the preference center) to English.
-  await page.getByRole("button", { name: "English" }).click()
   const banner = page.getByRole("dialog", { name: /Your privacy at/ })
   await banner.waitFor()
   await expect(banner.getByRole("button", { name: "Reject all" }).isVisible()).resolves.toBe(true)
@@ -108,28 +104,34 @@ it("the preference center: English and Thai, labelled switches, Escape closes it
   const center = page.getByRole("dialog", { name: "Privacy settings" })
   await center.waitFor()
   await expect(center.getAttribute("aria-modal")).resolves.toBe("true")
-  const analytics = center.getByRole("switch", { name: "Shop analytics" })
+  expect(await focusedId(page)).toBe("ck-dialog")
   const necessary = center.getByRole("switch", { name: "Running the shop" })
-  await expect(analytics.isChecked()).resolves.toBe(false)
+  await expect(center.getByRole("switch", { name: "Shop analytics" }).isChecked()).resolves.toBe(false)
   await expect(necessary.isChecked()).resolves.toBe(true)
   await expect(necessary.isDisabled()).resolves.toBe(true)
   // A child purpose follows its parent: email is off and disabled while "News and offers" is off.
   await expect(center.getByRole("switch", { name: "Newsletter by email" }).isDisabled()).resolves.toBe(true)
   await screenshot(page, "preference-center")
 
+  // Shift+Tab from the dialog stays inside it; Escape closes it and focus goes back to "Choose".
+  await page.keyboard.press("Shift+Tab")
+  expect(await focusedId(page)).toBe("ck-close")
   await page.keyboard.press("Escape")
   await center.waitFor({ state: "detached" })
   expect(await focusedId(page)).toBe("ck-choose")
 
-  // Reopen, allow analytics and email offers only, save.
-  await banner.getByRole("button", { name: "Choose" }).click()
-  await center.waitFor()
-  await center.getByRole("switch", { name: "Shop analytics" }).check()
-  await center.getByRole("switch", { name: "News and offers" }).check()
-  await center.getByRole("switch", { name: "Newsletter by email" }).check()
-  await center.getByRole("button", { name: "Save choices" }).click()
-  await center.waitFor({ state: "detached" })
-  await banner.waitFor({ state: "detached" })
+  // The language switch turns both elements to Thai; the choices are made in Thai.
+  await banner.getByRole("button", { name: "ภาษาไทย" }).click()
+  const thaiBanner = page.getByRole("dialog", { name: /ความเป็นส่วนตัวของคุณที่/ })
+  await thaiBanner.getByRole("button", { name: "เลือกเอง" }).click()
+  const thaiCenter = page.getByRole("dialog", { name: "ตั้งค่าความเป็นส่วนตัว" })
+  await thaiCenter.waitFor()
+  await thaiCenter.getByRole("switch", { name: "การวิเคราะห์การใช้งานร้านค้า" }).check()
+  await thaiCenter.getByRole("switch", { name: "ข่าวสารและข้อเสนอ" }).check()
+  await thaiCenter.getByRole("switch", { name: "จดหมายข่าวทางอีเมล" }).check()
+  await thaiCenter.getByRole("button", { name: "บันทึกการเลือก" }).click()
+  await thaiCenter.waitFor({ state: "detached" })
+  await thaiBanner.waitFor({ state: "detached" })
 
   const visitor = await visitorOf(context)
   const decisions = new Map((await shop.kit.decisions(TENANT, visitor)).map((d) => [d.purpose, d]))
@@ -143,7 +145,7 @@ it("the preference center: English and Thai, labelled switches, Escape closes it
   expect(decisions.get("advertising")).toMatchObject({ allowed: false, reason: "denied" })
   const events = await shop.kit.history(TENANT, visitor)
   expect(new Set(events.map((e) => e.source))).toEqual(new Set(["preference-center"]))
-  expect(events[0]?.evidence.locale).toBe("en")
+  expect(events[0]?.evidence.locale).toBe("th")
   await context.close()
 })
 

@@ -65,6 +65,8 @@ export const newContext = async (
   ]
   if (options.region) cookies.push({ name: "shop_region", value: options.region, url: shop.url })
   await context.addCookies(cookies)
+  // Generous: the machines running these tests are shared and often busy.
+  context.setDefaultTimeout(60_000)
   return context
 }
 
@@ -105,7 +107,7 @@ export const screenshot = async (page: Page, name: string, fullPage = false): Pr
 export const eventually = async <A>(
   check: () => A | Promise<A>,
   what: string,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<Exclude<A, false | undefined>> => {
   const deadline = Date.now() + timeoutMs
   let last: unknown

@@ -69,19 +69,19 @@ export const dashboardPage = (ctx: PageContext, d: Dashboard): Html =>
     body: html`<h1>${tr(ctx.lang, "ภาพรวมความยินยอม", "Consent dashboard")}</h1>
 <ul class="kpis">
   <li><strong>${d.customers.toLocaleString("en")}</strong> ${tr(ctx.lang, "ลูกค้า", "customers")}</li>
-  <li><strong>${d.decisionsLastYear.toLocaleString("en")}</strong> ${tr(ctx.lang, "การตัดสินใจใน 12 เดือน", "decisions in 12 months")}</li>
+  <li><strong>${d.decisionsLastYear.toLocaleString("en")}</strong> ${tr(ctx.lang, "การตัดสินใจในรอบปี", "decisions this year")}</li>
   <li><strong id="outbox-lag">${ago(d.outbox.oldestPendingAt, d.now)}</strong> ${tr(ctx.lang, "ความล่าช้าของ outbox", "outbox lag")}</li>
   <li><strong id="dead-count">${d.outbox.dead}</strong> ${tr(ctx.lang, "รายการที่ส่งไม่สำเร็จ", "dead letters")}</li>
 </ul>
 
 <section aria-labelledby="rates-title">
-  <h2 id="rates-title">${tr(ctx.lang, "อัตราการยินยอมรายสัปดาห์ ตามวัตถุประสงค์และฉบับของประกาศ", "Weekly consent rate per purpose and notice version")}</h2>
-  <p class="small">${tr(ctx.lang, "สัดส่วนของการตัดสินใจที่เป็นการให้ความยินยอม ในแต่ละสัปดาห์ เส้นแยกตามฉบับของประกาศที่ลูกค้าเห็น", "Share of each week's decisions that were grants, one line per notice version the customers saw.")}</p>
+  <h2 id="rates-title">${tr(ctx.lang, "อัตราการยินยอมรายเดือน ตามวัตถุประสงค์และฉบับของประกาศ", "Monthly consent rate per purpose and notice version")}</h2>
+  <p class="small">${tr(ctx.lang, "สัดส่วนของการตัดสินใจที่เป็นการให้ความยินยอมในแต่ละเดือน เส้นแยกตามฉบับของประกาศที่ลูกค้าเห็น", "Share of each month's decisions that were grants, one line per notice version the customers saw.")}</p>
   <div class="charts">
   ${d.rates.map(
     (r) => html`<figure>
     <figcaption>${r.title}</figcaption>
-    ${rateChart({ id: `rate-${r.purpose.replace(/\./g, "-")}`, title: `${r.title}: ${tr(ctx.lang, "อัตราการยินยอมรายสัปดาห์", "weekly consent rate")}`, series: r.series, locale: ctx.lang })}
+    ${rateChart({ id: `rate-${r.purpose.replace(/\./g, "-")}`, title: `${r.title}: ${tr(ctx.lang, "อัตราการยินยอมรายเดือน", "monthly consent rate")}`, series: r.series, locale: ctx.lang })}
   </figure>`,
   )}
   <figure>

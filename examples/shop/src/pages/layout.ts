@@ -48,7 +48,7 @@ ${CONSENT_DEFAULTS}
 <body${options.sku ? html` data-sku="${options.sku}"` : ""}>
 <a class="skip" href="#main">${tr(lang, "ข้ามไปยังเนื้อหา", "Skip to content")}</a>
 <header class="masthead">
-  <a class="brand" href="/"><span class="mark" aria-hidden="true">茶</span><span><strong>${tr(lang, "ชาสยาม", "Siam Tea Co.")}</strong><small>${tr(lang, "Siam Tea Co. · ตั้งแต่ 2505", "ชาสยาม · since 1962")}</small></span></a>
+  <a class="brand" href="/"><span class="mark" aria-hidden="true"><svg viewBox="0 0 24 24" width="22" height="22"><path d="M5 19c0-8 6-14 15-14 0 9-6 15-14 15" fill="#fff"/><path d="M5 19 14 10" stroke="#c98a1b" stroke-width="1.6"/></svg></span><span><strong>${tr(lang, "ชาสยาม", "Siam Tea Co.")}</strong><small>${tr(lang, "Siam Tea Co. · ตั้งแต่ 2505", "ชาสยาม · since 1962")}</small></span></a>
   <nav aria-label="${tr(lang, "เมนูหลัก", "Main")}">
     <a href="/">${tr(lang, "ชาของเรา", "Our teas")}</a>
     <a href="/privacy">${tr(lang, "ความเป็นส่วนตัว", "Privacy")}</a>
@@ -100,7 +100,7 @@ export const adminPage = (
 <body class="admin">
 <a class="skip" href="#main">${tr(ctx.lang, "ข้ามไปยังเนื้อหา", "Skip to content")}</a>
 <header class="masthead">
-  <a class="brand" href="/admin"><span class="mark" aria-hidden="true">茶</span><span><strong>${tr(ctx.lang, "ผู้ดูแลความยินยอม", "Consent admin")}</strong><small>consentkit · Siam Tea Co.</small></span></a>
+  <a class="brand" href="/admin"><span class="mark" aria-hidden="true"><svg viewBox="0 0 24 24" width="22" height="22"><path d="M5 19c0-8 6-14 15-14 0 9-6 15-14 15" fill="#fff"/><path d="M5 19 14 10" stroke="#c98a1b" stroke-width="1.6"/></svg></span><span><strong>${tr(ctx.lang, "ผู้ดูแลความยินยอม", "Consent admin")}</strong><small>consentkit · Siam Tea Co.</small></span></a>
   <nav aria-label="Admin">
     ${
       ctx.operator
