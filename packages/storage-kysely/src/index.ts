@@ -19,7 +19,7 @@ export {
   openStore,
   parseDatabaseUrl,
 } from "./open.js"
-export { PGliteDialect, type PGliteDialectConfig } from "./pglite.js"
+export { PGliteDialect, type PGliteDialectConfig, type PGliteLike } from "./pglite.js"
 export { type LayerConfig, layer } from "./layer.js"
 export {
   type ImportItem,

@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import type { PGlite } from "@electric-sql/pglite"
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -20,13 +19,21 @@ import {
   type QueryResult,
 } from "kysely"
 
+/** What the dialect needs of a PGlite instance (its `query`), so these types do not require PGlite installed. */
+export interface PGliteLike {
+  readonly query: <R>(
+    sql: string,
+    params?: Array<unknown>,
+  ) => Promise<{ readonly rows: Array<R>; readonly affectedRows?: number | null }>
+}
+
 /** How to reach the PGlite instance: the instance, or a function that opens it on first use. */
 export interface PGliteDialectConfig {
-  readonly pglite: PGlite | (() => Promise<PGlite>)
+  readonly pglite: PGliteLike | (() => Promise<PGliteLike>)
 }
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly pglite: PGliteLike) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const result = await this.pglite.query<R>(query.sql, [...query.parameters])
