@@ -30,6 +30,9 @@ const nextMonth = (t: number): number => {
 
 const PALETTE = ["#2f6b3a", "#c98a1b", "#3a5bd9", "#a23b72", "#7a3b1d"]
 
+/** Months with fewer decisions than this under a version are left out of its line (too few to mean much). */
+export const MIN_DECISIONS = 10
+
 /**
  * Monthly consent rate (grants / all decisions of the month) of one purpose, one series per notice
  * version, over the months from `from` to `to`.
@@ -57,7 +60,11 @@ export const monthlyRates = (
       colour: PALETTE[i % PALETTE.length]!,
       points: months.map((month) => {
         const total = totals.get(month) ?? 0
-        return { month, decisions: total, rate: total > 0 ? (grants.get(month) ?? 0) / total : null }
+        return {
+          month,
+          decisions: total,
+          rate: total >= MIN_DECISIONS ? (grants.get(month) ?? 0) / total : null,
+        }
       }),
     }
   })

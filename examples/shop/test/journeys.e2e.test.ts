@@ -17,6 +17,7 @@ import {
   screenshot,
   signIn,
   startTestShop,
+  visitorOf,
 } from "./support.js"
 
 let shop: Shop
@@ -41,11 +42,15 @@ it("withdrawing marketing in the preference center: the newsletter and the LINE 
   await page.getByRole("button", { name: "Take the CRM offline (maintenance)" }).click()
   await page.locator("#crm-status", { hasText: "offline" }).waitFor()
 
-  // Somchai signs in and turns "News and offers" off in the inline preference center.
+  // Somchai signs in (the sign-in page gave this browser an anonymous visitor id) and turns
+  // "News and offers" off in the inline preference center.
   await signIn(page, shop, somchai.email)
+  const visitor = await visitorOf(context)
   await page.goto(`${shop.url}/privacy`)
   const center = page.locator("ck-preferences[inline]")
   await center.getByText("These choices apply to your account.").waitFor()
+  // Signing in linked the anonymous visitor to the customer.
+  expect(await shop.kit.resolveAlias(TENANT, { kind: "anonymous", value: visitor })).toBe(somchai.id)
   const news = center.getByRole("switch", { name: "News and offers" })
   await expect(news.isChecked()).resolves.toBe(true)
   await news.uncheck()

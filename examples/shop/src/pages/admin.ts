@@ -101,7 +101,14 @@ export const dashboardPage = (ctx: PageContext, d: Dashboard): Html =>
   <table>
     <caption>${tr(ctx.lang, "การส่งต่อแยกตามอะแดปเตอร์", "Deliveries per adapter")}</caption>
     <thead><tr><th scope="col">${tr(ctx.lang, "อะแดปเตอร์", "Adapter")}</th><th scope="col">${tr(ctx.lang, "รอส่ง", "Pending")}</th><th scope="col">${tr(ctx.lang, "ส่งแล้ว", "Delivered")}</th><th scope="col">${tr(ctx.lang, "ล้มเหลว", "Dead")}</th></tr></thead>
-    <tbody>${d.outbox.byAdapter.map((a) => html`<tr><th scope="row">${a.adapter}</th><td>${a.pending}</td><td>${a.delivered}</td><td>${a.dead}</td></tr>`)}</tbody>
+    <tbody>${
+      d.outbox.byAdapter.length === 0
+        ? html`<tr><td colspan="4">${tr(ctx.lang, "ยังไม่มีการเปลี่ยนแปลงที่ต้องส่งต่อ", "No changes to propagate yet.")}</td></tr>`
+        : d.outbox.byAdapter.map(
+            (a) =>
+              html`<tr><th scope="row">${a.adapter}</th><td>${a.pending}</td><td>${a.delivered}</td><td>${a.dead}</td></tr>`,
+          )
+    }</tbody>
   </table>
   <form method="post" action="/admin/crm" class="inline-form">
     <p>${tr(ctx.lang, "CRM สะสมแต้ม", "Loyalty CRM")}: <span class="badge ${d.crmOnline ? "ok" : "bad"}" id="crm-status">${d.crmOnline ? tr(ctx.lang, "ออนไลน์", "online") : tr(ctx.lang, "ออฟไลน์", "offline")}</span></p>
@@ -128,7 +135,7 @@ export const dashboardPage = (ctx: PageContext, d: Dashboard): Html =>
 <section aria-labelledby="providers-title">
   <h2 id="providers-title">${tr(ctx.lang, "สิ่งที่ผู้ให้บริการได้รับ", "What the providers received")}</h2>
   <p>${tr(ctx.lang, "ระบบวิเคราะห์ (PostHog ในเครื่อง)", "Analytics (local PostHog)")}: <strong id="tracker-events">${d.tracker.events}</strong> ${tr(ctx.lang, "เหตุการณ์", "events")}
-    (${d.tracker.byName.map(([name, n], i) => html`${i > 0 ? ", " : ""}${name} ${n}`)}) · ${tr(ctx.lang, "คำขอลบ", "deletion requests")} ${d.tracker.deletions}</p>
+    ${d.tracker.byName.length > 0 ? html`(${d.tracker.byName.map(([name, n], i) => html`${i > 0 ? ", " : ""}${name} ${n}`)})` : ""} · ${tr(ctx.lang, "คำขอลบ", "deletion requests")} ${d.tracker.deletions}</p>
   <p>${tr(ctx.lang, "อีเมล", "Email")}: <strong>${d.messages.mails}</strong> · LINE: <strong>${d.messages.line}</strong> · <a href="/mailbox">${tr(ctx.lang, "เปิดกล่องจดหมาย", "Open the mailbox")}</a></p>
 </section>
 
