@@ -26,6 +26,7 @@ import {
   type Dashboard,
   dashboardPage,
   erasureReceiptPage,
+  lagOf,
 } from "./pages/admin.js"
 import type { Lang, PageContext } from "./pages/layout.js"
 import {
@@ -348,6 +349,13 @@ export const createApp = (ctx: AppContext) => {
     }
   }
 
+  app.get("/admin/outbox.json", async (c) => {
+    if (!isOperator(c.req.raw)) return c.json({ error: "operators only" }, 403)
+    const stats = await kit.outbox.stats(tenant)
+    return c.json({ ...stats, lag: lagOf(stats.oldestPendingAt, Date.now()) }, 200, {
+      "cache-control": "no-store",
+    })
+  })
   app.post("/admin/outbox/replay", (c) =>
     operatorOnly(c.req.raw, async () => {
       const form = await c.req.parseBody({ all: true })

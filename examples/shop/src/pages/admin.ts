@@ -3,7 +3,7 @@ import type { ConsentKit, ConsentStore, Decision, Ledger, Receipt } from "@conse
 import type { CampaignRun } from "../campaigns.js"
 import { barChart, rateChart, type Series } from "../charts.js"
 import type { Customer, ErasureRow } from "../db.js"
-import { type Html, html } from "../html.js"
+import { type Html, html, raw } from "../html.js"
 import { adminPage, type PageContext, tr } from "./layout.js"
 
 const when = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 19).replace("T", " ") : "—")
@@ -62,6 +62,27 @@ const erasureStatusCell = (ctx: PageContext, status: ConsentKit.ErasureStatus) =
   html`<span class="badge ${status.complete ? "ok" : "wait"}">${status.complete ? tr(ctx.lang, "เสร็จสิ้น", "complete") : tr(ctx.lang, "กำลังดำเนินการ", "in progress")}</span>
   ${status.adapters.map((a) => html`<span class="small">${a.adapter}: ${a.status}</span> `)}`
 
+// Keeps the propagation figures live: the outbox is polled every two seconds.
+const LIVE_OUTBOX = raw(`<script>
+setInterval(async () => {
+  const response = await fetch("/admin/outbox.json", { credentials: "same-origin" }).catch(() => null)
+  if (!response || !response.ok) return
+  const stats = await response.json()
+  const set = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = String(value) }
+  set("outbox-pending", stats.pending)
+  set("outbox-delivered", stats.delivered)
+  set("dead-count", stats.dead)
+  set("outbox-lag", stats.lag)
+  for (const a of stats.byAdapter) {
+    const cells = document.querySelector('tr[data-adapter="' + CSS.escape(a.adapter) + '"]')?.children
+    if (cells) { cells[1].textContent = a.pending; cells[2].textContent = a.delivered; cells[3].textContent = a.dead }
+  }
+}, 2000)
+</script>`)
+
+/** How long the oldest pending delivery has waited, for people. */
+export const lagOf = ago
+
 /** The dashboard: consent rates over time, propagation, trackers and messages, erasures. */
 export const dashboardPage = (ctx: PageContext, d: Dashboard): Html =>
   adminPage(ctx, {
@@ -97,6 +118,7 @@ export const dashboardPage = (ctx: PageContext, d: Dashboard): Html =>
 
 <section aria-labelledby="propagation-title">
   <h2 id="propagation-title">${tr(ctx.lang, "การกระจายการเปลี่ยนแปลงไปยังระบบอื่น", "Propagation to the other systems")}</h2>
+  <p class="small">${tr(ctx.lang, "ตัวเลขส่วนนี้อัปเดตทุก 2 วินาที", "These figures update every two seconds.")}</p>
   <p>${tr(ctx.lang, "รอส่ง", "Pending")} <strong id="outbox-pending">${d.outbox.pending}</strong> · ${tr(ctx.lang, "ส่งแล้ว", "delivered")} <strong id="outbox-delivered">${d.outbox.delivered}</strong> · ${tr(ctx.lang, "ล้มเหลว", "dead")} <strong>${d.outbox.dead}</strong> · ${tr(ctx.lang, "รายการเก่าสุดที่รอส่ง", "oldest pending")} ${when(d.outbox.oldestPendingAt)}</p>
   <table>
     <caption>${tr(ctx.lang, "การส่งต่อแยกตามอะแดปเตอร์", "Deliveries per adapter")}</caption>
@@ -131,6 +153,8 @@ export const dashboardPage = (ctx: PageContext, d: Dashboard): Html =>
   </form>`
   }
 </section>
+
+${LIVE_OUTBOX}
 
 <section aria-labelledby="providers-title">
   <h2 id="providers-title">${tr(ctx.lang, "สิ่งที่ผู้ให้บริการได้รับ", "What the providers received")}</h2>
