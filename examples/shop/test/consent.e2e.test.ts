@@ -88,6 +88,8 @@ it("accept all from the keyboard: Consent Mode updates, the held analytics tag r
       .sort(),
   ).toEqual(["advertising", "analytics", "marketing", "marketing.email", "marketing.line"].sort())
   expect(new Set(history.map((e) => e.source))).toEqual(new Set(["banner"]))
+  // The evidence names the language the banner was read in, and how the choice was made.
+  expect(history[0]?.evidence).toMatchObject({ locale: "th", metadata: { choice: "accept-all" } })
   await context.close()
 })
 

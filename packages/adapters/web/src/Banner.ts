@@ -83,9 +83,12 @@ ${gpc.length > 0 ? `<p class="small note" id="ck-gpc">${escapeHtml(fill(t.gpcNot
     const decisions = choice === "accept" ? acceptAll(model, this.client.gpcRefused()) : rejectAll(model)
     try {
       this.status = ""
-      await this.client.record(decisions, "banner", {
-        choice: choice === "accept" ? "accept-all" : "reject-all",
-      })
+      await this.client.record(
+        decisions,
+        "banner",
+        { choice: choice === "accept" ? "accept-all" : "reject-all" },
+        this.locale,
+      )
     } catch (error) {
       console.warn("consentkit: could not record the choice", error)
       this.status = TEXTS[this.locale].failed

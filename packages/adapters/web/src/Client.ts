@@ -97,19 +97,25 @@ export class ConsentClient extends EventTarget {
     return loading
   }
 
-  /** Records decisions, then reloads the model so every element shows what the server now decides. */
+  /**
+   * Records decisions, then reloads the model so every element shows what the server now decides.
+   * `locale` is the language the visitor read the notice in (kept as evidence; default: the
+   * switched locale, else the server takes the request's `Accept-Language`).
+   */
   async record(
     decisions: ReadonlyArray<DecisionInput>,
     source: Source,
     metadata: Readonly<Record<string, unknown>> = {},
+    locale: Locale | null = this.locale,
   ): Promise<PreferencesModel> {
     if (decisions.length > 0) {
       await this.request("POST", "/record", {
         decisions,
         source,
+        // A retried request records once.
         idempotencyKey: randomKey(),
         evidence: {
-          ...(this.locale ? { locale: this.locale } : {}),
+          ...(locale ? { locale } : {}),
           metadata: { ...metadata, ...(this.gpc ? { gpc: true } : {}) },
         },
       })

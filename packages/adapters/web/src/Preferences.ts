@@ -176,7 +176,7 @@ ${this.inline ? "" : `<button type="button" class="link" id="ck-close">${escapeH
               ),
             )
     try {
-      await this.client.record(decisions, "preference-center", { choice: how })
+      await this.client.record(decisions, "preference-center", { choice: how }, this.locale)
       this.status = t.saved
       if (!this.inline) this.close()
       else this.render()
