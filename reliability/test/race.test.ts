@@ -5,7 +5,7 @@ import { DIALECTS, withDatabase } from "./support/db.js"
 import { decisions, policy, SECRET, uniqueTenant } from "./support/policy.js"
 
 const SUBJECTS = 1_000
-const SENDS = 3
+const SENDS = 2
 
 /** Resolves after a macrotask or a few milliseconds, so sends land before, during and after a commit. */
 const jitter = (ms: number) =>
