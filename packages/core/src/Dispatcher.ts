@@ -23,7 +23,7 @@ export interface Options {
   readonly batchSize?: number
   /** How long a claim is held before another dispatcher may take the row (default 30 s). */
   readonly leaseMs?: number
-  /** How long one adapter call may take (default 10 s); must be below `leaseMs`. */
+  /** How long one adapter call may take (default a third of `leaseMs`, at most 10 s); must be below `leaseMs`. */
   readonly timeoutMs?: number
   /** Poll interval when idle and not woken (default 1 s). */
   readonly pollMs?: number
@@ -51,6 +51,8 @@ export interface Round {
   readonly delivered: number
   readonly retried: number
   readonly dead: number
+  /** Claimed but not started before the lease ran low: handed back for the next claim. */
+  readonly released: number
 }
 
 /** A running dispatcher's handle. */
@@ -82,7 +84,10 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
   const id = options.id ?? `dispatcher-${randomId()}`
   const batchSize = options.batchSize ?? 64
   const leaseMs = options.leaseMs ?? 30_000
-  const timeoutMs = options.timeoutMs ?? 10_000
+  // An adapter call must end well inside the lease; by default a third of it, at most 10 s.
+  const timeoutMs = options.timeoutMs ?? Math.min(10_000, Math.floor(leaseMs / 3))
+  if (timeoutMs >= leaseMs)
+    throw new Error(`dispatcher: timeoutMs (${timeoutMs}) must be below leaseMs (${leaseMs})`)
   const pollMs = options.pollMs ?? 1_000
   const maxAttempts = options.maxAttempts ?? 8
   const baseDelayMs = options.baseDelayMs ?? 500
@@ -106,8 +111,20 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
       return !(yield* kit.decide(tenant, subject, purpose)).allowed
     })
 
-  const deliverOne = (row: Delivery) =>
+  const deliverOne = (row: Delivery, deadline: number) =>
     Effect.gen(function* () {
+      // A delivery may take up to `timeoutMs`; one that could outlast the lease is left for the
+      // next claim, so no row is ever delivered by a dispatcher whose lease has run out (another
+      // may already hold it, and the subject's next row after it).
+      const started = yield* Clock.currentTimeMillis
+      if (started > deadline) {
+        yield* store.fail(row.id, id, {
+          error: "released unstarted: its lease was running out",
+          retryAt: new Date(started),
+          now: new Date(started),
+        })
+        return "released" as const
+      }
       const adapter = byName.get(row.adapter)!
       // A resume that a later refusal overtook (e.g. replayed from the dead letters) is never applied.
       if (yield* superseded(row)) {
@@ -141,26 +158,29 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
     })
 
   const runOnce: Effect.Effect<Round, StoreError> = Effect.gen(function* () {
-    if (names.length === 0) return { claimed: 0, delivered: 0, retried: 0, dead: 0 }
+    if (names.length === 0) return { claimed: 0, delivered: 0, retried: 0, dead: 0, released: 0 }
     const now = new Date(yield* Clock.currentTimeMillis)
     const rows = yield* store.claim({ owner: id, limit: batchSize, leaseMs, now, adapters: names })
-    const outcomes = yield* Effect.forEach(rows, deliverOne, { concurrency })
+    const deadline = now.getTime() + leaseMs - timeoutMs
+    const outcomes = yield* Effect.forEach(rows, (row) => deliverOne(row, deadline), { concurrency })
     return {
       claimed: rows.length,
       delivered: outcomes.filter((o) => o === "delivered").length,
       retried: outcomes.filter((o) => o === "retry").length,
       dead: outcomes.filter((o) => o === "dead").length,
+      released: outcomes.filter((o) => o === "released").length,
     }
   })
 
   const drain: Effect.Effect<Round, StoreError> = Effect.gen(function* () {
-    const total = { claimed: 0, delivered: 0, retried: 0, dead: 0 }
+    const total = { claimed: 0, delivered: 0, retried: 0, dead: 0, released: 0 }
     for (;;) {
       const round = yield* runOnce
       total.claimed += round.claimed
       total.delivered += round.delivered
       total.retried += round.retried
       total.dead += round.dead
+      total.released += round.released
       if (round.claimed === 0) return total
     }
   })

@@ -248,6 +248,36 @@ describe("the dispatcher", () => {
     expect(seen.sort()).toEqual(["mail:messaging.resume:marketing.email", "web:tracking.resume:analytics"])
   })
 
+  it("hands back rows it could not start while their lease had room, and delivers them next round", async () => {
+    const applied: Array<string> = []
+    const kit = newKit({
+      trackers: [
+        Tracker.make({
+          name: "slow",
+          resume: async (intent) => {
+            await new Promise((resolve) => setTimeout(resolve, 150))
+            applied.push(intent.subject)
+          },
+        }),
+      ],
+      dispatcher: { autoStart: false, concurrency: 1, leaseMs: 600, timeoutMs: 200 },
+    })
+    const tenant = freshTenant()
+    for (const subject of ["a", "b", "c", "d"]) {
+      await kit.record({
+        tenant,
+        subject,
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 3 }],
+      })
+    }
+    const round = await kit.dispatchPending()
+    // The fourth row cannot start within lease − timeout (400 ms) after three of 150 ms each.
+    expect(round.released).toBeGreaterThanOrEqual(1)
+    expect(applied.sort()).toEqual(["a", "b", "c", "d"])
+    expect(await kit.outbox.stats(tenant)).toMatchObject({ pending: 0, delivered: 4, dead: 0 })
+  })
+
   it("backs off exponentially with jitter, within its cap", () => {
     for (let attempt = 1; attempt <= 12; attempt++) {
       const ceiling = Math.min(60_000, 500 * 2 ** (attempt - 1))
