@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { type Client, Command, ConsentKit, type Ledger, StoreError } from "@consentkit/core"
+import { type Client, ConsentKit, type Ledger, StoreError } from "@consentkit/core"
 import { Effect } from "effect"
 import type { KyselyConsentStore } from "./store.js"
 
@@ -100,7 +100,16 @@ export const runtimeOf = async (kit: ImportTarget): Promise<ConsentKit.ConsentKi
 const isBatching = (store: unknown): store is Pick<KyselyConsentStore, "batch"> =>
   typeof (store as { batch?: unknown }).batch === "function"
 
-const camel = (key: string) => key.trim().replace(/[_\s-]+([a-z])/gi, (_, c: string) => c.toUpperCase())
+const camelCache = new Map<string, string>()
+// Column names repeat on every row: convert each once.
+const camel = (key: string): string => {
+  let name = camelCache.get(key)
+  if (name === undefined) {
+    name = key.trim().replace(/[_\s-]+([a-z])/gi, (_, c: string) => c.toUpperCase())
+    if (camelCache.size < 1_000) camelCache.set(key, name)
+  }
+  return name
+}
 const blank = (value: unknown) =>
   value === undefined || value === null || (typeof value === "string" && value.trim() === "")
 const numeric = (value: unknown) =>
@@ -156,26 +165,27 @@ const commandOf = (row: Record<string, unknown>, options: ImportOptions): Record
 
 const digest = (text: string) => createHash("sha256").update(text).digest("hex")
 
-/** A row that passed validation, waiting to be recorded. */
-interface Valid {
+/** A readable row, waiting to be recorded. */
+interface Pending {
   readonly line: number
   readonly command: Record<string, unknown>
-  readonly purpose: string
+  readonly purpose: unknown
   /** Rows with the same shape (subject, time, source, actor, evidence, ...) can share one command. */
   readonly shape: string
+  /** What identifies the row's content; a command's derived idempotency key hashes its rows'. */
   readonly rowKey: string
   readonly explicitKey: string | null
 }
 
 /** One record command made of consecutive rows of one subject. */
 interface Group {
-  readonly lines: ReadonlyArray<number>
+  readonly rows: ReadonlyArray<Pending>
   readonly command: Record<string, unknown>
 }
 
 type Outcome = {
   readonly kind: "imported" | "duplicate" | "rejected"
-  readonly group: Group
+  readonly lines: ReadonlyArray<number>
   readonly reason?: string
   readonly code?: string
 }
@@ -183,10 +193,11 @@ type Outcome = {
 const MAX_DECISIONS = 100
 
 /**
- * Imports rows through the runtime's `record`. Each row is validated on its own (a rejected row
- * is reported with its line and reason and the rest go on); consecutive rows of one subject
- * made at the same time through the same collection point become one command (one receipt),
- * as they were one decision in the old system. A store failure stops the import (`ImportFailed`).
+ * Imports rows through the runtime's `record`, which validates them: a rejected row is reported
+ * with its line and reason and the rest go on. Consecutive rows of one subject made at the same
+ * time through the same collection point become one command (one receipt), as they were one
+ * decision in the old system; when such a command is refused, its rows are recorded one by one
+ * so each bad row is named. A store failure stops the import (`ImportFailed`).
  */
 export const importConsents = async (
   kit: ImportTarget,
@@ -205,7 +216,8 @@ export const importConsents = async (
   let imported = 0
   let duplicates = 0
 
-  const validate = (item: ImportItem, now: number): Valid | RejectedRow => {
+  /** Reads a row into its command; what only the policy can judge is left to `record`'s validation. */
+  const pending = (item: ImportItem): Pending | RejectedRow => {
     if (item.problem !== undefined || item.row === undefined)
       return { line: item.line, reason: item.problem ?? "empty row", code: "MALFORMED" }
     const row = rowFromRecord(item.row as Record<string, unknown>)
@@ -216,96 +228,106 @@ export const importConsents = async (
         reason: "occurredAt: is required (when the subject decided)",
         code: "MALFORMED",
       }
-    if (typeof row.occurredAt === "string" && Number.isNaN(Date.parse(row.occurredAt))) {
+    const at =
+      row.occurredAt instanceof Date
+        ? row.occurredAt.getTime()
+        : typeof row.occurredAt === "number"
+          ? row.occurredAt
+          : Date.parse(String(row.occurredAt))
+    if (Number.isNaN(at)) {
       return {
         line: item.line,
-        reason: `occurredAt: "${row.occurredAt}" is not a date (use ISO 8601, e.g. 2025-03-01T10:00:00Z)`,
+        reason: `occurredAt: "${String(row.occurredAt)}" is not a date (use ISO 8601, e.g. 2025-03-01T10:00:00Z)`,
         code: "MALFORMED",
       }
     }
     const command = commandOf(row, options)
-    const checked = Command.validateRecord(runtime.policy, command, now)
-    if (!checked.ok)
-      return {
-        line: item.line,
-        reason: checked.error.message.replace(/^invalid command: /, ""),
-        code: checked.error.code,
-      }
-    const v = checked.value
     const shape = JSON.stringify([
-      v.tenant,
-      v.subject,
-      v.occurredAt.getTime(),
-      v.source,
-      v.actor,
-      v.evidence,
-      v.jurisdiction,
-      v.age,
+      command.tenant,
+      command.subject,
+      at,
+      command.source,
+      command.actor ?? null,
+      command.evidence ?? null,
+      command.jurisdiction ?? null,
+      command.age ?? null,
     ])
-    const decision = v.decisions[0]!
     return {
       line: item.line,
       command,
-      purpose: decision.purpose,
+      purpose: row.purpose,
       shape,
-      rowKey: digest(JSON.stringify([shape, decision.purpose, decision.action, decision.noticeVersion])),
+      rowKey: JSON.stringify([shape, row.purpose, row.action, row.noticeVersion ?? null]),
       explicitKey: typeof row.idempotencyKey === "string" ? row.idempotencyKey : null,
     }
   }
 
-  /** Consecutive rows of one subject with one shape and distinct purposes become one command. */
-  const groupsOf = (valid: ReadonlyArray<Valid>): Array<Group> => {
-    const groups: Array<Group> = []
-    let open: Array<Valid> = []
-    const close = () => {
-      if (open.length === 0) return
-      const first = open[0]!
-      const command: Record<string, unknown> = {
-        ...first.command,
-        decisions: open.flatMap((v) => v.command.decisions as Array<unknown>),
-      }
-      if (first.explicitKey !== null) command.idempotencyKey = first.explicitKey
-      else if (derive)
-        command.idempotencyKey = `import:${digest(open.map((v) => v.rowKey).join(",")).slice(0, 48)}`
-      groups.push({ lines: open.map((v) => v.line), command })
-      open = []
+  const groupOf = (rows: ReadonlyArray<Pending>): Group => {
+    const first = rows[0]!
+    const command: Record<string, unknown> = {
+      ...first.command,
+      decisions: rows.flatMap((r) => r.command.decisions as Array<unknown>),
     }
-    for (const v of valid) {
+    if (first.explicitKey !== null) command.idempotencyKey = first.explicitKey
+    else if (derive)
+      command.idempotencyKey = `import:${digest(rows.map((r) => r.rowKey).join("\n")).slice(0, 48)}`
+    return { rows, command }
+  }
+
+  /** Consecutive rows of one subject with one shape and distinct purposes become one command. */
+  const groupsOf = (rows: ReadonlyArray<Pending>): Array<Group> => {
+    const groups: Array<Group> = []
+    let open: Array<Pending> = []
+    for (const r of rows) {
       const head = open[0]
       const joins =
         head !== undefined &&
         head.explicitKey === null &&
-        v.explicitKey === null &&
-        head.shape === v.shape &&
+        r.explicitKey === null &&
+        head.shape === r.shape &&
         open.length < MAX_DECISIONS &&
-        !open.some((o) => o.purpose === v.purpose)
-      if (!joins) close()
-      open.push(v)
+        !open.some((o) => o.purpose === r.purpose)
+      if (!joins && open.length > 0) {
+        groups.push(groupOf(open))
+        open = []
+      }
+      open.push(r)
     }
-    close()
+    if (open.length > 0) groups.push(groupOf(open))
     return groups
   }
 
-  const recordGroup = (group: Group): Effect.Effect<Outcome, StoreError> =>
+  const recordGroup = (group: Group): Effect.Effect<ReadonlyArray<Outcome>, StoreError> =>
     runtime.record(group.command).pipe(
-      Effect.map((result): Outcome => ({ kind: result.duplicate ? "duplicate" : "imported", group })),
+      Effect.map(
+        (result): ReadonlyArray<Outcome> => [
+          { kind: result.duplicate ? "duplicate" : "imported", lines: group.rows.map((r) => r.line) },
+        ],
+      ),
       Effect.catchTag("InvalidCommand", (error) =>
-        Effect.succeed<Outcome>({
-          kind: "rejected",
-          group,
-          reason: error.message.replace(/^invalid command: /, ""),
-          code: error.code,
-        }),
+        group.rows.length === 1
+          ? Effect.succeed<ReadonlyArray<Outcome>>([
+              {
+                kind: "rejected",
+                lines: [group.rows[0]!.line],
+                reason: error.message.replace(/^invalid command: /, ""),
+                code: error.code,
+              },
+            ])
+          : // Refused by validation, so nothing was written: record the rows one by one to name the bad ones.
+            Effect.map(
+              Effect.forEach(group.rows, (r) => recordGroup(groupOf([r]))),
+              (each) => each.flat(),
+            ),
       ),
     )
 
   const flush = async (batch: ReadonlyArray<ImportItem>) => {
-    const now = Date.now()
     // Rows of one subject stay in file order; different subjects are recorded side by side.
-    const subjects = new Map<string, Array<Valid>>()
+    const subjects = new Map<string, Array<Pending>>()
     const refused: Array<RejectedRow> = []
     for (const item of batch) {
-      const checked = validate(item, now)
+      const checked = pending(item)
       if ("reason" in checked) {
         refused.push(checked)
         continue
@@ -317,7 +339,7 @@ export const importConsents = async (
     }
     const work = Effect.forEach(
       [...subjects.values()],
-      (valid) => Effect.forEach(groupsOf(valid), recordGroup),
+      (rows) => Effect.map(Effect.forEach(groupsOf(rows), recordGroup), (each) => each.flat()),
       { concurrency },
     )
     let outcomes: ReadonlyArray<ReadonlyArray<Outcome>>
@@ -337,11 +359,11 @@ export const importConsents = async (
     }
     rejected.push(...refused)
     for (const outcome of outcomes.flat()) {
-      const n = outcome.group.lines.length
+      const n = outcome.lines.length
       if (outcome.kind === "imported") imported += n
       else if (outcome.kind === "duplicate") duplicates += n
       else
-        for (const line of outcome.group.lines)
+        for (const line of outcome.lines)
           rejected.push({ line, reason: outcome.reason ?? "rejected", code: outcome.code ?? "MALFORMED" })
     }
     total += batch.length

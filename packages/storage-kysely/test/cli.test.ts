@@ -86,12 +86,15 @@ describe("consentkit CLI", () => {
       "c-bad-6,marketing.email,grant,1,2999-01-01T00:00:00Z,pos,TH", // line 37: in the future
       ...good.slice(30, 40),
       "c-40,marketing.sms,deny,,2025-03-02,form,TH",
+      // One signup, two rows: recorded together unless one is refused, then one by one.
+      "c-pair,marketing.email,grant,1,2025-03-03T09:00:00Z,form,TH",
+      "c-pair,analytcs,grant,1,2025-03-03T09:00:00Z,form,TH", // line 50
     ]
     const file = join(dir, "legacy.csv")
     writeFileSync(file, `${lines.join("\n")}\n`)
     const result = await cli(["import", "--db", db, "--policy", policyPath, "--tenant", tenant, file])
     expect(result.code).toBe(2)
-    expect(result.stdout).toContain("imported 41 rows, 0 already present, 6 rejected (of 47)")
+    expect(result.stdout).toContain("imported 42 rows, 0 already present, 7 rejected (of 49)")
     const reported = result.stdout.split("\n").filter((l) => l.startsWith("line "))
     expect(reported.map((l) => l.split(":")[0])).toEqual([
       "line 12",
@@ -100,6 +103,7 @@ describe("consentkit CLI", () => {
       "line 25",
       "line 36",
       "line 37",
+      "line 50",
     ])
     expect(reported[0]).toMatch(/UNKNOWN_PURPOSE: .*"analytcs" is not a purpose/)
     expect(reported[1]).toMatch(/MISSING_NOTICE_VERSION: .*notice version/)
@@ -107,8 +111,9 @@ describe("consentkit CLI", () => {
     expect(reported[3]).toMatch(/MALFORMED: occurredAt: "yesterday" is not a date/)
     expect(reported[4]).toMatch(/MALFORMED: .*action/)
     expect(reported[5]).toMatch(/FUTURE_TIMESTAMP/)
+    expect(reported[6]).toMatch(/UNKNOWN_PURPOSE: .*"analytcs"/)
     // The progress bar goes to stderr, never into the report.
-    expect(result.stderr).toMatch(/47\/47 rows/)
+    expect(result.stderr).toMatch(/49\/49 rows/)
 
     const { store, close } = await openStore(db, { migrate: false })
     try {
@@ -125,13 +130,15 @@ describe("consentkit CLI", () => {
       expect(
         (await Effect.runPromise(store.state(tenant, "c-40")))?.purposes.get("marketing.sms")?.status,
       ).toBe("denied")
+      const pair = await Effect.runPromise(store.history(tenant, "c-pair"))
+      expect(pair.map((e) => e.purpose)).toEqual(["marketing.email"])
     } finally {
       await close()
     }
 
     // The same file again: every good row is already there.
     const again = await inProcess(["import", "--db", db, "--policy", policyPath, "--tenant", tenant, file])
-    expect(again.stdout).toContain("imported 0 rows, 41 already present, 6 rejected (of 47)")
+    expect(again.stdout).toContain("imported 0 rows, 42 already present, 7 rejected (of 49)")
   }, 120_000)
 
   it("imports JSON Lines and reports a line that is not JSON", async () => {
@@ -190,7 +197,7 @@ describe("consentkit CLI", () => {
 
     const verified = await inProcess(["verify", "--db", db, "--tenant", tenant])
     expect(verified).toMatchObject({ code: 0 })
-    expect(verified.stdout).toMatch(/verified 43 chains: all intact/)
+    expect(verified.stdout).toMatch(/verified 44 chains: all intact/)
     expect(
       (await inProcess(["verify", "--db", db, "--tenant", tenant, "--subject", subject])).stdout,
     ).toMatch(/^ok: 1 events/)
@@ -211,7 +218,7 @@ describe("consentkit CLI", () => {
       rates: Array<{ purpose: string; action: string; count: number }>
     }
     const grants = parsed.rates.filter((r) => r.purpose === "marketing.email" && r.action === "grant")
-    expect(grants.reduce((n, r) => n + r.count, 0)).toBe(40)
+    expect(grants.reduce((n, r) => n + r.count, 0)).toBe(41)
 
     const impact = await inProcess([
       "impact",
@@ -228,10 +235,10 @@ describe("consentkit CLI", () => {
       "--json",
     ])
     expect(JSON.parse(impact.stdout)).toMatchObject({
-      scanned: 40,
-      affected: 40,
-      purposes: { "marketing.email": 40 },
-      channels: { email: 40 },
+      scanned: 41,
+      affected: 41,
+      purposes: { "marketing.email": 41 },
+      channels: { email: 41 },
     })
 
     expect(

@@ -5,38 +5,42 @@ import { describe, expect, it } from "vitest"
 import { tempSqlite } from "./dialects.js"
 import { freshTenant, policy } from "./fixtures/policy.js"
 
-const SUBJECTS = 50_000
-const subjectId = (i: number) => `cust-${String(i).padStart(6, "0")}`
+const CUSTOMERS = 20_000
+const customer = (i: number) => `cust-${String(i).padStart(6, "0")}`
+const signup = (i: number) => new Date(Date.UTC(2025, 1, 1) + i * 60_000).toISOString()
+const later = (i: number) => new Date(Date.UTC(2025, 5, 1) + i * 60_000).toISOString()
 
 /**
- * 100,000 legacy consents as a brand's old system exports them: every customer's signup form
- * (email offers, plus analytics or a refused SMS), at its original time, version and source.
+ * 100,000 legacy consents as a brand's old CRM exports them: one row per customer and purpose,
+ * each at its original time, notice version and collection point. Most customers decided all
+ * five at signup; one in ten withdrew email offers months later.
  */
 function* legacyRows(tenant: string) {
-  for (let i = 0; i < SUBJECTS; i++) {
-    const subject = subjectId(i)
-    const occurredAt = new Date(Date.UTC(2025, 1, 1) + i * 60_000).toISOString()
+  for (let i = 0; i < CUSTOMERS; i++) {
+    const subject = customer(i)
+    const occurredAt = signup(i)
     const source = i % 2 === 0 ? "pos" : "web-signup"
-    yield {
+    const row = (
+      purpose: string,
+      action: "grant" | "deny" | "withdraw",
+      noticeVersion?: number,
+      at = occurredAt,
+    ) => ({
       tenant,
       subject,
-      purpose: "marketing.email",
-      action: "grant" as const,
-      noticeVersion: 1,
-      occurredAt,
+      purpose,
+      action,
+      occurredAt: at,
       source,
-    }
-    yield i % 4 === 0
-      ? { tenant, subject, purpose: "marketing.sms", action: "deny" as const, occurredAt, source }
-      : {
-          tenant,
-          subject,
-          purpose: "analytics",
-          action: "grant" as const,
-          noticeVersion: 2,
-          occurredAt,
-          source,
-        }
+      ...(noticeVersion === undefined ? {} : { noticeVersion }),
+    })
+    yield row("marketing", "grant", 1)
+    yield row("analytics", "grant", 2)
+    yield i % 4 === 0 ? row("marketing.sms", "deny") : row("marketing.sms", "grant", 1)
+    yield i % 5 === 0 ? row("marketing.line", "deny") : row("marketing.line", "grant", 1)
+    yield i % 10 === 3
+      ? row("marketing.email", "withdraw", undefined, later(i))
+      : row("marketing.email", "grant", 1)
   }
 }
 
@@ -62,41 +66,40 @@ describe("bulk import", () => {
     // A fresh runtime: every decision below is read from the store, not from the importer's cache.
     const reader = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
     try {
-      let emailAllowed = 0
-      let analyticsAllowed = 0
-      for (let i = 0; i < SUBJECTS; i++) {
-        const subject = subjectId(i)
-        const email = await reader.decide(tenant, subject, "marketing.email")
-        const analytics = await reader.decide(tenant, subject, "analytics")
-        const sms = await reader.decide(tenant, subject, "marketing.sms")
-        expect(email).toMatchObject({ allowed: true, reason: "granted", noticeVersion: 1 })
-        if (i % 4 === 0) {
-          expect(analytics.reason).toBe("no_consent")
-          expect(sms.reason).toBe("denied")
-        } else {
-          expect(analytics).toMatchObject({ allowed: true, reason: "granted", noticeVersion: 2 })
-          expect(sms.reason).toBe("no_consent")
-        }
-        if (email.allowed) emailAllowed++
-        if (analytics.allowed) analyticsAllowed++
+      const allowed = new Map<string, number>()
+      for (let i = 0; i < CUSTOMERS; i++) {
+        // One read of the customer's state, decided for every purpose of the policy.
+        const decisions = await reader.decisions(tenant, customer(i))
+        const by = new Map(decisions.map((d) => [d.purpose, d]))
+        for (const d of decisions) if (d.allowed) allowed.set(d.purpose, (allowed.get(d.purpose) ?? 0) + 1)
+        expect(by.get("analytics")).toMatchObject({ allowed: true, reason: "granted", noticeVersion: 2 })
+        expect(by.get("marketing.sms")?.reason).toBe(i % 4 === 0 ? "denied" : "granted")
+        expect(by.get("marketing.line")?.reason).toBe(i % 5 === 0 ? "denied" : "granted")
+        expect(by.get("marketing.email")?.reason).toBe(i % 10 === 3 ? "withdrawn" : "granted")
       }
-      expect(emailAllowed).toBe(SUBJECTS)
-      expect(analyticsAllowed).toBe(SUBJECTS - SUBJECTS / 4)
+      expect(Object.fromEntries(allowed)).toEqual({
+        marketing: CUSTOMERS,
+        analytics: CUSTOMERS,
+        "marketing.sms": CUSTOMERS - CUSTOMERS / 4,
+        "marketing.line": CUSTOMERS - CUSTOMERS / 5,
+        "marketing.email": CUSTOMERS - CUSTOMERS / 10,
+      })
 
-      // Original time, version and source are kept, and the chain and receipt are the runtime's own.
-      const history = await reader.history(tenant, subjectId(7))
-      expect(
-        history.map((e) => [e.seq, e.purpose, e.noticeVersion, e.source, e.occurredAt.toISOString()]),
-      ).toEqual([
-        [1, "marketing.email", 1, "web-signup", new Date(Date.UTC(2025, 1, 1) + 7 * 60_000).toISOString()],
-        [2, "analytics", 2, "web-signup", new Date(Date.UTC(2025, 1, 1) + 7 * 60_000).toISOString()],
+      // Original times, versions and sources are kept; the chain and receipts are the runtime's own.
+      const history = await reader.history(tenant, customer(3))
+      expect(history.map((e) => [e.seq, e.purpose, e.action, e.source, e.occurredAt.toISOString()])).toEqual([
+        [1, "marketing", "grant", "web-signup", signup(3)],
+        [2, "analytics", "grant", "web-signup", signup(3)],
+        [3, "marketing.sms", "grant", "web-signup", signup(3)],
+        [4, "marketing.line", "grant", "web-signup", signup(3)],
+        [5, "marketing.email", "withdraw", "web-signup", later(3)],
       ])
-      expect((await reader.verify(tenant, subjectId(7))).ok).toBe(true)
-      const receipts = await Effect.runPromise(store.receipts(tenant, subjectId(7)))
-      expect(receipts).toHaveLength(1)
-      expect(receipts[0]!.receipt?.ckDecisions.map((d) => d.purpose)).toEqual([
-        "marketing.email",
-        "analytics",
+      expect((await reader.verify(tenant, customer(3))).ok).toBe(true)
+      // The signup was one decision in the old system: one receipt for its four rows, one for the withdrawal.
+      const receipts = await Effect.runPromise(store.receipts(tenant, customer(3)))
+      expect(receipts.map((r) => r.receipt?.ckDecisions.map((d) => d.purpose))).toEqual([
+        ["marketing", "analytics", "marketing.sms", "marketing.line"],
+        ["marketing.email"],
       ])
       const rates = await reader.rates(tenant, new Date("2025-01-01"), new Date("2026-01-01"))
       expect(rates.reduce((n, r) => n + r.count, 0)).toBe(100_000)
