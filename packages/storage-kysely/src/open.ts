@@ -123,8 +123,13 @@ const openSqlite = async (location: string, options: OpenOptions): Promise<Opene
 const openPostgres = async (url: string, options: OpenOptions): Promise<OpenedDatabase> => {
   const { default: pg } = await load("pg", () => import("pg"))
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
-  // An idle client that loses its server must not crash the process; the next query reconnects.
+  // A connection that dies (server restart, pg_terminate_backend) emits "error" on its client;
+  // with no listener that would crash the process. The query in flight fails with a retryable
+  // StoreError instead, and the pool drops the dead client when it is released.
   pool.on("error", () => undefined)
+  pool.on("connect", (client) => {
+    client.on("error", () => undefined)
+  })
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,

@@ -10,6 +10,7 @@ import {
 import { conformancePolicy } from "@consentkit/core/testing"
 import { layer, openDatabase, openStore, parseDatabaseUrl } from "@consentkit/storage-kysely"
 import Database from "better-sqlite3"
+import pg from "pg"
 import { Data, Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { toStoreError } from "../src/internal/errors.js"
@@ -279,8 +280,65 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
   })
 })
 
-describe.each(dialects().filter((d) => d.name === "postgres"))("LISTEN/NOTIFY ($name)", (dialect) => {
-  it("wakes a waiting dispatcher when work is enqueued in another process's store", async () => {
+describe.each(dialects().filter((d) => d.name === "postgres"))("PostgreSQL server ($name)", (dialect) => {
+  it("survives its connection being killed mid-transaction: a retryable StoreError, nothing written", async () => {
+    const name = `ck-kill-${Math.random().toString(36).slice(2, 10)}`
+    const url = dialect.url()
+    const victim = await openStore(`${url}${url.includes("?") ? "&" : "?"}application_name=${name}`)
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    const tenant = freshTenant("kill")
+    try {
+      let resume!: () => void
+      const paused = new Promise<void>((r) => {
+        resume = r
+      })
+      const running = Effect.runPromiseExit(
+        victim.store.withSubject(tenant, "s", (tx) =>
+          Effect.gen(function* () {
+            yield* tx.addAlias({ kind: "email", value: "s@example.com" })
+            yield* Effect.promise(() => paused)
+            return yield* tx.aliases
+          }),
+        ),
+      )
+      let killed = false
+      for (let i = 0; i < 500 && !killed; i++) {
+        const found = await admin.query(
+          "select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1 and state = 'idle in transaction'",
+          [name],
+        )
+        killed = found.rows.length > 0
+        if (!killed) await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(killed).toBe(true)
+      // The dead connection reports its error while the transaction waits; the process must not crash.
+      await new Promise((r) => setTimeout(r, 200))
+      resume()
+      const exit = await running
+      const failure = Exit.isFailure(exit)
+        ? (exit.cause.reasons.find((r) => r._tag === "Fail") as { error: StoreError }).error
+        : undefined
+      expect(failure).toMatchObject({ _tag: "StoreError", code: "UNAVAILABLE", isRetryable: true })
+      expect(await Effect.runPromise(victim.store.rowsOf(tenant))).toBe(0)
+      // The pool drops the dead connection: the retry succeeds.
+      expect(
+        await Effect.runPromise(
+          victim.store.withSubject(tenant, "s", (tx) =>
+            tx.addAlias({ kind: "email", value: "s@example.com" }),
+          ),
+        ),
+      ).toBeUndefined()
+      expect(
+        await Effect.runPromise(victim.store.resolveAlias(tenant, { kind: "email", value: "s@example.com" })),
+      ).toBe("s")
+    } finally {
+      await admin.end()
+      await victim.close()
+    }
+  })
+
+  it("wakes a waiting dispatcher through LISTEN/NOTIFY when work is enqueued in another store", async () => {
     const sender = await openStore(dialect.url())
     const waiter = await openStore(dialect.url())
     try {
