@@ -167,6 +167,10 @@ const openPglite = async (location: string): Promise<OpenedDatabase> => {
 const openMysql = async (url: string, options: OpenOptions): Promise<OpenedDatabase> => {
   const { default: mysql } = await load("mysql2", () => import("mysql2"))
   const pool = mysql.createPool({ uri: url, connectionLimit: options.poolSize ?? 10 })
+  // As for PostgreSQL: a connection that dies must fail its query, not crash the process.
+  pool.on("connection", (connection) => {
+    connection.on("error", () => undefined)
+  })
   const db = new Kysely<any>({ dialect: new MysqlDialect({ pool }) })
   return {
     db,
