@@ -110,7 +110,10 @@ describe.each(postgres)("PostgreSQL plans ($name)", (dialect) => {
         store.audiencePage({ tenant, purposes: ["marketing.email"], after: "p-00500", limit: 100 }),
       ),
     )
-    expect(plans[0]).toMatch(/consentkit_state_audience/)
+    // Either index returns a tenant's subjects in order; which is cheaper is the planner's call on
+    // the table's statistics (audience.test.ts checks the choice on 200,000 subjects).
+    expect(plans[0]).toMatch(/Index (Only )?Scan using consentkit_state_(audience|pk)/)
+    expect(plans[0]).not.toMatch(/\bSort\b/)
     for (const plan of plans) expect(plan).not.toMatch(/Seq Scan/)
   })
 
