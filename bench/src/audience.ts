@@ -6,7 +6,7 @@ import { type BenchDatabase, type Engine, openBenchDatabase } from "./stores.js"
 
 const SUBJECTS = Number(process.env.BENCH_AUDIENCE ?? 1_000_000)
 const TENANT = "bench"
-const PAGE = 1_000
+const PAGE = Number(process.env.BENCH_PAGE ?? 1_000)
 
 /** Seeds subjects straight into the subject and state tables (one statement each): 9 in 10 grant analytics. */
 const seed = async ({ engine, db, prefix }: BenchDatabase) => {

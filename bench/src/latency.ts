@@ -147,6 +147,10 @@ export const latencyScenario = async (runs: number): Promise<ReadonlyArray<Figur
     const ours = results.notify.map((x) => x[p])
     const theirs = results[baseline].map((x) => x[p])
     const o = spread(ours)
+    const missed =
+      met && !met(o.median) && baseline === "poll200"
+        ? `the median p99 ${o.median.toFixed(1)} ms misses the 50 ms goal by ${(o.median - 50).toFixed(1)} ms; on this shared machine a dispatcher round (claim, deliver, complete: several PostgreSQL round trips) waits for CPU behind other processes.`
+        : undefined
     return {
       scenario: `withdrawal to stop, ${p}`,
       subject: "PostgreSQL LISTEN/NOTIFY",
@@ -157,12 +161,19 @@ export const latencyScenario = async (runs: number): Promise<ReadonlyArray<Figur
       ratio: spread(ours.map((v, i) => v / theirs[i]!)),
       goal,
       met: met ? met(o.median) : null,
+      ...(missed ? { note: missed } : {}),
     }
   }
-  return [
+  const figures = [
     figure("p50", "poll200", "reported", null),
     figure("p99", "poll200", "p99 < 50 ms with NOTIFY", (v) => v < 50),
     figure("p50", "poll1000", "reported", null),
     figure("p99", "poll1000", "p99 < 50 ms with NOTIFY", (v) => v < 50),
   ]
+  const first = figures[0]!
+  figures[0] = {
+    ...first,
+    note: `latency runs from \`record\` resolving (just after the commit) to both the tracker's stop and the messenger's suppress having arrived, over ${SAMPLES} withdrawals ~${GAP_MS} ms apart per run; the dispatcher has its own connections, so only NOTIFY or its poll wakes it (NOTIFY is sent inside the transaction, so a delivery can even beat \`record\` resolving: the few negative samples).`,
+  }
+  return figures
 }

@@ -10,23 +10,55 @@ import { type Figure, fmt } from "./stats.js"
 import { PG_URL } from "./stores.js"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
-/** Runs of the scenarios that write to a database, wait on a dispatcher or stream a million rows. */
+/** Runs of the scenarios that write to a database, wait on a dispatcher or walk a million events. */
 const HEAVY_RUNS = Math.min(RUNS, 3)
+/** Runs of the audience scenarios: each streams 1,000,000 subjects, about a minute per run here. */
+const AUDIENCE_RUNS = Math.min(RUNS, 2)
 
+/** A dependency's version, from its package.json (found by walking up from its entry when `exports` hides it). */
 const versionOf = async (pkg: string): Promise<string> => {
   try {
-    const { createRequire } = await import("node:module")
-    const require = createRequire(import.meta.url)
-    return (require(`${pkg}/package.json`) as { version: string }).version
+    const { readFileSync } = await import("node:fs")
+    const { dirname, join } = await import("node:path")
+    let dir = dirname(fileURLToPath(import.meta.resolve(pkg)))
+    for (let up = 0; up < 6; up++, dir = dirname(dir)) {
+      try {
+        const json = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+          name?: string
+          version: string
+        }
+        if (json.name === pkg) return json.version
+      } catch {
+        // No package.json at this level; keep walking up.
+      }
+    }
+    return "n/a"
   } catch {
     return "n/a"
   }
 }
 
-const line = (f: Figure): string => {
+const cells = (f: Figure): Array<string> => {
   const s = (x: { min: number; median: number; max: number } | null, d = 0) =>
     x ? `${fmt(x.median, d)} (${fmt(x.min, d)}–${fmt(x.max, d)})` : "—"
-  return `| ${f.scenario} | ${f.subject} | ${s(f.ours)} | ${f.baseline} | ${s(f.theirs)} | ${f.unit} | ${s(f.ratio, 2)} | ${f.goal} | ${f.met === null ? "—" : f.met ? "met" : "missed"} |`
+  return [
+    f.scenario,
+    f.subject,
+    s(f.ours),
+    f.baseline,
+    s(f.theirs),
+    f.unit,
+    s(f.ratio, 2),
+    f.goal,
+    f.met === null ? "—" : f.met ? "met" : "missed",
+  ]
+}
+
+/** A Markdown table with padded columns, as the formatter (biome) leaves it. */
+const table = (header: Array<string>, rows: Array<Array<string>>): Array<string> => {
+  const widths = header.map((h, c) => Math.max(3, h.length, ...rows.map((r) => r[c]!.length)))
+  const row = (r: Array<string>) => `| ${r.map((v, c) => v.padEnd(widths[c]!)).join(" | ")} |`
+  return [row(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(row)]
 }
 
 const main = async () => {
@@ -44,8 +76,8 @@ const main = async () => {
       ["record-postgres", () => recordScenario("postgres", HEAVY_RUNS)],
       ["latency", () => latencyScenario(HEAVY_RUNS)],
     ),
-    ["audience-sqlite", () => audienceScenario("sqlite", HEAVY_RUNS)],
-    ...onPostgres(["audience-postgres", () => audienceScenario("postgres", HEAVY_RUNS)]),
+    ["audience-sqlite", () => audienceScenario("sqlite", AUDIENCE_RUNS)],
+    ...onPostgres(["audience-postgres", () => audienceScenario("postgres", AUDIENCE_RUNS)]),
   ]
   const only = process.env.BENCH_ONLY?.split(",")
   const loadBefore = loadavg()[0]!
@@ -69,12 +101,13 @@ const main = async () => {
     "",
     `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu} (${arch()}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}; ${pg ? "SQLite and PostgreSQL" : "SQLite only (set CONSENTKIT_PG_URL for PostgreSQL)"}, ${fmt(minutes, 1)} minutes.`,
     `Packages: effect ${await versionOf("effect")}, kysely ${await versionOf("kysely")}, better-sqlite3 ${await versionOf("better-sqlite3")}, pg ${await versionOf("pg")}, tinybench ${await versionOf("tinybench")}.`,
-    `Each figure is the median of ${RUNS} runs (${HEAVY_RUNS} for the database, gate, latency and audience scenarios); min–max in brackets; every ratio is against a baseline measured in the same run.`,
+    `Each figure is the median of ${RUNS} runs (${HEAVY_RUNS} for the heap, gate, record and latency scenarios, ${AUDIENCE_RUNS} for the audiences); min–max in brackets; every ratio is against a baseline measured in the same run.`,
     `The machine is shared with other engineers' builds and tests: its one-minute load average was ${fmt(loadBefore, 1)} when the run started and ${fmt(loadAfter, 1)} when it ended, on ${cpus().length} cores, so absolute figures are noisy; ratios, measured side by side, less so.`,
     "",
-    "| scenario | subject | value | baseline | baseline value | unit | ratio | goal | |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...figures.map(line),
+    ...table(
+      ["scenario", "subject", "value", "baseline", "baseline value", "unit", "ratio", "goal", ""],
+      figures.map(cells),
+    ),
     "",
     ...figures.filter((f) => f.note).map((f) => `- ${f.scenario}: ${f.note}`),
     "",
