@@ -1,13 +1,3 @@
 import { project } from "../../vitest.shared.js"
 
-// Node receives these conditions as --conditions; "import" there makes `require("pg")` load
-// pg-pool's ESM build (a module namespace, not a class), so this package keeps the list to
-// the source condition and Node's own.
-const conditions = ["@consentkit/source", "node", "default"]
-const base = project("storage-kysely")
-
-export default {
-  ...base,
-  resolve: { ...base.resolve, conditions },
-  ssr: { ...base.ssr, resolve: { ...base.ssr?.resolve, conditions } },
-}
+export default project("storage-kysely")

@@ -7,9 +7,27 @@ const hex = (buffer: ArrayBuffer): string => {
   return out
 }
 
-/** SHA-256 as lowercase hex, through WebCrypto so it runs in Node, browsers and edge runtimes. */
-export const sha256Hex = async (text: string): Promise<string> =>
-  hex(await globalThis.crypto.subtle.digest("SHA-256", encoder.encode(text)))
+type NodeHash = (algorithm: string) => {
+  update(data: string, encoding: "utf8"): { digest(encoding: "hex"): string }
+}
+
+// On Node, node:crypto hashes a short string about ten times faster than WebCrypto's async
+// digest, and the write path hashes twice per event. The specifier is a variable so browser and
+// edge bundlers leave it alone; elsewhere WebCrypto does the same job.
+const nodeHash: Promise<NodeHash | undefined> =
+  typeof process !== "undefined" && typeof process.versions?.node === "string"
+    ? import(/* @vite-ignore */ ["node", "crypto"].join(":")).then(
+        (m: { createHash: NodeHash }) => m.createHash,
+        () => undefined,
+      )
+    : Promise.resolve(undefined)
+
+/** SHA-256 as lowercase hex: node:crypto on Node, WebCrypto in browsers and edge runtimes. */
+export const sha256Hex = async (text: string): Promise<string> => {
+  const createHash = await nodeHash
+  if (createHash) return createHash("sha256").update(text, "utf8").digest("hex")
+  return hex(await globalThis.crypto.subtle.digest("SHA-256", encoder.encode(text)))
+}
 
 /** HMAC-SHA-256 as lowercase hex: the keyed hash behind pseudonyms and signed tokens. */
 export const hmacSha256Hex = async (key: string, text: string): Promise<string> => {
