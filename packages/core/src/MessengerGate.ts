@@ -1,0 +1,165 @@
+/**
+ * The send gate every messenger adapter shares: the kit's `gate.assertSend` plus a local
+ * suppression list fed by `messaging.suppress` / `messaging.resume` / `subject.erase` intents, so
+ * a stale decision cache elsewhere cannot leak a message, and handlers that apply each intent once.
+ */
+import { Data } from "effect"
+import type * as Adapter from "./Adapter.js"
+import type { Client } from "./Client.js"
+import * as Decision from "./Decision.js"
+import { ConsentRequired } from "./Errors.js"
+import type * as Intent from "./Intent.js"
+import * as Messenger from "./Messenger.js"
+
+/** A consentkit Promise client, whatever its policy's purpose ids. */
+export type Kit = Client<any>
+
+/** What a gated send asks: who, on which channel, for which purpose (default every purpose of the channel). */
+export interface SendRequest {
+  readonly tenant: string
+  readonly subject: string
+  readonly channel: string
+  readonly purpose?: string
+}
+
+/** The subject has no address on this channel (the host's recipient lookup returned nothing). */
+export class RecipientNotFound extends Data.TaggedError("RecipientNotFound")<{
+  readonly message: string
+  readonly tenant: string
+  readonly subject: string
+  readonly channel: string
+}> {
+  readonly code = "RECIPIENT_NOT_FOUND"
+  readonly isRetryable = false
+}
+
+/** How a messenger configures its gate. */
+export interface GateOptions {
+  readonly name: string
+  readonly channels: ReadonlyArray<string>
+  readonly kit?: Kit
+  /** Reflects a suppression at the provider (runs after the local list already refuses). */
+  readonly suppress?: (intent: Intent.Intent) => Promise<void>
+  /** Lifts it at the provider (the local list refuses until this succeeded). */
+  readonly resume?: (intent: Intent.Intent) => Promise<void>
+  /** Deletes the subject at the provider. */
+  readonly erase: (intent: Intent.Intent) => Promise<void>
+  /** Most subjects kept on the local list (default 100,000); past it the oldest go and the kit's gate alone decides. */
+  readonly maxEntries?: number
+}
+
+/** The gate and its adapter. */
+export interface Gate {
+  readonly adapter: Adapter.Adapter
+  readonly bind: (kit: Kit) => void
+  readonly kit: () => Kit
+  /** Resolves with the kit's decision, or rejects with `ConsentRequired` (from the kit or the local list). */
+  readonly assertSend: (request: SendRequest) => Promise<Decision.Decision>
+  /** The local list's refusal, if any (no I/O). */
+  readonly localRefusal: (request: SendRequest) => ConsentRequired | undefined
+  /** Purposes the local list suppresses for a subject (`*` after an erasure). */
+  readonly suppressedPurposes: (tenant: string, subject: string) => ReadonlyArray<string>
+}
+
+// Marks a subject erased: everything refused until a new grant resumes a purpose.
+const ALL = "*"
+
+/** Builds the gate and the messenger adapter that feeds its local suppression list. */
+export const makeGate = (options: GateOptions): Gate => {
+  let kit = options.kit
+  const maxEntries = options.maxEntries ?? 100_000
+  const suppressed = new Map<string, Map<string, Decision.Reason>>()
+  const applied = new Set<string>()
+  const keyOf = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
+
+  const entry = (intent: Intent.Intent) => {
+    const key = keyOf(intent.tenant, intent.subject)
+    let purposes = suppressed.get(key)
+    if (!purposes) {
+      purposes = new Map()
+      suppressed.set(key, purposes)
+      if (suppressed.size > maxEntries) suppressed.delete(suppressed.keys().next().value!)
+    }
+    return purposes
+  }
+
+  // Each intent id is applied once: a redelivery after a crash changes nothing.
+  const once =
+    (apply: (intent: Intent.Intent) => Promise<void>): Adapter.Handler =>
+    async (intent) => {
+      if (applied.has(intent.id)) return
+      await apply(intent)
+      applied.add(intent.id)
+      if (applied.size > maxEntries) applied.delete(applied.values().next().value!)
+    }
+
+  const adapter = Messenger.make({
+    name: options.name,
+    channels: options.channels,
+    suppress: once(async (intent) => {
+      entry(intent).set(intent.purpose ?? ALL, intent.reason ?? "withdrawn")
+      await options.suppress?.(intent)
+    }),
+    resume: once(async (intent) => {
+      await options.resume?.(intent)
+      const purposes = suppressed.get(keyOf(intent.tenant, intent.subject))
+      purposes?.delete(intent.purpose ?? ALL)
+      purposes?.delete(ALL)
+      if (purposes?.size === 0) suppressed.delete(keyOf(intent.tenant, intent.subject))
+    }),
+    erase: once(async (intent) => {
+      entry(intent).set(ALL, "no_consent")
+      await options.erase(intent)
+    }),
+  })
+
+  const localRefusal = (request: SendRequest): ConsentRequired | undefined => {
+    const purposes = suppressed.get(keyOf(request.tenant, request.subject))
+    if (!purposes || purposes.size === 0) return undefined
+    let reason = purposes.get(ALL)
+    if (reason === undefined && request.purpose === undefined) reason = purposes.values().next().value
+    // The purpose itself or an ancestor (`marketing` suppressed refuses `marketing.email`).
+    for (let p = request.purpose; reason === undefined && p !== undefined; ) {
+      reason = purposes.get(p)
+      p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : undefined
+    }
+    if (reason === undefined) return undefined
+    const decision: Decision.Decision = {
+      purpose: request.purpose ?? request.channel,
+      allowed: false,
+      reason,
+      eventId: null,
+      noticeVersion: null,
+      dpv: Decision.dpvStatus(reason),
+    }
+    return new ConsentRequired({
+      message: `not sent on ${request.channel}: suppressed (${Decision.explain(decision)})`,
+      decision,
+    })
+  }
+
+  const current = () => {
+    if (!kit) throw new Error(`messenger "${options.name}": call bind(kit) before sending`)
+    return kit
+  }
+
+  return {
+    adapter,
+    bind: (k) => {
+      kit = k
+    },
+    kit: current,
+    localRefusal,
+    suppressedPurposes: (tenant, subject) => [...(suppressed.get(keyOf(tenant, subject))?.keys() ?? [])],
+    assertSend: async (request) => {
+      const k = current()
+      const early = localRefusal(request)
+      if (early) throw early
+      const decision = await k.gate.assertSend(request)
+      // A suppression may have landed while the kit decided.
+      const late = localRefusal(request)
+      if (late) throw late
+      return decision
+    },
+  }
+}
