@@ -1,3 +1,3 @@
 import { project } from "../../../vitest.shared.js"
 
-export default project("cdp-sql")
+export default project("adapter-cdp-sql")

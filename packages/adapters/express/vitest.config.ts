@@ -1,3 +1,3 @@
 import { project } from "../../../vitest.shared.js"
 
-export default project("express")
+export default project("adapter-express")

@@ -1,3 +1,3 @@
 import { project } from "../../../vitest.shared.js"
 
-export default project("fastify")
+export default project("adapter-fastify")

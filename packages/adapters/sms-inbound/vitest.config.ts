@@ -1,3 +1,3 @@
 import { project } from "../../../vitest.shared.js"
 
-export default project("sms-inbound")
+export default project("adapter-sms-inbound")
