@@ -1,26 +1,19 @@
-import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
-import { afterAll, expect, it } from "vitest"
-
-const root = fileURLToPath(new URL("../../../", import.meta.url))
-const readme = readFileSync(join(root, "README.md"), "utf8")
-const dir = mkdtempSync(join(root, "packages/core/test/.readme-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+import { runReadmeExample } from "@consentkit/core/testing"
+import { expect, it } from "vitest"
 
 it("runs the README's example and prints what the README says", async () => {
-  const code = readme.match(/```ts\n([\s\S]*?)```/)?.[1]
-  expect(code).toBeDefined()
-  const file = join(dir, "example.mts")
-  writeFileSync(file, code!)
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ["--conditions=@consentkit/source", "--import", "tsx", file],
-    { cwd: root },
-  )
-  const promised = [...code!.matchAll(/console\.log\(.*\) \/\/ (\S+)/g)].map((m) => m[1]!.replace(/:$/, ""))
-  expect(stdout.trim().split("\n")).toEqual(["true", "withdrawn", "[ 'cust-42' ]", "true"])
-  expect(promised).toEqual(["true", '"withdrawn"', '["cust-42"]', "true"])
+  const root = new URL("../../../", import.meta.url)
+  const { printed, promised } = await runReadmeExample({
+    packageDir: new URL("..", import.meta.url),
+    readme: new URL("README.md", root),
+    run: "process",
+    cwd: root,
+  })
+  expect(printed).toEqual(["true", "withdrawn", "[ 'cust-42' ]", "true"])
+  expect(promised.map((line) => line.split(" ")[0]!.replace(/:$/, ""))).toEqual([
+    "true",
+    '"withdrawn"',
+    '["cust-42"]',
+    "true",
+  ])
 })

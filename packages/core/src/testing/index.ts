@@ -13,3 +13,4 @@ export {
 } from "./adapters.js"
 export { type ConformancePurpose, conformancePolicy, uniqueTenant } from "./policy.js"
 export { type StoreHarness, storeConformance } from "./store.js"
+export { promisedOutput, type ReadmeOptions, type ReadmeRun, runReadmeExample } from "./readme.js"
