@@ -10,6 +10,8 @@ import * as Decision from "./Decision.js"
 import { ConsentRequired } from "./Errors.js"
 import type * as Intent from "./Intent.js"
 import * as Messenger from "./Messenger.js"
+import * as Suppressions from "./Suppressions.js"
+import { ALL } from "./Suppressions.js"
 
 /** A consentkit Promise client, whatever its policy's purpose ids. */
 export type Kit = Client<any>
@@ -44,6 +46,8 @@ export interface GateOptions {
   readonly resume?: (intent: Intent.Intent) => Promise<void>
   /** Deletes the subject at the provider. */
   readonly erase: (intent: Intent.Intent) => Promise<void>
+  /** The suppression list to keep (default a new one); share one with the tracker gate and a replica. */
+  readonly suppressions?: Suppressions.Suppressions
   /** Most subjects kept on the local list (default 100,000); past it the oldest go and the kit's gate alone decides. */
   readonly maxEntries?: number
 }
@@ -61,27 +65,18 @@ export interface Gate {
   readonly suppressedPurposes: (tenant: string, subject: string) => ReadonlyArray<string>
 }
 
-// Marks a subject erased: everything refused until a new grant resumes a purpose.
-const ALL = "*"
+/**
+ * The order of a suppress/resume/erase intent on the local list: the store's sequence number when
+ * the intent carries one (its state snapshot), else its creation time.
+ */
+export const orderOf = (intent: Intent.Intent): number => intent.snapshot?.seq ?? intent.createdAt.getTime()
 
 /** Builds the gate and the messenger adapter that feeds its local suppression list. */
 export const makeGate = (options: GateOptions): Gate => {
   let kit = options.kit
   const maxEntries = options.maxEntries ?? 100_000
-  const suppressed = new Map<string, Map<string, Decision.Reason>>()
+  const suppressed = options.suppressions ?? Suppressions.make({ maxEntries })
   const applied = new Set<string>()
-  const keyOf = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
-
-  const entry = (intent: Intent.Intent) => {
-    const key = keyOf(intent.tenant, intent.subject)
-    let purposes = suppressed.get(key)
-    if (!purposes) {
-      purposes = new Map()
-      suppressed.set(key, purposes)
-      if (suppressed.size > maxEntries) suppressed.delete(suppressed.keys().next().value!)
-    }
-    return purposes
-  }
 
   // Each intent id is applied once: a redelivery after a crash changes nothing.
   const once =
@@ -90,39 +85,37 @@ export const makeGate = (options: GateOptions): Gate => {
       if (applied.has(intent.id)) return
       await apply(intent)
       applied.add(intent.id)
-      if (applied.size > maxEntries) applied.delete(applied.values().next().value!)
+      if (applied.size > maxEntries) {
+        const oldest = applied.values().next()
+        if (!oldest.done) applied.delete(oldest.value)
+      }
     }
 
   const adapter = Messenger.make({
     name: options.name,
     channels: options.channels,
     suppress: once(async (intent) => {
-      entry(intent).set(intent.purpose ?? ALL, intent.reason ?? "withdrawn")
+      suppressed.suppress(
+        intent.tenant,
+        intent.subject,
+        intent.purpose ?? ALL,
+        orderOf(intent),
+        intent.reason ?? "withdrawn",
+      )
       await options.suppress?.(intent)
     }),
     resume: once(async (intent) => {
       await options.resume?.(intent)
-      const purposes = suppressed.get(keyOf(intent.tenant, intent.subject))
-      purposes?.delete(intent.purpose ?? ALL)
-      purposes?.delete(ALL)
-      if (purposes?.size === 0) suppressed.delete(keyOf(intent.tenant, intent.subject))
+      suppressed.resume(intent.tenant, intent.subject, intent.purpose ?? ALL, orderOf(intent))
     }),
     erase: once(async (intent) => {
-      entry(intent).set(ALL, "no_consent")
+      suppressed.suppress(intent.tenant, intent.subject, ALL, orderOf(intent), "no_consent")
       await options.erase(intent)
     }),
   })
 
   const localRefusal = (request: SendRequest): ConsentRequired | undefined => {
-    const purposes = suppressed.get(keyOf(request.tenant, request.subject))
-    if (!purposes || purposes.size === 0) return undefined
-    let reason = purposes.get(ALL)
-    if (reason === undefined && request.purpose === undefined) reason = purposes.values().next().value
-    // The purpose itself or an ancestor (`marketing` suppressed refuses `marketing.email`).
-    for (let p = request.purpose; reason === undefined && p !== undefined; ) {
-      reason = purposes.get(p)
-      p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : undefined
-    }
+    const reason = suppressed.refusal(request.tenant, request.subject, request.purpose)
     if (reason === undefined) return undefined
     const decision: Decision.Decision = {
       purpose: request.purpose ?? request.channel,
@@ -150,7 +143,7 @@ export const makeGate = (options: GateOptions): Gate => {
     },
     kit: current,
     localRefusal,
-    suppressedPurposes: (tenant, subject) => [...(suppressed.get(keyOf(tenant, subject))?.keys() ?? [])],
+    suppressedPurposes: (tenant, subject) => suppressed.purposes(tenant, subject),
     assertSend: async (request) => {
       const k = current()
       const early = localRefusal(request)

@@ -7,12 +7,14 @@
  */
 import { validateSignature, type webhook } from "@line/bot-sdk"
 import type { Kit } from "./internal/gate.js"
+import type { Route, RouteContext } from "@consentkit/core"
 
-/** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
-export interface Route {
-  readonly method: "POST"
-  readonly path: string
-  readonly handle: (request: Request) => Promise<Response>
+/** core's `Route` (re-exported under its old name here so imports from this package keep compiling). */
+export type { Route }
+
+/** A core `Route` whose handler also takes a bare request (so a framework route can call it directly). */
+export type WebhookRoute = Route & {
+  readonly handle: (request: Request, context?: RouteContext) => Promise<Response>
 }
 
 /** Options of `unfollowWebhook`. */
@@ -40,7 +42,7 @@ const json = (status: number, body: unknown) =>
 export const unfollowWebhook = (
   kit: Pick<Kit, "optOut" | "resolveAlias">,
   options: UnfollowWebhookOptions,
-): Route => {
+): WebhookRoute => {
   const channel = options.channel ?? "line"
   const resolveSubject =
     options.resolveSubject ?? ((tenant, userId) => kit.resolveAlias(tenant, { kind: "line", value: userId }))

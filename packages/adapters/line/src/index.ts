@@ -18,4 +18,4 @@ export {
   type MulticastResult,
   type NarrowcastResult,
 } from "./LineMessenger.js"
-export { type Route, type UnfollowWebhookOptions, unfollowWebhook } from "./Webhook.js"
+export { type Route, type UnfollowWebhookOptions, unfollowWebhook, type WebhookRoute } from "./Webhook.js"

@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import type { Kit } from "./internal/gate.js"
+import type { Route, RouteContext } from "@consentkit/core"
 
 /** What an unsubscribe token proves: which subject of which tenant asked to stop which purpose, on which channel. */
 export interface UnsubscribeClaims {
@@ -95,11 +96,12 @@ export const url = (base: string, token: string): string => {
   return u.toString()
 }
 
-/** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
-export interface Route {
-  readonly method: "POST"
-  readonly path: string
-  readonly handle: (request: Request) => Promise<Response>
+/** core's `Route` (re-exported under its old name here so imports from this package keep compiling). */
+export type { Route }
+
+/** A core `Route` whose handler also takes a bare request (so a framework route can call it directly). */
+export type WebhookRoute = Route & {
+  readonly handle: (request: Request, context?: RouteContext) => Promise<Response>
 }
 
 /** What the one-click endpoint needs from the kit: its `optOut` command. */
@@ -136,7 +138,7 @@ const readForm = async (request: Request): Promise<URLSearchParams | FormData | 
  * 200. A missing, tampered or expired token gets 403 and records nothing; a body without
  * `List-Unsubscribe=One-Click` gets 400. GET is never an unsubscribe: link scanners prefetch URLs.
  */
-export const oneClickUnsubscribe = (kit: OptOutKit, options: OneClickOptions): Route => {
+export const oneClickUnsubscribe = (kit: OptOutKit, options: OneClickOptions): WebhookRoute => {
   secrets(options.secret)
   return {
     method: "POST",

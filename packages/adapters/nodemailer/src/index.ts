@@ -16,4 +16,4 @@ export {
   nodemailerMessenger,
 } from "./NodemailerMessenger.js"
 export * as Unsubscribe from "./Unsubscribe.js"
-export { type OneClickOptions, oneClickUnsubscribe, type Route } from "./Unsubscribe.js"
+export { type OneClickOptions, oneClickUnsubscribe, type Route, type WebhookRoute } from "./Unsubscribe.js"

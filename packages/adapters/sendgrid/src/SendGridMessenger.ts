@@ -10,6 +10,7 @@ import { type Adapter, AdapterError, type Decision } from "@consentkit/core"
 import { createPublicKey, verify } from "node:crypto"
 import sendgrid from "@sendgrid/client"
 import { type Kit, makeGate, RecipientNotFound } from "./internal/gate.js"
+import type { Route, RouteContext } from "@consentkit/core"
 
 /** The part of `@sendgrid/client` the messenger uses (a `Client` instance, or a test double). */
 export interface SendGridClient {
@@ -88,14 +89,15 @@ export interface SendGridMessenger {
    * The Event Webhook route: opt-outs made at SendGrid (its unsubscribe links, group unsubscribes,
    * spam reports) are recorded as withdrawals, once the ECDSA signature verifies.
    */
-  readonly eventWebhook: (options: EventWebhookOptions) => Route
+  readonly eventWebhook: (options: EventWebhookOptions) => WebhookRoute
 }
 
-/** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
-export interface Route {
-  readonly method: "POST"
-  readonly path: string
-  readonly handle: (request: Request) => Promise<Response>
+/** core's `Route` (re-exported under its old name here so imports from this package keep compiling). */
+export type { Route }
+
+/** A core `Route` whose handler also takes a bare request (so a framework route can call it directly). */
+export type WebhookRoute = Route & {
+  readonly handle: (request: Request, context?: RouteContext) => Promise<Response>
 }
 
 /** Options of `eventWebhook`. */

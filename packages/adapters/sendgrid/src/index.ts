@@ -15,6 +15,7 @@ export {
   type SendGridSent,
   type EventWebhookOptions,
   type Route,
+  type WebhookRoute,
   type Suppression,
   sendgridMessenger,
 } from "./SendGridMessenger.js"

@@ -8,15 +8,17 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import { type Client, OptOut } from "@consentkit/core"
+import type { Route, RouteContext } from "@consentkit/core"
 
 /** What the handler needs from the kit: `optOut` and `resolveAlias` (any `createConsentKit(...)` client). */
 export type OptOutKit = Pick<Client<any>, "optOut" | "resolveAlias">
 
-/** A route any web framework can mount (the shape `@consentkit/http`'s `createHandler({ routes })` takes). */
-export interface Route {
-  readonly method: "POST"
-  readonly path: string
-  readonly handle: (request: Request) => Promise<Response>
+/** core's `Route` (re-exported under its old name here so imports from this package keep compiling). */
+export type { Route }
+
+/** A core `Route` whose handler also takes a bare request (so a framework route can call it directly). */
+export type WebhookRoute = Route & {
+  readonly handle: (request: Request, context?: RouteContext) => Promise<Response>
 }
 
 /** How requests are authenticated. */
@@ -80,7 +82,7 @@ const normalisePhone = (phone: string) => phone.replace(/[\s().-]/g, "")
  * message that is not an opt-out keyword, or comes from a number linked to no subject, is
  * acknowledged (200) and records nothing; an opt-out records one withdrawal per `MessageSid`.
  */
-export const smsInbound = (kit: OptOutKit, options: SmsInboundOptions): Route => {
+export const smsInbound = (kit: OptOutKit, options: SmsInboundOptions): WebhookRoute => {
   const channel = options.channel ?? "sms"
   const resolveSubject =
     options.resolveSubject ?? ((tenant, phone) => kit.resolveAlias(tenant, { kind: "phone", value: phone }))

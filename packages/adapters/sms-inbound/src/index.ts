@@ -9,6 +9,7 @@
 export {
   type OptOutKit,
   type Route,
+  type WebhookRoute,
   type SmsInboundOptions,
   smsInbound,
   twilioSignature,
