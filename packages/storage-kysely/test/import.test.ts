@@ -1,5 +1,5 @@
-import { createConsentKit } from "@consentkit/core"
-import { importConsents, openStore } from "@consentkit/storage-kysely"
+import { createConsentKit, importConsents } from "@consentkit/core"
+import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { tempSqlite } from "./dialects.js"
