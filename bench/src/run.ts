@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url"
 import { audienceScenario } from "./audience.js"
 import { decideScenario, heapScenario } from "./decide.js"
 import { gateScenario } from "./gate.js"
+import { importScenario } from "./import.js"
 import { latencyScenario } from "./latency.js"
 import { recordScenario } from "./record.js"
 import { type Figure, fmt } from "./stats.js"
@@ -72,6 +73,7 @@ const main = async () => {
     ["heap", () => heapScenario(HEAVY_RUNS)],
     ["gate", () => gateScenario(HEAVY_RUNS)],
     ["record-sqlite", () => recordScenario("sqlite", HEAVY_RUNS)],
+    ["import-sqlite", () => importScenario(HEAVY_RUNS)],
     ...onPostgres(
       ["record-postgres", () => recordScenario("postgres", HEAVY_RUNS)],
       ["latency", () => latencyScenario(HEAVY_RUNS)],

@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup"
 
 export default defineConfig({
-  entry: { index: "src/index.ts", cli: "src/cli.ts" },
+  entry: { index: "src/index.ts" },
   format: ["esm"],
   dts: { entry: { index: "src/index.ts" } },
   sourcemap: true,
@@ -15,6 +15,5 @@ export default defineConfig({
     "pg",
     "mysql2",
     "@electric-sql/pglite",
-    "csv-parse",
   ],
 })

@@ -5,8 +5,7 @@
  * is not news for the trackers and messengers, so it fills no outbox.
  */
 import { createHash } from "node:crypto"
-import { type ConsentStore, createConsentKit } from "@consentkit/core"
-import { type ImportRow, importConsents } from "@consentkit/storage-kysely"
+import { type ConsentStore, createConsentKit, type Import, importConsents } from "@consentkit/core"
 import type { Customer, ShopTables } from "./db.js"
 import { noticeDates, type ShopPolicy, TENANT } from "./policy.js"
 
@@ -105,7 +104,7 @@ export const seedData = (count: number, anchor: Date, random = prng(2562)) => {
   const now = anchor.getTime()
   const redesign = now - 200 * DAY
   const customers: Array<Customer> = []
-  const rows: Array<ImportRow> = []
+  const rows: Array<Import.ImportRow> = []
   const pick = <A>(list: ReadonlyArray<A>) => list[Math.floor(random() * list.length)]!
 
   for (let i = 1; i <= count; i++) {
@@ -132,7 +131,7 @@ export const seedData = (count: number, anchor: Date, random = prng(2562)) => {
       at: number,
       source: string,
       purpose: string,
-      action: ImportRow["action"],
+      action: Import.ImportRow["action"],
       noticeVersion?: number,
     ): void => {
       if (at > now - 60_000) return

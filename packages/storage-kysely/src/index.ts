@@ -1,6 +1,7 @@
 /**
  * @consentkit/storage-kysely: the consentkit store on Kysely for SQLite, PostgreSQL (server or
- * PGlite) and MySQL/MariaDB, with migrations, bulk import, re-consent impact and an operator CLI.
+ * PGlite) and MySQL/MariaDB, with migrations. Bulk import and re-consent impact are in
+ * `@consentkit/core`; the operator CLI is `@consentkit/cli`.
  *
  * @since 0.1.0
  */
@@ -21,16 +22,3 @@ export {
 } from "./open.js"
 export { PGliteDialect, type PGliteDialectConfig, type PGliteLike } from "./pglite.js"
 export { type LayerConfig, layer } from "./layer.js"
-export {
-  type ImportItem,
-  type ImportOptions,
-  type ImportProgress,
-  type ImportRow,
-  type ImportSummary,
-  type ImportTarget,
-  ImportFailed,
-  importConsents,
-  type RejectedRow,
-  rowFromRecord,
-} from "./import.js"
-export { type ReconsentImpact, type ReconsentOptions, reconsentImpact } from "./reconsent.js"

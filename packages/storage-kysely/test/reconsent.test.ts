@@ -1,5 +1,5 @@
-import { createConsentKit, Decision, Policy } from "@consentkit/core"
-import { openStore, reconsentImpact } from "@consentkit/storage-kysely"
+import { createConsentKit, Decision, Policy, reconsentImpact } from "@consentkit/core"
+import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { dialects } from "./dialects.js"

@@ -6,9 +6,11 @@
  *
  * @since 0.1.0
  */
-import { type ConsentStore, Decision, Policy } from "@consentkit/core"
+import type * as ConsentStore from "./ConsentStore.js"
+import * as Decision from "./Decision.js"
+import * as Policy from "./Policy.js"
 import { Effect } from "effect"
-import { type ImportTarget, runtimeOf } from "./import.js"
+import { type ImportTarget, runtimeOf } from "./Import.js"
 
 /** What a material version would take away. */
 export interface ReconsentImpact {

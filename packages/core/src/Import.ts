@@ -8,9 +8,11 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { type Client, ConsentKit, type Ledger, StoreError } from "@consentkit/core"
+import type { Client } from "./Client.js"
+import * as ConsentKit from "./ConsentKit.js"
+import { StoreError } from "./Errors.js"
+import type * as Ledger from "./Ledger.js"
 import { Effect } from "effect"
-import type { KyselyConsentStore } from "./store.js"
 
 /** One legacy consent: one decision of one subject, as it was made. */
 export interface ImportRow {
@@ -97,7 +99,15 @@ const isClient = (kit: ImportTarget): kit is Client<string> => "runtime" in kit 
 export const runtimeOf = async (kit: ImportTarget): Promise<ConsentKit.ConsentKitShape> =>
   isClient(kit) ? kit.runtime.runPromise(ConsentKit.ConsentKit.use(Effect.succeed)) : kit
 
-const isBatching = (store: unknown): store is Pick<KyselyConsentStore, "batch"> =>
+/**
+ * A store that can run many subject transactions in one commit (the Kysely store on SQLite does).
+ * Import uses it when the store has it: one commit per batch.
+ */
+export interface BatchingStore {
+  readonly batch: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
+}
+
+const isBatching = (store: unknown): store is BatchingStore =>
   typeof (store as { batch?: unknown }).batch === "function"
 
 const camelCache = new Map<string, string>()

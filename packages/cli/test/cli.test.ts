@@ -8,7 +8,7 @@ import { promisify } from "node:util"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { main } from "../src/cli/main.js"
+import { main } from "../src/main.js"
 import { freshTenant, policyPath } from "./fixtures/policy.js"
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url))

@@ -1,0 +1,38 @@
+/**
+ * `consentkit erase`: Erases a subject, enqueueing erase intents for the named adapters.
+ *
+ * @since 0.1.0
+ */
+import { type Command, required } from "../args.js"
+import { line, UsageError } from "../io.js"
+import { placeholderAdapters, withKit } from "../kit.js"
+
+/** `consentkit erase`. */
+export const erase: Command = (values, _, io) => {
+  const secret = values.secret ?? io.env.CONSENTKIT_SECRET
+  if (!secret)
+    throw new UsageError("erase needs the pseudonym secret: --secret or CONSENTKIT_SECRET (the app's own)")
+  const adapters = (values.adapters ?? "")
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean)
+  return withKit(
+    values,
+    io,
+    async (kit) => {
+      const receipt = await kit.erase({
+        tenant: required(values, "tenant"),
+        subject: required(values, "subject"),
+        ...(values["requested-by"] ? { requestedBy: values["requested-by"] } : {}),
+      })
+      line(io.stdout, JSON.stringify(receipt, null, 2))
+      if (adapters.length === 0)
+        line(
+          io.stderr,
+          "note: no --adapters named, so no adapter was asked to erase; only the store was erased",
+        )
+      return 0
+    },
+    { secret, adapters: placeholderAdapters(adapters) },
+  )
+}

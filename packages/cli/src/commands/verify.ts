@@ -1,0 +1,54 @@
+/**
+ * `consentkit verify`: Verifies hash chains: one subject, or every subject of a tenant.
+ *
+ * @since 0.1.0
+ */
+import { Ledger } from "@consentkit/core"
+import { Effect } from "effect"
+import { type Command, required } from "../args.js"
+import { line } from "../io.js"
+import { openStoreOf } from "../kit.js"
+
+/** `consentkit verify`. */
+export const verify: Command = async (values, _, io) => {
+  const tenant = required(values, "tenant")
+  const { store, close } = await openStoreOf(values, io)
+  try {
+    const check = async (subject: string) => {
+      const events = await Effect.runPromise(store.history(tenant, subject))
+      const state = await Effect.runPromise(store.state(tenant, subject))
+      return Ledger.verify(events, state ? state.head : undefined)
+    }
+    if (values.subject !== undefined) {
+      const result = await check(values.subject)
+      line(
+        io.stdout,
+        result.ok
+          ? `ok: ${result.count} events, head ${result.head ?? "(none)"}`
+          : `broken: ${result.problem.message}`,
+      )
+      return result.ok ? 0 : 2
+    }
+    let checked = 0
+    let broken = 0
+    let after: string | null = null
+    do {
+      const page: { subjects: ReadonlyArray<string>; next: string | null } = await Effect.runPromise(
+        store.subjects({ tenant, after, limit: 500 }),
+      )
+      for (const subject of page.subjects) {
+        const result = await check(subject)
+        checked++
+        if (!result.ok) {
+          broken++
+          line(io.stdout, `${subject}: ${result.problem.kind}: ${result.problem.message}`)
+        }
+      }
+      after = page.next
+    } while (after !== null)
+    line(io.stdout, `verified ${checked} chains: ${broken === 0 ? "all intact" : `${broken} broken`}`)
+    return broken === 0 ? 0 : 2
+  } finally {
+    await close()
+  }
+}
