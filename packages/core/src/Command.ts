@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Exit, Schema, SchemaIssue } from "effect"
+import { Cause, Effect, Exit, Option, Schema, SchemaIssue } from "effect"
 import * as Errors from "./Errors.js"
 import { canonicalJson } from "./internal/canonical.js"
 import { Action, Actor, Evidence } from "./Ledger.js"
@@ -79,25 +79,47 @@ export interface ValidRecord {
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
+/** Reads one path segment of a formatted issue (a key, or a `{ key }` segment) as a string or index. */
+const segment = (p: PropertyKey | { readonly key: PropertyKey }): string | number =>
+  typeof p === "object" ? segment(p.key) : typeof p === "symbol" ? String(p) : p
+
+/** Turns a Schema decoding error into the `InvalidCommand` callers see, one issue per problem. */
+export const toInvalidCommand = (error: Schema.SchemaError): Errors.InvalidCommand => {
+  const issues: Array<Errors.Issue> = formatter(error.issue).issues.map((i) => ({
+    code: "MALFORMED" as const,
+    path: (i.path ?? []).map(segment),
+    message: i.message,
+  }))
+  return Errors.InvalidCommand.fromIssues(
+    issues.length > 0 ? issues : [{ code: "MALFORMED", path: [], message: "the command could not be read" }],
+  )
+}
+
+/** Decodes `input` against a command schema as an Effect failing with `InvalidCommand`. */
+export const decodeEffect = <S extends Schema.Decoder<unknown>>(
+  schema: S,
+  input: unknown,
+): Effect.Effect<S["Type"], Errors.InvalidCommand> =>
+  Schema.decodeUnknownEffect(schema)(input, { errors: "all", onExcessProperty: "error" }).pipe(
+    Effect.mapError(toInvalidCommand),
+  )
+
 /** Decodes `input` against a schema, turning every problem into an `InvalidCommand` issue. */
-export const decode = <S extends Schema.Top>(
+export const decode = <S extends Schema.Decoder<unknown>>(
   schema: S,
   input: unknown,
 ): { ok: true; value: S["Type"] } | { ok: false; error: Errors.InvalidCommand } => {
-  const exit = Schema.decodeUnknownExit(schema as any)(input, { errors: "all", onExcessProperty: "error" })
-  if (Exit.isSuccess(exit)) return { ok: true, value: exit.value as S["Type"] }
-  const failure = exit.cause.reasons.find((r: any) => r._tag === "Fail") as any
-  const schemaError = failure?.error
-  const issues: Array<Errors.Issue> = schemaError?.issue
-    ? formatter(schemaError.issue).issues.map((i) => ({
-        code: "MALFORMED" as const,
-        path: (i.path ?? []).map((p) =>
-          typeof p === "object" && p !== null ? String((p as any).key) : (p as string | number),
-        ),
-        message: i.message,
-      }))
-    : [{ code: "MALFORMED", path: [], message: "the command could not be read" }]
-  return { ok: false, error: Errors.InvalidCommand.fromIssues(issues) }
+  const exit = Schema.decodeUnknownExit(schema)(input, { errors: "all", onExcessProperty: "error" })
+  if (Exit.isSuccess(exit)) return { ok: true, value: exit.value }
+  const failure = Cause.findErrorOption(exit.cause)
+  return {
+    ok: false,
+    error: Option.isSome(failure)
+      ? toInvalidCommand(failure.value)
+      : Errors.InvalidCommand.fromIssues([
+          { code: "MALFORMED", path: [], message: "the command could not be read" },
+        ]),
+  }
 }
 
 /** Reads an instant as epoch ms (NaN for an impossible date such as February 31st). */

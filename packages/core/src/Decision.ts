@@ -6,35 +6,13 @@
  */
 import * as Policy from "./Policy.js"
 import type { PurposeState, SubjectState } from "./State.js"
+import * as Wire from "./wire.js"
 
-/** Why a decision came out as it did. */
-export type Reason =
-  | "granted"
-  | "denied"
-  | "withdrawn"
-  | "expired"
-  | "outdated_version"
-  | "no_consent"
-  | "opt_out_default"
-  | "parent_withdrawn"
-  | "gpc_opt_out"
-  | "not_required"
-  | "guardian_required"
+/** Why a decision came out as it did (defined once, in the effect-free wire entry). */
+export type Reason = Wire.Reason
 
 /** Every reason, for exhaustive tests and dashboards. */
-export const REASONS: ReadonlyArray<Reason> = [
-  "granted",
-  "denied",
-  "withdrawn",
-  "expired",
-  "outdated_version",
-  "no_consent",
-  "opt_out_default",
-  "parent_withdrawn",
-  "gpc_opt_out",
-  "not_required",
-  "guardian_required",
-]
+export const REASONS: ReadonlyArray<Reason> = Wire.REASONS
 
 /** W3C Data Privacy Vocabulary consent status names. */
 export type DpvStatus =

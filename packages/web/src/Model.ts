@@ -7,68 +7,16 @@
  * @since 0.1.0
  */
 
-/** A text in English and (for Thai brands) Thai. */
-export interface Localized {
-  readonly en: string
-  readonly th?: string
-}
+import type { DecisionInput, PreferencesModel, PurposeModel, Reason } from "@consentkit/core/wire"
 
-/** Why a purpose is allowed or not, as the server decided it. */
-export type Reason =
-  | "granted"
-  | "denied"
-  | "withdrawn"
-  | "expired"
-  | "outdated_version"
-  | "no_consent"
-  | "opt_out_default"
-  | "parent_withdrawn"
-  | "gpc_opt_out"
-  | "not_required"
-  | "guardian_required"
-
-/** One purpose as the preference center shows it. */
-export interface PurposeModel {
-  readonly id: string
-  /** The nearest parent purpose (`marketing` for `marketing.email`), or null. */
-  readonly parent: string | null
-  readonly title: Localized
-  readonly description: Localized | null
-  readonly lawfulBasis: string
-  /** Not the visitor's choice (contract, legal obligation): shown as always on. */
-  readonly required: boolean
-  /** The notice version in force: a grant names it. */
-  readonly noticeVersion: number
-  readonly textHash: string
-  readonly text: Localized | null
-  readonly channels: ReadonlyArray<string>
-  readonly trackerCategories: ReadonlyArray<string>
-  readonly choice: {
-    readonly allowed: boolean
-    readonly reason: Reason
-    readonly noticeVersion: number | null
-  }
-}
-
-/** Google Consent Mode v2 state as the server maps the visitor's choices. */
-export type ConsentModeState = Readonly<Record<string, "granted" | "denied">>
-
-/** `GET <endpoint>/preferences`. */
-export interface PreferencesModel {
-  readonly locale: string
-  readonly identified: boolean
-  readonly controller: { readonly name: string; readonly email: string; readonly url: string | null }
-  readonly policyUrl: string
-  readonly purposes: ReadonlyArray<PurposeModel>
-  readonly consentMode: ConsentModeState
-}
-
-/** One decision of a record command. */
-export interface DecisionInput {
-  readonly purpose: string
-  readonly action: "grant" | "deny" | "withdraw"
-  readonly noticeVersion?: number
-}
+export type {
+  ConsentModeState,
+  DecisionInput,
+  Localized,
+  PreferencesModel,
+  PurposeModel,
+  Reason,
+} from "@consentkit/core/wire"
 
 /** Reasons that mean the visitor has not (validly) answered yet, so the banner asks. */
 const UNANSWERED: ReadonlySet<Reason> = new Set<Reason>(["no_consent", "outdated_version", "expired"])
