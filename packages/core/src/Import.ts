@@ -91,9 +91,12 @@ export class ImportFailed extends Error {
 }
 
 /** A runtime to record through: the Effect service's value, or the Promise client. */
-export type ImportTarget = ConsentKit.ConsentKitShape | Client<string>
+export type ImportTarget = ConsentKit.ConsentKitShape | ClientTarget
 
-const isClient = (kit: ImportTarget): kit is Client<string> => "runtime" in kit && "close" in kit
+/** What import needs of a Promise client, whatever its policy's purpose ids. */
+export type ClientTarget = Pick<Client<string>, "runtime" | "close">
+
+const isClient = (kit: ImportTarget): kit is ClientTarget => "runtime" in kit && "close" in kit
 
 /** The runtime behind either API. */
 export const runtimeOf = async (kit: ImportTarget): Promise<ConsentKit.ConsentKitShape> =>
