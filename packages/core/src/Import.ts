@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto"
 import type { Client } from "./Client.js"
 import * as ConsentKit from "./ConsentKit.js"
+import { rowFromRecord } from "./internal/importRow.js"
 import { StoreError } from "./Errors.js"
 import type * as Ledger from "./Ledger.js"
 import { Effect } from "effect"
@@ -91,9 +92,12 @@ export class ImportFailed extends Error {
 }
 
 /** A runtime to record through: the Effect service's value, or the Promise client. */
-export type ImportTarget = ConsentKit.ConsentKitShape | Client<string>
+export type ImportTarget = ConsentKit.ConsentKitShape | ClientTarget
 
-const isClient = (kit: ImportTarget): kit is Client<string> => "runtime" in kit && "close" in kit
+/** What import needs of a Promise client, whatever its policy's purpose ids. */
+export type ClientTarget = Pick<Client<string>, "runtime" | "close">
+
+const isClient = (kit: ImportTarget): kit is ClientTarget => "runtime" in kit && "close" in kit
 
 /** The runtime behind either API. */
 export const runtimeOf = async (kit: ImportTarget): Promise<ConsentKit.ConsentKitShape> =>
@@ -110,56 +114,7 @@ export interface BatchingStore {
 const isBatching = (store: unknown): store is BatchingStore =>
   typeof (store as { batch?: unknown }).batch === "function"
 
-const camelCache = new Map<string, string>()
-// Column names repeat on every row: convert each once.
-const camel = (key: string): string => {
-  let name = camelCache.get(key)
-  if (name === undefined) {
-    name = key.trim().replace(/[_\s-]+([a-z])/gi, (_, c: string) => c.toUpperCase())
-    if (camelCache.size < 1_000) camelCache.set(key, name)
-  }
-  return name
-}
-const blank = (value: unknown) =>
-  value === undefined || value === null || (typeof value === "string" && value.trim() === "")
-const numeric = (value: unknown) =>
-  typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value
-
-/**
- * Reads a flat record (a CSV row or a JSON object) as an import row: `snake_case` or camelCase
- * columns, numbers from text, empty cells as absent, `actor_kind`/`actor_id` and `locale`,
- * `user_agent`, `ip_hash`, `notice_hash` as evidence. Values stay as given when they are not
- * what they should be, so validation reports them.
- */
-export const rowFromRecord = (record: Record<string, unknown>): Record<string, unknown> => {
-  const flat: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(record))
-    if (!blank(value)) flat[camel(key)] = typeof value === "string" ? value.trim() : value
-  const { actorKind, actorId, locale, userAgent, ipHash, noticeHash, metadata, ...rest } = flat
-  const row: Record<string, unknown> = { ...rest }
-  if (row.noticeVersion !== undefined) row.noticeVersion = numeric(row.noticeVersion)
-  if (row.age !== undefined) row.age = numeric(row.age)
-  if (typeof row.occurredAt === "string" && /^\d+$/.test(row.occurredAt))
-    row.occurredAt = Number(row.occurredAt)
-  if (actorKind !== undefined)
-    row.actor = { kind: actorKind, ...(actorId !== undefined ? { id: String(actorId) } : {}) }
-  const evidence: Record<string, unknown> = { ...(row.evidence as object | undefined) }
-  if (locale !== undefined) evidence.locale = locale
-  if (userAgent !== undefined) evidence.userAgent = userAgent
-  if (ipHash !== undefined) evidence.ipHash = ipHash
-  if (noticeHash !== undefined) evidence.noticeHash = noticeHash
-  if (metadata !== undefined) evidence.metadata = typeof metadata === "string" ? safeJson(metadata) : metadata
-  if (Object.keys(evidence).length > 0) row.evidence = evidence
-  return row
-}
-
-const safeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
+export { rowFromRecord }
 
 /** The record command for one row (without an idempotency key). */
 const commandOf = (row: Record<string, unknown>, options: ImportOptions): Record<string, unknown> => {
