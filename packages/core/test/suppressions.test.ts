@@ -26,7 +26,7 @@ describe("Suppressions", () => {
     const events = [
       (l: Suppressions.Suppressions) => l.suppress("t", "s", "marketing", 1, "withdrawn"),
       (l: Suppressions.Suppressions) => l.resume("t", "s", "marketing", 2),
-      (l: Suppressions.Suppressions) => l.suppress("t", "s", "marketing", 3, "objected"),
+      (l: Suppressions.Suppressions) => l.suppress("t", "s", "marketing", 3, "gpc_opt_out"),
     ]
     const orders = [
       [0, 1, 2],

@@ -6,7 +6,14 @@
  * @since 0.1.0
  */
 import { DEFAULT_MAPPING, fromChoices, type Mapping, withCategories } from "@consentkit/consent-mode"
-import { type Client, type Decision, type Ledger, Policy } from "@consentkit/core"
+import {
+  type Client,
+  type Route as CoreRoute,
+  type RouteContext as CoreRouteContext,
+  type Decision,
+  type Ledger,
+  Policy,
+} from "@consentkit/core"
 import {
   failure,
   invalid,
@@ -32,21 +39,13 @@ export interface CollectedEvent {
   readonly properties: Readonly<Record<string, unknown>>
 }
 
-/** What an extra route receives besides the request. */
-export interface RouteContext {
-  /** Values of `:name` segments in the route's path. */
-  readonly params: Readonly<Record<string, string>>
-  readonly tenant: string
+/** What an extra route receives besides the request: core's `RouteContext` plus the kit. */
+export interface RouteContext extends CoreRouteContext {
   readonly kit: Kit
 }
 
-/** An extra route mounted under the base path (e.g. a one-click unsubscribe endpoint). */
-export interface Route {
-  readonly method: string
-  /** Relative to the base path, with `:name` segments (e.g. `/unsubscribe/:token`). */
-  readonly path: string
-  readonly handle: (request: Request, context: RouteContext) => Promise<Response>
-}
+/** An extra route mounted under the base path (e.g. a one-click unsubscribe endpoint): core's `Route` with the kit in its context. */
+export type Route = CoreRoute<RouteContext>
 
 /** Options of `createHandler`. */
 export interface HandlerOptions {
