@@ -39,7 +39,7 @@ describe("Suppressions", () => {
     for (const order of orders) {
       const list = Suppressions.make()
       for (const i of order) events[i]!(list)
-      expect(list.refusal("t", "s", "marketing")).toBe("objected")
+      expect(list.refusal("t", "s", "marketing")).toBe("gpc_opt_out")
     }
     for (const order of [
       [0, 1],
