@@ -1,0 +1,140 @@
+/**
+ * The one write path: every command becomes events on the subject's chain in one store
+ * transaction that appends the events, saves the state, enqueues the intents and keeps the receipt.
+ *
+ * @since 0.2.0
+ */
+import { Effect } from "effect"
+import type * as Command from "../Command.js"
+import type { ConsentStoreShape, StoredCommand } from "../ConsentStore.js"
+import * as Decision from "../Decision.js"
+import type { StoreError } from "../Errors.js"
+import { randomId, randomSalt } from "../internal/crypto.js"
+import { addLifetime } from "../internal/time.js"
+import * as Intent from "../Intent.js"
+import * as Ledger from "../Ledger.js"
+import * as Receipt from "../Receipt.js"
+import * as State from "../State.js"
+import type { KitContext } from "./context.js"
+import type { RecordResult } from "./types.js"
+
+/** A transaction's extra step, run after the events are written (e.g. adding an alias). */
+export type Extra = (
+  tx: Parameters<Parameters<ConsentStoreShape["withSubject"]>[2]>[0],
+) => Effect.Effect<void, StoreError>
+
+/** Decides, under the subject's lock, which decisions to write (GPC and opt-outs skip what is already refused). */
+export type Select = (state: State.SubjectState | null) => Command.ValidRecord["decisions"]
+
+export const makeCommit = (ctx: KitContext) => {
+  const { store, policy, remember, committed, toDeliveries } = ctx
+  return (valid: Command.ValidRecord, now: number, extra?: Extra, select?: Select) =>
+    store
+      .withSubject(valid.tenant, valid.subject, (tx) =>
+        Effect.gen(function* () {
+          if (valid.idempotencyKey) {
+            const earlier = yield* tx.findCommand(valid.idempotencyKey)
+            if (earlier) return { earlier, created: null }
+          }
+          const before = yield* tx.state
+          const decisions = select ? select(before) : valid.decisions
+          const commandId = randomId()
+          if (decisions.length === 0) {
+            if (extra) yield* extra(tx)
+            return {
+              earlier: null,
+              created: {
+                commandId,
+                events: [] as Array<Ledger.ConsentEvent>,
+                before,
+                after: before,
+                intents: [] as Array<Intent.Intent>,
+                receipt: null,
+              },
+            }
+          }
+          const recordedAt = new Date(now)
+          const unsealed: Array<Ledger.UnsealedEvent> = decisions.map((d) => {
+            const purpose = policy.purposes.get(d.purpose)!
+            return {
+              id: randomId(),
+              tenant: valid.tenant,
+              subject: valid.subject,
+              purpose: d.purpose,
+              action: d.action,
+              noticeVersion: d.noticeVersion,
+              occurredAt: valid.occurredAt,
+              recordedAt,
+              source: valid.source,
+              actor: valid.actor,
+              evidence: valid.evidence,
+              jurisdiction: valid.jurisdiction,
+              subjectAge: valid.age,
+              expiresAt:
+                d.action === "grant" && purpose.lifetime
+                  ? addLifetime(valid.occurredAt, purpose.lifetime)
+                  : null,
+              commandId,
+              salt: randomSalt(),
+            }
+          })
+          const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
+          const events = yield* Effect.promise(() => Ledger.seal(head, unsealed))
+          let after = before ?? State.empty(valid.tenant, valid.subject)
+          for (const e of events) after = State.apply(after, e)
+          const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map(
+            (draft) => ({
+              ...draft,
+              id: randomId(),
+              tenant: valid.tenant,
+              subject: valid.subject,
+              createdAt: recordedAt,
+            }),
+          )
+          const receipt = Receipt.fromEvents(policy, commandId, events)
+          yield* tx.append(events)
+          yield* tx.saveState(after)
+          const deliveries = toDeliveries(intents)
+          if (deliveries.length > 0) yield* tx.enqueue(deliveries)
+          const stored: StoredCommand = {
+            tenant: valid.tenant,
+            key: valid.idempotencyKey ?? commandId,
+            subject: valid.subject,
+            commandId,
+            recordedAt,
+            eventIds: events.map((e) => e.id),
+            receipt,
+          }
+          yield* tx.saveCommand(stored)
+          if (extra) yield* extra(tx)
+          return { earlier: null, created: { commandId, events, before, after, intents, receipt } }
+        }),
+      )
+      .pipe(
+        Effect.map(({ earlier, created }): RecordResult => {
+          if (earlier) {
+            return {
+              commandId: earlier.commandId,
+              duplicate: true,
+              events: [],
+              eventIds: earlier.eventIds,
+              receipt: earlier.receipt,
+              decisions: [],
+              intents: [],
+            }
+          }
+          const c = created!
+          remember(valid.tenant, valid.subject, c.after, now)
+          if (c.events.length > 0) committed()
+          return {
+            commandId: c.commandId,
+            duplicate: false,
+            events: c.events,
+            eventIds: c.events.map((e) => e.id),
+            receipt: c.receipt,
+            decisions: c.events.map((e) => Decision.decide(policy, c.after ?? undefined, e.purpose, now)),
+            intents: c.intents,
+          }
+        }),
+      )
+}

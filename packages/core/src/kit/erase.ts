@@ -1,0 +1,88 @@
+/**
+ * Erasure: the subject's events are pseudonymised in one transaction and an erase intent goes to
+ * every adapter that holds the subject's data; its status is read back from the outbox.
+ *
+ * @since 0.2.0
+ */
+import { Clock, Effect } from "effect"
+import * as Command from "../Command.js"
+import type { ErasureRequest } from "../ConsentStore.js"
+import { NotFound } from "../Errors.js"
+import { hmacSha256Hex, randomId } from "../internal/crypto.js"
+import * as Intent from "../Intent.js"
+import * as Ledger from "../Ledger.js"
+import type { KitContext } from "./context.js"
+import type { ConsentKitShape } from "./types.js"
+
+export const makeErase = (ctx: KitContext) => {
+  const { store, options, decode, remember, committed, toDeliveries } = ctx
+
+  const erase: ConsentKitShape["erase"] = (input) =>
+    Effect.gen(function* () {
+      const cmd = yield* decode(Command.EraseInput, input)
+      const now = yield* Clock.currentTimeMillis
+      const pseudonym = `erased:${(yield* Effect.promise(() => hmacSha256Hex(options.secret, `${cmd.tenant}:${cmd.subject}`))).slice(0, 40)}`
+      const erasureId = randomId()
+      const result = yield* store.withSubject(cmd.tenant, cmd.subject, (tx) =>
+        Effect.gen(function* () {
+          const events = yield* tx.events
+          const aliases = yield* tx.aliases
+          const intent: Intent.Intent = {
+            ...Intent.eraseDraft(erasureId, pseudonym, aliases),
+            id: randomId(),
+            tenant: cmd.tenant,
+            subject: cmd.subject,
+            createdAt: new Date(now),
+          }
+          const request: ErasureRequest = {
+            id: erasureId,
+            tenant: cmd.tenant,
+            pseudonym,
+            requestedAt: new Date(now),
+            requestedBy: cmd.requestedBy ?? null,
+            intentId: intent.id,
+          }
+          const erased = events.map((e) => Ledger.erase(e, pseudonym))
+          yield* tx.erase(request, erased)
+          const deliveries = toDeliveries([intent])
+          if (deliveries.length > 0) yield* tx.enqueue(deliveries)
+          return { request, erased, deliveries }
+        }),
+      )
+      remember(cmd.tenant, cmd.subject, null, now, "erase")
+      committed()
+      return {
+        erasureId,
+        tenant: cmd.tenant,
+        pseudonym,
+        requestedAt: result.request.requestedAt,
+        intentId: result.request.intentId,
+        eventsKept: result.erased.length,
+        chainHead: result.erased[result.erased.length - 1]?.hash ?? null,
+        adapters: result.deliveries.map((d) => d.adapter),
+      }
+    })
+
+  const erasureStatus: ConsentKitShape["erasureStatus"] = (tenant, erasureId) =>
+    Effect.gen(function* () {
+      const request = yield* store.erasure(tenant, erasureId)
+      if (!request)
+        return yield* Effect.fail(
+          new NotFound({ what: "erasure", message: `no erasure request ${erasureId}` }),
+        )
+      const rows = yield* store.deliveriesOf(request.intentId)
+      return {
+        request,
+        complete: rows.every((r) => r.status === "delivered"),
+        adapters: rows.map((r) => ({
+          adapter: r.adapter,
+          status: r.status,
+          attempts: r.attempts,
+          deliveredAt: r.deliveredAt,
+          lastError: r.lastError,
+        })),
+      }
+    })
+
+  return { erase, erasureStatus }
+}

@@ -1,0 +1,185 @@
+/**
+ * The runtime's public types: its options, the shape of the service and what its operations return.
+ *
+ * @since 0.2.0
+ */
+import type { Effect } from "effect"
+import type { Adapter } from "../Adapter.js"
+import type { ConsentStoreShape, Delivery, ErasureRequest, OutboxStats, RateRow } from "../ConsentStore.js"
+import type * as Decision from "../Decision.js"
+import type { ConsentRequired, InvalidCommand, NotFound, StoreError } from "../Errors.js"
+import type * as Intent from "../Intent.js"
+import type * as Ledger from "../Ledger.js"
+import type * as Policy from "../Policy.js"
+import type * as Receipt from "../Receipt.js"
+import type * as State from "../State.js"
+
+/** How the runtime is configured. */
+export interface Options {
+  readonly policy: Policy.Policy
+  /** Trackers, messengers, buses and CDP adapters that receive intents. */
+  readonly adapters?: ReadonlyArray<Adapter>
+  /** Secret for pseudonyms of erased subjects (HMAC-SHA-256). Keep it stable and out of the database. */
+  readonly secret: string
+  /** Decision cache: entries live `ttlMs` (default 30 s) and at most `maxSubjects` (default 100,000) are kept. */
+  readonly cache?: { readonly ttlMs?: number; readonly maxSubjects?: number }
+}
+
+/** What `record` (and the commands built on it) returns. */
+export interface RecordResult {
+  readonly commandId: string
+  /** True when an earlier command with the same idempotency key was found: nothing new was written. */
+  readonly duplicate: boolean
+  readonly events: ReadonlyArray<Ledger.ConsentEvent>
+  readonly eventIds: ReadonlyArray<string>
+  readonly receipt: Receipt.Receipt | null
+  /** Decisions after the command, for the purposes it touched. */
+  readonly decisions: ReadonlyArray<Decision.Decision>
+  readonly intents: ReadonlyArray<Intent.Intent>
+}
+
+/** What `erase` returns: the proof that erasure was requested, and where to follow it. */
+export interface ErasureReceipt {
+  readonly erasureId: string
+  readonly tenant: string
+  readonly pseudonym: string
+  readonly requestedAt: Date
+  readonly intentId: string
+  /** Ledger events kept (pseudonymised) as proof consent was given. */
+  readonly eventsKept: number
+  readonly chainHead: string | null
+  /** Adapters that were asked to erase. */
+  readonly adapters: ReadonlyArray<string>
+}
+
+/** Erasure progress: each adapter's delivery of the erase intent. */
+export interface ErasureStatus {
+  readonly request: ErasureRequest
+  readonly complete: boolean
+  readonly adapters: ReadonlyArray<{
+    readonly adapter: string
+    readonly status: Delivery["status"]
+    readonly attempts: number
+    readonly deliveredAt: Date | null
+    readonly lastError: string | null
+  }>
+}
+
+/** Everything held about a subject, as JSON (the right of access). */
+export interface SubjectExport {
+  readonly tenant: string
+  readonly subject: string
+  readonly exportedAt: string
+  readonly aliases: ReadonlyArray<Intent.Alias>
+  readonly state: ReadonlyArray<{
+    readonly purpose: string
+    readonly status: State.Status
+    readonly noticeVersion: number
+    readonly occurredAt: string
+    readonly expiresAt: string | null
+    readonly source: string
+  }>
+  readonly decisions: ReadonlyArray<Decision.Decision>
+  readonly events: ReadonlyArray<typeof Ledger.ConsentEventJson.Type>
+  readonly receipts: ReadonlyArray<Receipt.Receipt>
+  readonly chain: Ledger.Verification
+}
+
+/** A request the tracker gate checks: a purpose, or a tracker category (every purpose governing it must allow). */
+export interface TrackRequest {
+  readonly tenant: string
+  readonly subject: string
+  readonly purpose?: string
+  readonly category?: string
+}
+
+/** A request the messenger gate checks: a channel, and the purpose of the message (default: every purpose of the channel). */
+export interface SendRequest {
+  readonly tenant: string
+  readonly subject: string
+  readonly channel: string
+  readonly purpose?: string
+}
+
+/** The runtime's operations. */
+export interface ConsentKitShape {
+  readonly policy: Policy.Policy
+  readonly adapters: ReadonlyArray<Adapter>
+  readonly store: ConsentStoreShape
+  /** Records a command; see `Command.RecordInput`. */
+  readonly record: (input: unknown) => Effect.Effect<RecordResult, InvalidCommand | StoreError>
+  /** Records a Global Privacy Control signal as an opt-out of the policy's GPC purposes, where it binds. */
+  readonly gpc: (input: unknown) => Effect.Effect<RecordResult | null, InvalidCommand | StoreError>
+  /** Records an inbound opt-out from a channel as withdrawals of the purposes it governs. */
+  readonly optOut: (input: unknown) => Effect.Effect<RecordResult | null, InvalidCommand | StoreError>
+  /** Links an alias to a subject and merges the alias's consents (a refusal is never upgraded). */
+  readonly link: (input: unknown) => Effect.Effect<RecordResult | null, InvalidCommand | StoreError>
+  /** The decision for one purpose now. */
+  readonly decide: (
+    tenant: string,
+    subject: string,
+    purpose: string,
+    options?: Decision.DecideOptions,
+  ) => Effect.Effect<Decision.Decision, StoreError>
+  /** The decision from the cache alone, without I/O; undefined on a miss. */
+  readonly decideCached: (
+    tenant: string,
+    subject: string,
+    purpose: string,
+    now?: number,
+  ) => Decision.Decision | undefined
+  /** Decisions for every purpose of the policy. */
+  readonly decisions: (
+    tenant: string,
+    subject: string,
+  ) => Effect.Effect<ReadonlyArray<Decision.Decision>, StoreError>
+  /** The tracker gate: may this event be collected? */
+  readonly gateTrack: (request: TrackRequest) => Effect.Effect<Decision.Decision, StoreError>
+  /** The messenger gate: may this message be sent? */
+  readonly gateSend: (request: SendRequest) => Effect.Effect<Decision.Decision, StoreError>
+  /** Like `gateSend`, but fails with `ConsentRequired` when refused. */
+  readonly assertSend: (
+    request: SendRequest,
+  ) => Effect.Effect<Decision.Decision, StoreError | ConsentRequired>
+  /** Which subject an alias (e.g. a LINE user id or a phone number) belongs to. */
+  readonly resolveAlias: (tenant: string, alias: Intent.Alias) => Effect.Effect<string | null, StoreError>
+  /** The current state projection. */
+  readonly state: (tenant: string, subject: string) => Effect.Effect<State.SubjectState | null, StoreError>
+  /** The subject's ledger, oldest first. */
+  readonly history: (
+    tenant: string,
+    subject: string,
+    options?: { readonly purpose?: string },
+  ) => Effect.Effect<ReadonlyArray<Ledger.ConsentEvent>, StoreError>
+  /** The state as it stood at an instant. */
+  readonly stateAt: (
+    tenant: string,
+    subject: string,
+    at: Date,
+  ) => Effect.Effect<State.SubjectState | null, StoreError>
+  /** Verifies the subject's hash chain against the recorded head. */
+  readonly verify: (tenant: string, subject: string) => Effect.Effect<Ledger.Verification, StoreError>
+  /** Everything held about a subject. */
+  readonly exportSubject: (tenant: string, subject: string) => Effect.Effect<SubjectExport, StoreError>
+  /** Erases a subject everywhere: the store now, every adapter through `subject.erase`. */
+  readonly erase: (input: unknown) => Effect.Effect<ErasureReceipt, InvalidCommand | StoreError>
+  /** Progress of an erasure across adapters. */
+  readonly erasureStatus: (
+    tenant: string,
+    erasureId: string,
+  ) => Effect.Effect<ErasureStatus, StoreError | NotFound>
+  /** One page of the subjects a purpose is allowed for now (decided in full, not only by the stored status). */
+  readonly audiencePage: (options: {
+    readonly tenant: string
+    readonly purpose: string
+    readonly after?: string | null
+    readonly limit?: number
+  }) => Effect.Effect<{ readonly subjects: ReadonlyArray<string>; readonly next: string | null }, StoreError>
+  /** Event counts for dashboards. */
+  readonly rates: (tenant: string, from: Date, to: Date) => Effect.Effect<ReadonlyArray<RateRow>, StoreError>
+  readonly outboxStats: (tenant?: string) => Effect.Effect<OutboxStats, StoreError>
+  /** Drops a subject from the cache (e.g. when another process changed it). */
+  readonly invalidate: (tenant: string, subject: string) => void
+  /** Registers a listener called after every commit (the dispatcher wakes on it). */
+  readonly onCommit: (listener: () => void) => () => void
+}
