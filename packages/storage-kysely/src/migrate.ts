@@ -40,7 +40,7 @@ const loadMigrator = async (): Promise<typeof Migrator> => {
 }
 
 /** Brings the store's tables up to date; safe to run on every start and from several processes. */
-export const migrate = async (db: Kysely<any>, options: MigrateOptions = {}): Promise<MigrateResult> => {
+export const migrate = async <DB>(db: Kysely<DB>, options: MigrateOptions = {}): Promise<MigrateResult> => {
   const prefix = checkPrefix(options.tablePrefix ?? DEFAULT_PREFIX)
   const dialect = options.dialect ?? dialectOf(db)
   const context = { prefix, dialect }
@@ -49,7 +49,7 @@ export const migrate = async (db: Kysely<any>, options: MigrateOptions = {}): Pr
     const { down } = migration
     provided[name] = {
       up: (mdb) => migration.up(mdb, context),
-      ...(down ? { down: (mdb: Kysely<any>) => down(mdb, context) } : {}),
+      ...(down ? { down: (mdb) => down(mdb, context) } : {}),
     }
   }
   const MigratorClass = await loadMigrator()

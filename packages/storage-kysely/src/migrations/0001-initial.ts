@@ -1,5 +1,5 @@
 import { type ColumnDataType, type Expression, type Kysely, sql } from "kysely"
-import type { MigrationContext } from "./index.js"
+import type { MigrationContext } from "./types.js"
 
 type DataType = ColumnDataType | Expression<unknown>
 
@@ -22,7 +22,7 @@ const typesOf = (dialect: MigrationContext["dialect"]) => {
 
 /** The tables and indexes of the first release. */
 export const initial = {
-  up: async (db: Kysely<any>, { prefix, dialect }: MigrationContext): Promise<void> => {
+  up: async (db: Kysely<unknown>, { prefix, dialect }: MigrationContext): Promise<void> => {
     const t = typesOf(dialect)
     const name = (suffix: string) => `${prefix}${suffix}`
     // MySQL compares text by collation: binary keeps ids case-sensitive and ordered like JavaScript strings.
@@ -187,7 +187,7 @@ export const initial = {
       .execute()
   },
 
-  down: async (db: Kysely<any>): Promise<void> => {
+  down: async (db: Kysely<unknown>): Promise<void> => {
     for (const table of ["erasure", "command", "outbox", "state", "event", "alias", "subject"]) {
       await db.schema.dropTable(table).ifExists().execute()
     }
