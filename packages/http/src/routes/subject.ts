@@ -1,0 +1,184 @@
+/**
+ * The visitor's routes: record choices, read the state and the preference center, and collect
+ * consented events.
+ *
+ * @since 0.2.0
+ */
+import { DEFAULT_MAPPING, fromChoices, withCategories } from "@consentkit/consent-mode"
+import { type Decision, Policy } from "@consentkit/core"
+import { compile, type Compiled } from "../internal/router.js"
+import type { Session } from "../internal/session.js"
+import {
+  invalid,
+  json,
+  objectBody,
+  preferredLocale,
+  Reply,
+  readJson,
+  type WireIssue,
+} from "../internal/wire.js"
+import type { HandlerOptions, Kit } from "../types.js"
+
+const SERVER_FIELDS = ["tenant", "subject", "actor"] as const
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Session): Array<Compiled> => {
+  const { subjectRoute, guardOrigin } = session
+  const limit = options.maxBodyBytes ?? 64 * 1024
+  const policy = kit.policy
+  const mapping = options.consentMode ?? DEFAULT_MAPPING
+
+  const choices = (decisions: ReadonlyArray<Decision.Decision>) =>
+    decisions.map((d) => ({
+      purpose: d.purpose,
+      allowed: d.allowed,
+      reason: d.reason,
+      noticeVersion: d.noticeVersion,
+      categories: policy.purposes.get(d.purpose)?.trackerCategories ?? [],
+    }))
+
+  const consentModeOf = (decisions: ReadonlyArray<Decision.Decision>) =>
+    fromChoices(withCategories(decisions, policy), mapping)
+
+  const record = subjectRoute(async (request, { tenant, subject }) => {
+    guardOrigin(request)
+    const body = objectBody(await readJson(request, limit))
+    const serverSet = SERVER_FIELDS.filter((f) => f in body)
+    if (serverSet.length > 0) {
+      throw new Reply(
+        invalid(
+          serverSet.map((f) => ({
+            code: "MALFORMED",
+            path: [f],
+            message: "is set by the server, not the request",
+          })),
+        ),
+      )
+    }
+    const given = body.evidence
+    const jurisdiction = (await options.jurisdiction?.(request)) ?? body.jurisdiction
+    const result = await kit.record({
+      source: "banner",
+      ...body,
+      tenant,
+      subject,
+      ...(jurisdiction !== undefined ? { jurisdiction } : {}),
+      // Evidence that is not an object is passed through untouched so validation reports it.
+      evidence:
+        isPlainObject(given) || given === undefined
+          ? {
+              locale: preferredLocale(request.headers.get("accept-language")),
+              ...given,
+              ...options.evidence?.(request),
+              userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? undefined,
+            }
+          : given,
+    } as never)
+    return json(result.duplicate ? 200 : 201, {
+      commandId: result.commandId,
+      duplicate: result.duplicate,
+      receipt: result.receipt,
+      decisions: choices(result.decisions),
+    })
+  })
+
+  const state = subjectRoute(async (_request, { tenant, subject, customer }) => {
+    const decisions = await kit.decisions(tenant, subject)
+    return json(200, {
+      identified: customer !== null,
+      decisions: choices(decisions),
+      consentMode: consentModeOf(decisions),
+    })
+  })
+
+  const preferences = subjectRoute(async (request, { tenant, subject, customer }) => {
+    const decisions = new Map((await kit.decisions(tenant, subject)).map((d) => [d.purpose, d]))
+    const requested = new URL(request.url).searchParams.get("locale")
+    const locale =
+      requested === "th" || requested === "en"
+        ? requested
+        : preferredLocale(request.headers.get("accept-language"))
+    const now = Date.now()
+    return json(200, {
+      locale,
+      identified: customer !== null,
+      controller: {
+        name: policy.controller.name,
+        email: policy.controller.email,
+        url: policy.controller.url ?? null,
+      },
+      policyUrl: policy.policyUrl,
+      purposes: policy.purposeIds.map((id) => {
+        const p = policy.purposes.get(id)!
+        const notice = Policy.currentVersion(p, now) ?? p.versions[0]!
+        const d = decisions.get(id)!
+        return {
+          id,
+          parent: p.ancestors[0] ?? null,
+          title: p.title,
+          description: p.description ?? null,
+          lawfulBasis: p.lawfulBasis,
+          // Only consent (and objection to legitimate interest) is the subject's choice.
+          required: p.lawfulBasis !== "consent" && p.lawfulBasis !== "legitimate_interest",
+          noticeVersion: notice.version,
+          textHash: notice.textHash,
+          text: notice.text ?? null,
+          channels: p.channels,
+          trackerCategories: p.trackerCategories,
+          choice: { allowed: d.allowed, reason: d.reason, noticeVersion: d.noticeVersion },
+        }
+      }),
+      consentMode: consentModeOf([...decisions.values()]),
+    })
+  })
+
+  const events = subjectRoute(async (request, { tenant, subject }) => {
+    guardOrigin(request)
+    const body = objectBody(await readJson(request, limit))
+    const issues: Array<WireIssue> = []
+    const { purpose, name, properties } = body
+    for (const key of Object.keys(body)) {
+      if (key !== "purpose" && key !== "name" && key !== "properties") {
+        issues.push({ code: "MALFORMED", path: [key], message: "is not a field of an event" })
+      }
+    }
+    if (typeof purpose !== "string")
+      issues.push({ code: "MALFORMED", path: ["purpose"], message: "must be a purpose id" })
+    else if (!policy.purposes.has(purpose)) {
+      issues.push({
+        code: "UNKNOWN_PURPOSE",
+        path: ["purpose"],
+        message: `"${purpose}" is not a purpose of this policy`,
+      })
+    }
+    if (typeof name !== "string" || name.length === 0 || name.length > 128) {
+      issues.push({ code: "MALFORMED", path: ["name"], message: "must be a string of 1 to 128 characters" })
+    }
+    if (
+      properties !== undefined &&
+      (typeof properties !== "object" || properties === null || Array.isArray(properties))
+    ) {
+      issues.push({ code: "MALFORMED", path: ["properties"], message: "must be an object" })
+    }
+    if (issues.length > 0) return invalid(issues)
+    const decision = await kit.gate.track({ tenant, subject, purpose: purpose as string })
+    if (!decision.allowed) return json(200, { accepted: false, reason: decision.reason })
+    await options.collect!({
+      tenant,
+      subject,
+      purpose: purpose as string,
+      name: name as string,
+      properties: (properties as Record<string, unknown> | undefined) ?? {},
+    })
+    return json(202, { accepted: true })
+  })
+
+  return [
+    compile("POST", "/record", (request) => record(request)),
+    compile("GET", "/state", (request) => state(request)),
+    compile("GET", "/preferences", (request) => preferences(request)),
+    ...(options.collect ? [compile("POST", "/events", (request) => events(request))] : []),
+  ]
+}

@@ -1,0 +1,77 @@
+/**
+ * The handler's public types: its options, the extra routes it mounts and what it returns.
+ *
+ * @since 0.2.0
+ */
+import type { Mapping } from "@consentkit/consent-mode"
+import type { Client, Route as CoreRoute, RouteContext as CoreRouteContext } from "@consentkit/core"
+
+/** A consentkit Promise client, whatever its policy's purpose ids. */
+export type Kit = Client<any>
+
+/** An event the collection endpoint accepted: only consented events reach the `collect` hook. */
+export interface CollectedEvent {
+  readonly tenant: string
+  readonly subject: string
+  readonly purpose: string
+  readonly name: string
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+/** What an extra route receives besides the request: core's `RouteContext` plus the kit. */
+export interface RouteContext extends CoreRouteContext {
+  readonly kit: Kit
+}
+
+/** An extra route mounted under the base path (e.g. a one-click unsubscribe endpoint): core's `Route` with the kit in its context. */
+export type Route = CoreRoute<RouteContext>
+
+/** Options of `createHandler`. */
+export interface HandlerOptions {
+  /** Where the routes live (default `/consent`). */
+  readonly basePath?: string
+  /** The tenant of a request: a fixed id, or read from the host, a header, the session. */
+  readonly tenant: string | ((request: Request) => string | Promise<string>)
+  /** The logged-in customer's subject id, or null for an anonymous visitor. */
+  readonly identify?: (request: Request) => string | null | undefined | Promise<string | null | undefined>
+  /** Where the visitor is (`US-CA`, `TH`, `EU-FR`), e.g. from a geo header; decides whether `Sec-GPC: 1` binds. */
+  readonly jurisdiction?: (request: Request) => string | null | undefined | Promise<string | null | undefined>
+  /** Whether the request may use operator routes (history, export, erase). Without it they always answer 403. */
+  readonly authorizeOperator?: (request: Request) => boolean | Promise<boolean>
+  /** The anonymous visitor cookie: HttpOnly and SameSite=Lax always. */
+  readonly cookie?: {
+    /** Default `ck_vid`. */
+    readonly name?: string
+    /** Default true; set false only for plain-HTTP development. */
+    readonly secure?: boolean
+    readonly domain?: string
+    /** Default `/`. */
+    readonly path?: string
+    /** Default 395 days (13 months). */
+    readonly maxAgeDays?: number
+  }
+  /** Receives events from the collection endpoint that consent allows; without it the endpoint is absent. */
+  readonly collect?: (event: CollectedEvent) => Promise<void>
+  /** Extra routes under the base path. */
+  readonly routes?: ReadonlyArray<Route>
+  /** Largest request body read (default 64 KiB). */
+  readonly maxBodyBytes?: number
+  /** When set, state-changing requests whose `Origin` is not listed get 403 (cross-site forgery guard). */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** `lastUpdate` of `/.well-known/gpc.json` (YYYY-MM-DD). */
+  readonly gpcLastUpdate?: string
+  /** Which purposes or categories grant each Google Consent Mode type in state responses. */
+  readonly consentMode?: Mapping
+  /** Adds evidence to recorded decisions (e.g. `{ ipHash }`), beside the user agent and locale taken from the request. */
+  readonly evidence?: (request: Request) => Readonly<Record<string, unknown>> | undefined
+  /** Called with unexpected errors before the 500 goes out (logging). */
+  readonly onError?: (error: unknown, request: Request) => void
+}
+
+/** The handler, with what framework adapters need to route to it. */
+export interface ConsentHandler {
+  (request: Request): Promise<Response>
+  readonly basePath: string
+  /** Whether a path is the handler's (under the base path, or `/.well-known/gpc.json`). */
+  readonly owns: (pathname: string) => boolean
+}
