@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
+import type { AnyKysely } from "./internal/kysely.js"
 import { ConsentStore, StoreError } from "@consentkit/core"
 import { Effect, Layer } from "effect"
-import type { Kysely } from "kysely"
 import type { Notifications } from "./internal/notify.js"
 import { migrate } from "./migrate.js"
 import { type OpenOptions, openStore } from "./open.js"
@@ -17,7 +17,7 @@ import { kyselyStore } from "./store.js"
 export type LayerConfig = (
   | ({ readonly url: string } & OpenOptions)
   | {
-      readonly db: Kysely<any>
+      readonly db: AnyKysely
       readonly dialect: SqlDialect
       readonly notifications?: Notifications
       readonly capabilities?: Partial<ConsentStore.StoreCapabilities>

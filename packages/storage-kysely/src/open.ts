@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import type { AnyKysely } from "./internal/kysely.js"
 import type { ConsentStore } from "@consentkit/core"
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from "kysely"
 import type { Notifications } from "./internal/notify.js"
@@ -29,7 +30,7 @@ export interface OpenOptions {
 
 /** An open database: the Kysely instance, what it is, and how to close it. */
 export interface OpenedDatabase {
-  readonly db: Kysely<any>
+  readonly db: AnyKysely
   readonly dialect: SqlDialect
   readonly engine: Engine
   /** PostgreSQL server: opens the LISTEN connection that wakes dispatchers. */
@@ -108,7 +109,7 @@ const openSqlite = async (location: string, options: OpenOptions): Promise<Opene
   database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5_000))}`)
   database.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`)
   database.pragma("cache_size = -65536")
-  const db = new Kysely<any>({
+  const db: AnyKysely = new Kysely({
     dialect: new SqliteDialect({ database: cachingStatements(database as never) }),
   })
   return {
@@ -130,7 +131,7 @@ const openPostgres = async (url: string, options: OpenOptions): Promise<OpenedDa
   pool.on("connect", (client) => {
     client.on("error", () => undefined)
   })
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+  const db: AnyKysely = new Kysely({ dialect: new PostgresDialect({ pool }) })
   return {
     db,
     dialect: "postgres",
@@ -151,7 +152,7 @@ const openPostgres = async (url: string, options: OpenOptions): Promise<OpenedDa
 const openPglite = async (location: string): Promise<OpenedDatabase> => {
   const { PGlite } = await load("@electric-sql/pglite", () => import("@electric-sql/pglite"))
   const pglite = location === "memory" ? await PGlite.create() : await PGlite.create(location)
-  const db = new Kysely<any>({ dialect: new PGliteDialect({ pglite }) })
+  const db: AnyKysely = new Kysely({ dialect: new PGliteDialect({ pglite }) })
   return {
     db,
     dialect: "postgres",
@@ -171,7 +172,7 @@ const openMysql = async (url: string, options: OpenOptions): Promise<OpenedDatab
   pool.on("connection", (connection) => {
     connection.on("error", () => undefined)
   })
-  const db = new Kysely<any>({ dialect: new MysqlDialect({ pool }) })
+  const db: AnyKysely = new Kysely({ dialect: new MysqlDialect({ pool }) })
   return {
     db,
     dialect: "mysql",

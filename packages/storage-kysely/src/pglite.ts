@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { AnyKysely } from "./internal/kysely.js"
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -11,7 +12,6 @@ import {
   type Dialect,
   type DialectAdapter,
   type Driver,
-  type Kysely,
   PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
@@ -114,7 +114,7 @@ export class PGliteDialect implements Dialect {
     return new PostgresQueryCompiler()
   }
 
-  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+  createIntrospector(db: AnyKysely): DatabaseIntrospector {
     return new PostgresIntrospector(db)
   }
 }

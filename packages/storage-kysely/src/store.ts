@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
+import type { AnyKysely } from "./internal/kysely.js"
 import { type ConsentStore, Intent, type Ledger, State, type StoreError } from "@consentkit/core"
-import { Cause, Context, Effect, Exit, Semaphore } from "effect"
+import { Cause, Context, Effect, Exit, Schedule, Semaphore } from "effect"
 import { type Kysely, type Selectable, sql } from "kysely"
 import {
   commandOf,
@@ -39,7 +40,7 @@ import {
 /** How to build a store over an existing Kysely instance. */
 export interface KyselyStoreConfig {
   /** A Kysely instance; the store applies its table prefix itself, so pass it without plugins of ours. */
-  readonly db: Kysely<any>
+  readonly db: AnyKysely
   readonly dialect: SqlDialect
   /** Table name prefix (default `consentkit_`); must match the one `migrate` used. */
   readonly tablePrefix?: string
@@ -105,6 +106,7 @@ const CurrentBatch = Context.Reference<Batch | null>("@consentkit/storage-kysely
 })
 
 const MAX_ATTEMPTS = 8
+const conflictBackoff = Schedule.jittered(Schedule.exponential("12 millis"))
 
 // Shapes used only to read the column lists of the row codecs.
 const sampleEvent: Ledger.ConsentEvent = {
@@ -215,11 +217,11 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     "delivered_at",
   ] as const
   const named = <const C extends string>(columns: ReadonlyArray<C>) =>
-    Object.fromEntries(columns.map((c) => [c, slot(c)])) as Record<C, any>
+    Object.fromEntries(columns.map((c) => [c, slot(c)])) as Record<C, never>
   const rowsOf = <C extends string>(columns: ReadonlyArray<C>, n: number) =>
     Array.from(
       { length: n },
-      (_, i) => Object.fromEntries(columns.map((c) => [c, slot(`${i}:${c}`)])) as Record<C, any>,
+      (_, i) => Object.fromEntries(columns.map((c) => [c, slot(`${i}:${c}`)])) as Record<C, never>,
     )
   const byKey = { tenant: slot("tenant"), subject: slot("subject") }
   const lockRow = db.insertInto("subject").values({
@@ -649,15 +651,14 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
   const withSubject: ConsentStore.ConsentStoreShape["withSubject"] = (tenant, subject, body) =>
     CurrentBatch.use((batch) => {
       if (batch && batch.owner === identity) return batchedSubjectTransaction(batch, tenant, subject, body)
-      const run = (n: number): Effect.Effect<any, any> =>
-        subjectTransaction(tenant, subject, body).pipe(
-          Effect.catch((error: unknown) =>
-            typeof error === "object" && error !== null && conflicts.has(error) && n < MAX_ATTEMPTS
-              ? Effect.sleep(Math.round(2 ** n * (2 + Math.random() * 8))).pipe(Effect.andThen(run(n + 1)))
-              : Effect.fail(error),
-          ),
-        )
-      return run(1)
+      // A lost race for the subject (a serialization failure, a deadlock) is tried again after a jittered backoff.
+      return subjectTransaction(tenant, subject, body).pipe(
+        Effect.retry({
+          schedule: conflictBackoff,
+          times: MAX_ATTEMPTS - 1,
+          while: (error: unknown) => typeof error === "object" && error !== null && conflicts.has(error),
+        }),
+      )
     })
 
   const batch: KyselyConsentStore["batch"] = (effect) =>

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely"
+import { type Kysely, type QueryExecutorProvider, sql } from "kysely"
 import type { SqlDialect } from "../schema.js"
 
 /** A connection taken out of Kysely's pool (or SQLite's single connection) until `release` is called. */
@@ -30,7 +30,7 @@ export const holdConnection = <DB>(db: Kysely<DB>): Promise<HeldConnection<DB>> 
  * (`BEGIN IMMEDIATE`): a deferred BEGIN that reads and then writes can deadlock against another
  * process doing the same. MySQL reads committed rows once it holds a lock, like PostgreSQL.
  */
-export const begin = async (conn: Kysely<any>, dialect: SqlDialect): Promise<void> => {
+export const begin = async (conn: QueryExecutorProvider, dialect: SqlDialect): Promise<void> => {
   if (dialect === "sqlite") {
     await sql`begin immediate`.execute(conn)
   } else if (dialect === "mysql") {
@@ -42,12 +42,12 @@ export const begin = async (conn: Kysely<any>, dialect: SqlDialect): Promise<voi
 }
 
 /** Commits the held connection's transaction. */
-export const commit = async (conn: Kysely<any>): Promise<void> => {
+export const commit = async (conn: QueryExecutorProvider): Promise<void> => {
   await sql`commit`.execute(conn)
 }
 
 /** Rolls back; a failure to roll back (connection gone) is not worth reporting over the original failure. */
-export const rollback = async (conn: Kysely<any>): Promise<void> => {
+export const rollback = async (conn: QueryExecutorProvider): Promise<void> => {
   try {
     await sql`rollback`.execute(conn)
   } catch {

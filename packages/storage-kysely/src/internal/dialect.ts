@@ -1,8 +1,8 @@
-import { type Kysely, MysqlAdapter, PostgresAdapter, SqliteAdapter } from "kysely"
+import { MysqlAdapter, PostgresAdapter, type QueryExecutorProvider, SqliteAdapter } from "kysely"
 import type { SqlDialect } from "../schema.js"
 
 /** Which dialect family a Kysely instance speaks, from its adapter (a PGlite dialect uses the PostgreSQL adapter). */
-export const dialectOf = (db: Kysely<any>): SqlDialect => {
+export const dialectOf = (db: QueryExecutorProvider): SqlDialect => {
   const adapter = db.getExecutor().adapter
   if (adapter instanceof PostgresAdapter) return "postgres"
   if (adapter instanceof MysqlAdapter) return "mysql"

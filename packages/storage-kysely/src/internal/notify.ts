@@ -1,7 +1,7 @@
 /** A dedicated connection that LISTENs (PostgreSQL server only: pooled connections cannot keep a LISTEN). */
 export interface ListenConnection {
   readonly query: (text: string) => Promise<unknown>
-  readonly on: (event: "notification" | "error" | "end", listener: (...args: Array<any>) => void) => unknown
+  readonly on: (event: "notification" | "error" | "end", listener: (...args: Array<never>) => void) => unknown
   readonly end: () => Promise<void>
 }
 

@@ -1,10 +1,11 @@
-import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from "kysely"
+import { type Compilable, CompiledQuery, type QueryExecutorProvider, type QueryResult } from "kysely"
 
 // Placeholders compiled in place of values; a NUL byte never appears in a real parameter we build.
 const MARK = "\u0000consentkit:"
 
 /** A value's placeholder: `name` for a named value, `i:column` for column of row i of an insert. */
-export const slot = (name: string): any => `${MARK}${name}`
+// Typed `never` so it fits any column of a typed insert: the value is a marker, replaced when the query runs.
+export const slot = (name: string): never => `${MARK}${name}` as never
 
 type Slot =
   | { readonly name: string }
@@ -35,13 +36,13 @@ export const prepare = (query: Compilable): Prepared => {
 }
 
 /** Runs a prepared query with named values, or rows (for multi-row inserts). */
-export const run = <R = Record<string, any>>(
-  conn: Kysely<any>,
+export const run = <R = Record<string, unknown>>(
+  conn: QueryExecutorProvider,
   prepared: Prepared,
   values: Readonly<Record<string, unknown>>,
   rows: ReadonlyArray<Readonly<Record<string, unknown>>> = [],
 ): Promise<QueryResult<R>> =>
-  conn.executeQuery<R>(
+  conn.getExecutor().executeQuery<R>(
     CompiledQuery.raw(
       prepared.sql,
       prepared.slots.map((s) =>
