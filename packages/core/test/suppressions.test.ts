@@ -26,7 +26,7 @@ describe("Suppressions", () => {
     const events = [
       (l: Suppressions.Suppressions) => l.suppress("t", "s", "marketing", 1, "withdrawn"),
       (l: Suppressions.Suppressions) => l.resume("t", "s", "marketing", 2),
-      (l: Suppressions.Suppressions) => l.suppress("t", "s", "marketing", 3, "objected"),
+      (l: Suppressions.Suppressions) => l.suppress("t", "s", "marketing", 3, "gpc_opt_out"),
     ]
     const orders = [
       [0, 1, 2],
@@ -39,7 +39,7 @@ describe("Suppressions", () => {
     for (const order of orders) {
       const list = Suppressions.make()
       for (const i of order) events[i]!(list)
-      expect(list.refusal("t", "s", "marketing")).toBe("objected")
+      expect(list.refusal("t", "s", "marketing")).toBe("gpc_opt_out")
     }
     for (const order of [
       [0, 1],
