@@ -8,14 +8,35 @@
  */
 import {
   type Adapter,
+  type AdapterDescriptor,
   AdapterError,
   type Client,
   type Decision,
+  Gatekeeper,
   type Intent,
   Tracker,
 } from "@consentkit/core"
 
-/** A consentkit Promise client, whatever its policy's purpose ids. */
+/**
+ * What the tracker gate asks the kit: a `Gatekeeper`, or (for `bind`) a `createConsentKit` client
+ * of any policy. Method syntax keeps a client typed by its purpose ids assignable.
+ */
+export interface GateKit {
+  readonly gate: {
+    track(request: {
+      readonly tenant: string
+      readonly subject: string
+      readonly purpose?: string
+    }): Promise<Decision.Decision>
+  }
+}
+
+/**
+ * A consentkit Promise client, whatever its policy's purpose ids: what adapters still wired by
+ * `bind(kit)` receive (ga4, segment, cdp-sql until they become descriptors).
+ * @deprecated adapters built with `defineTracker` receive a `Gatekeeper`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the legacy bind path accepts a client of any policy; removed with bind
 export type Kit = Client<any>
 
 /** Why an event was dropped: the decision's reason, or `stopped` when the local stop list refused it first. */
@@ -51,8 +72,8 @@ export interface GateOptions {
   readonly name: string
   /** Tracker categories whose intents it receives; empty = all. */
   readonly categories?: ReadonlyArray<string>
-  /** The kit to ask; or call `bind(kit)` once the kit exists (the kit needs the adapter first). */
-  readonly kit?: Kit
+  /** The kit to ask; `defineTracker` supplies it when the kit builds the adapter. */
+  readonly kit?: GateKit
   /** Deletes the subject at the provider; must resolve only when the provider accepted the request. */
   readonly erase: (erasure: Erasure) => Promise<void>
   /** Tells the provider a purpose stopped, where it has a notion of it (optional). */
@@ -76,8 +97,11 @@ export interface GateOptions {
 export interface TrackerGate {
   /** The adapter to pass to `createConsentKit({ trackers: [...] })`. */
   readonly adapter: Adapter.Adapter
-  /** Supplies the kit after it was created with this adapter. */
-  readonly bind: (kit: Kit) => void
+  /**
+   * Supplies the kit after it was created with this adapter.
+   * @deprecated register `defineTracker(...)` descriptors instead; the kit hands them their gate.
+   */
+  readonly bind: (kit: GateKit) => void
   /** Decides one event: the local stop list first, then the kit's tracker gate. Counts a drop. */
   readonly check: (event: {
     readonly tenant: string
@@ -203,6 +227,21 @@ export const makeGate = (options: GateOptions): TrackerGate => {
     isStopped,
   }
 }
+
+/**
+ * A tracker as a descriptor for `createConsentKit({ trackers: [...] })`: the kit routes its
+ * intents by the gate's static fields and calls `api(gate, kit)` once, on the first delivery or on
+ * `kit.adapter(descriptor)`, so the provider's SDK client is built only in processes that use it.
+ */
+export const defineTracker = <Api>(
+  options: Omit<GateOptions, "kit">,
+  api: (gate: TrackerGate, kit: Gatekeeper.Gatekeeper) => Api,
+): AdapterDescriptor<Api> =>
+  // A gate without a kit only holds empty lists; its adapter gives the routing fields.
+  Gatekeeper.describe(makeGate(options).adapter, (kit) => {
+    const gate = makeGate({ ...options, kit })
+    return { deliver: gate.adapter.deliver, api: api(gate, kit) }
+  })
 
 /**
  * Fails a provider call with the status and body it answered, as an `AdapterError` that is
