@@ -24,6 +24,8 @@ export interface Gatekeeper<P extends string = string> {
     purpose: P,
     options?: Decision.DecideOptions,
   ) => Promise<Decision.Decision>
+  /** Decisions for every purpose of the policy (trackers forward them as the provider's consent state). */
+  readonly decisions: (tenant: string, subject: string) => Promise<ReadonlyArray<Decision.Decision>>
   readonly gate: {
     /** May this event be collected? Pass a purpose or a tracker category. */
     readonly track: (request: {
@@ -111,6 +113,7 @@ export const fromRuntime = (
       const d = options === undefined ? cached(tenant, subject, purpose) : undefined
       return d ? Promise.resolve(d) : run((kit) => kit.decide(tenant, subject, purpose, options))
     },
+    decisions: (tenant, subject) => run((kit) => kit.decisions(tenant, subject)),
     gate: {
       track: (req) => {
         const d = hit(req)

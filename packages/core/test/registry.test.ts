@@ -4,6 +4,7 @@ import {
   type Gatekeeper,
   type Intent,
   MemoryStore,
+  MessengerGate,
 } from "@consentkit/core"
 import { Effect } from "effect"
 import { expect, it } from "vitest"
@@ -109,5 +110,34 @@ it("the dispatcher delivers through the built deliver", async () => {
   expect(made()).toBe(1)
   const delivered = kit.adapter(d).delivered()
   expect(delivered).toContain("tracking.stop:c1")
+  await kit.close()
+})
+
+it("MessengerGate.defineMessenger: routed by its channels, built on kit.adapter with a gate that refuses unconsented sends", async () => {
+  let built = 0
+  const d = MessengerGate.defineMessenger(
+    { name: "mail", channels: ["email"], erase: async () => {} },
+    (gate) => {
+      built++
+      return gate
+    },
+  )
+  expect(d.channels).toEqual(["email"])
+  expect(d.kinds).toContain("messaging.suppress")
+  const kit = createConsentKit({
+    policy,
+    store: MemoryStore.make(),
+    secret: "s",
+    messengers: [d],
+    dispatcher: { autoStart: false },
+  })
+  expect(built).toBe(0)
+  const gate = kit.adapter(d)
+  expect(built).toBe(1)
+  await expect(
+    gate.assertSend({ tenant: freshTenant(), subject: "x", channel: "email" }),
+  ).rejects.toMatchObject({
+    _tag: "ConsentRequired",
+  })
   await kit.close()
 })
