@@ -10,7 +10,6 @@ import {
   type Adapter,
   type AdapterDescriptor,
   AdapterError,
-  type Client,
   type Decision,
   Gatekeeper,
   type Intent,
@@ -18,8 +17,8 @@ import {
 } from "@consentkit/core"
 
 /**
- * What the tracker gate asks the kit: a `Gatekeeper`, or (for `bind`) a `createConsentKit` client
- * of any policy. Method syntax keeps a client typed by its purpose ids assignable.
+ * What the tracker gate asks the kit: a `Gatekeeper` (or a `createConsentKit` client of any policy;
+ * method syntax keeps a client typed by its purpose ids assignable).
  */
 export interface GateKit {
   readonly gate: {
@@ -30,14 +29,6 @@ export interface GateKit {
     }): Promise<Decision.Decision>
   }
 }
-
-/**
- * A consentkit Promise client, whatever its policy's purpose ids: what adapters still wired by
- * `bind(kit)` receive (ga4, segment, cdp-sql until they become descriptors).
- * @deprecated adapters built with `defineTracker` receive a `Gatekeeper`.
- */
-// biome-ignore lint/suspicious/noExplicitAny: the legacy bind path accepts a client of any policy; removed with bind
-export type Kit = Client<any>
 
 /** Why an event was dropped: the decision's reason, or `stopped` when the local stop list refused it first. */
 export type DropReason = Decision.Reason | "stopped"
@@ -73,7 +64,7 @@ export interface GateOptions {
   /** Tracker categories whose intents it receives; empty = all. */
   readonly categories?: ReadonlyArray<string>
   /** The kit to ask; `defineTracker` supplies it when the kit builds the adapter. */
-  readonly kit?: GateKit
+  readonly kit: GateKit
   /** Deletes the subject at the provider; must resolve only when the provider accepted the request. */
   readonly erase: (erasure: Erasure) => Promise<void>
   /** Tells the provider a purpose stopped, where it has a notion of it (optional). */
@@ -97,11 +88,6 @@ export interface GateOptions {
 export interface TrackerGate {
   /** The adapter to pass to `createConsentKit({ trackers: [...] })`. */
   readonly adapter: Adapter.Adapter
-  /**
-   * Supplies the kit after it was created with this adapter.
-   * @deprecated register `defineTracker(...)` descriptors instead; the kit hands them their gate.
-   */
-  readonly bind: (kit: GateKit) => void
   /** Decides one event: the local stop list first, then the kit's tracker gate. Counts a drop. */
   readonly check: (event: {
     readonly tenant: string
@@ -120,7 +106,7 @@ const key = (tenant: string, subject: string, purpose: string) => `${tenant}\u00
 
 /** Builds a tracker gate and the adapter that feeds its stop list. */
 export const makeGate = (options: GateOptions): TrackerGate => {
-  let kit = options.kit
+  const kit = options.kit
   const maxEntries = options.maxEntries ?? 100_000
   // Per (tenant, subject, purpose): the newest intent applied, so a redelivered older intent never overrides a newer one.
   const stops = new Map<string, { readonly stopped: boolean; readonly at: number }>()
@@ -210,13 +196,8 @@ export const makeGate = (options: GateOptions): TrackerGate => {
 
   return {
     adapter,
-    bind: (k) => {
-      kit = k
-    },
     check: async ({ tenant, subject, purpose }) => {
       if (isStopped(tenant, subject, purpose)) return drop("stopped", null)
-      if (!kit)
-        throw new Error(`${options.name}: no consentkit client bound; call bind(kit) after createConsentKit`)
       const decision = await kit.gate.track({ tenant, subject, purpose })
       return decision.allowed ? { allowed: true, decision } : drop(decision.reason, decision)
     },
@@ -228,6 +209,13 @@ export const makeGate = (options: GateOptions): TrackerGate => {
   }
 }
 
+/** The kit of the gate that only lends its routing fields: it is never delivered to nor asked. */
+const unbuilt = (name: string): GateKit => ({
+  gate: {
+    track: () => Promise.reject(new Error(`${name}: the routing template of a descriptor cannot decide`)),
+  },
+})
+
 /**
  * A tracker as a descriptor for `createConsentKit({ trackers: [...] })`: the kit routes its
  * intents by the gate's static fields and calls `api(gate, kit)` once, on the first delivery or on
@@ -237,8 +225,8 @@ export const defineTracker = <Api>(
   options: Omit<GateOptions, "kit">,
   api: (gate: TrackerGate, kit: Gatekeeper.Gatekeeper) => Api,
 ): AdapterDescriptor<Api> =>
-  // A gate without a kit only holds empty lists; its adapter gives the routing fields.
-  Gatekeeper.describe(makeGate(options).adapter, (kit) => {
+  // The routing fields come from a gate's adapter; it only holds empty lists and is never asked to decide.
+  Gatekeeper.describe(makeGate({ ...options, kit: unbuilt(options.name) }).adapter, (kit) => {
     const gate = makeGate({ ...options, kit })
     return { deliver: gate.adapter.deliver, api: api(gate, kit) }
   })

@@ -2,24 +2,27 @@ import { createConsentKit, type Intent, MemoryStore } from "@consentkit/core"
 import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { Effect } from "effect"
 import { afterAll, expect, it } from "vitest"
-import { defineTracker, makeGate } from "../src/index.js"
+import { defineTracker } from "../src/index.js"
 
 const erased: Array<ReadonlyArray<string>> = []
-const gate = makeGate({
-  name: "test-tracker",
-  aliasKinds: ["anonymous"],
-  erase: async (e) => {
-    erased.push(e.identifiers)
+const descriptor = defineTracker(
+  {
+    name: "test-tracker",
+    aliasKinds: ["anonymous"],
+    erase: async (e) => {
+      erased.push(e.identifiers)
+    },
   },
-})
+  (g) => g,
+)
 const kit = createConsentKit({
   policy: conformancePolicy,
   store: MemoryStore.make(),
   secret: "s",
-  trackers: [gate.adapter],
+  trackers: [descriptor],
   dispatcher: { autoStart: false },
 })
-gate.bind(kit)
+const gate = kit.adapter(descriptor)
 afterAll(() => kit.close())
 
 const intent = (over: Partial<Intent.Intent>): Intent.Intent =>
