@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto"
 import { Adapter, createConsentKit, Intent } from "@consentkit/core"
 import { lineMessenger } from "@consentkit/adapter-line"
 import { localLine } from "@consentkit/adapter-line/testing"
-import { posthogTracker } from "@consentkit/adapter-posthog"
+import { posthog as posthogAdapter } from "@consentkit/adapter-posthog"
 import { sql } from "kysely"
 import { PostHog } from "posthog-node"
 import { describe, expect, test } from "vitest"
@@ -52,7 +52,7 @@ for (const { name, enabled } of DIALECTS) {
           flushInterval: 60_000,
           fetchRetryCount: 0,
         })
-        const posthog = posthogTracker({
+        const posthogDescriptor = posthogAdapter({
           client,
           deletion: { projectId: 1, personalApiKey: "phx_rel", apiHost: posthogServer.url },
         })
@@ -85,13 +85,13 @@ for (const { name, enabled } of DIALECTS) {
           policy,
           store: database.store,
           secret: SECRET,
-          trackers: [posthog.adapter],
+          trackers: [posthogDescriptor],
           messengers: [line.adapter],
           adapters: [cdpAdapter],
           dispatcher: { autoStart: false },
         })
-        posthog.bind(kit)
         line.bind(kit)
+        const posthog = kit.adapter(posthogDescriptor)
         try {
           for (const p of people) {
             await kit.record({

@@ -11,7 +11,7 @@ import { lineMessenger } from "@consentkit/adapter-line"
 import { type LocalLine, localLine } from "@consentkit/adapter-line/testing"
 import { nodemailerMessenger } from "@consentkit/adapter-nodemailer"
 import { type LocalSmtp, localSmtp } from "@consentkit/adapter-nodemailer/testing"
-import { posthogTracker } from "@consentkit/adapter-posthog"
+import { posthog as posthogAdapter } from "@consentkit/adapter-posthog"
 import { Adapter, type Client, createConsentKit } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { serve } from "@hono/node-server"
@@ -128,7 +128,7 @@ export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
     flushInterval: 250,
     fetchRetryCount: 1,
   })
-  const posthog = posthogTracker({
+  const posthogDescriptor = posthogAdapter({
     client: posthogClient,
     deletion: { projectId: 1, personalApiKey: PERSONAL_API_KEY, apiHost: analytics.url },
   })
@@ -180,13 +180,13 @@ export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
     policy,
     store: opened.store,
     secret,
-    trackers: [posthog.adapter],
+    trackers: [posthogDescriptor],
     messengers: [mail.adapter, lineApi.adapter],
     adapters: [crmAdapter],
     // Short retries so the demo's dead letters appear within seconds of taking the CRM offline.
     dispatcher: { maxAttempts: 4, baseDelayMs: 1_000, maxDelayMs: 8_000, pollMs: 500 },
   })
-  posthog.bind(kit)
+  const posthog = kit.adapter(posthogDescriptor)
   mail.bind(kit)
   lineApi.bind(kit)
 

@@ -19,6 +19,8 @@ import {
 import type * as Decision from "./Decision.js"
 import type * as Intent from "./Intent.js"
 import * as Dispatcher from "./Dispatcher.js"
+import * as Gatekeeper from "./Gatekeeper.js"
+import * as Registry from "./Registry.js"
 import type * as Ledger from "./Ledger.js"
 import type * as Policy from "./Policy.js"
 import type * as State from "./State.js"
@@ -39,11 +41,11 @@ export interface ClientOptions<P extends string> {
   readonly store: ConsentStoreShape
   /** Secret for pseudonyms of erased subjects. */
   readonly secret: string
-  readonly trackers?: ReadonlyArray<Adapter>
-  readonly messengers?: ReadonlyArray<Adapter>
+  readonly trackers?: ReadonlyArray<Registry.Registered>
+  readonly messengers?: ReadonlyArray<Registry.Registered>
   readonly buses?: ReadonlyArray<Adapter>
-  /** Other adapters (e.g. the brand's own customer-data tables). */
-  readonly adapters?: ReadonlyArray<Adapter>
+  /** Adapters and adapter descriptors (built with their gate on first delivery or `kit.adapter(d)`). */
+  readonly adapters?: ReadonlyArray<Registry.Registered>
   readonly cache?: ConsentKit.Options["cache"]
   /** Dispatcher settings; `autoStart: false` leaves delivery to `dispatchPending()` or a separate process. */
   readonly dispatcher?: Dispatcher.Options & { readonly autoStart?: boolean }
@@ -115,6 +117,8 @@ export interface Client<P extends string> {
     }) => Promise<ReadonlyArray<Delivery>>
     readonly replay: (ids: ReadonlyArray<string>) => Promise<number>
   }
+  /** The API of a registered adapter descriptor, built once with this kit's gatekeeper. */
+  readonly adapter: <Api>(descriptor: Gatekeeper.AdapterDescriptor<Api>) => Api
   /** Delivers everything due now, in this process; resolves with what it did. */
   readonly dispatchPending: () => Promise<Dispatcher.Round>
   /** The Effect runtime, for mixing both styles. */
@@ -144,15 +148,18 @@ export interface Client<P extends string> {
  * ```
  */
 export const createConsentKit = <P extends string>(options: ClientOptions<P>): Client<P> => {
-  const adapters = [
-    ...(options.trackers ?? []),
-    ...(options.messengers ?? []),
-    ...(options.buses ?? []),
-    ...(options.adapters ?? []),
-  ]
+  const registry = Registry.make(
+    [
+      ...(options.trackers ?? []),
+      ...(options.messengers ?? []),
+      ...(options.buses ?? []),
+      ...(options.adapters ?? []),
+    ],
+    () => gatekeeper,
+  )
   const layer = ConsentKit.layer({
     policy: options.policy,
-    adapters,
+    adapters: registry.adapters,
     secret: options.secret,
     cache: options.cache,
   }).pipe(Layer.provide(Layer.succeed(ConsentStore, options.store)))
@@ -174,6 +181,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
   void kitPromise.then((kit) => {
     kitSync = kit
   })
+  const gatekeeper = Gatekeeper.fromRuntime(options.policy, run, (t, s, p) => kitSync?.decideCached(t, s, p))
 
   return {
     policy: options.policy,
@@ -235,6 +243,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
           ),
         ),
     },
+    adapter: registry.adapter,
     dispatchPending: () => dispatcherPromise.then((d) => runtime.runPromise(d.drain)),
     runtime,
     close: async () => {

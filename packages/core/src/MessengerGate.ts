@@ -8,12 +8,17 @@ import type * as Adapter from "./Adapter.js"
 import type { Client } from "./Client.js"
 import * as Decision from "./Decision.js"
 import { ConsentRequired } from "./Errors.js"
+import * as Gatekeeper from "./Gatekeeper.js"
 import type * as Intent from "./Intent.js"
 import * as Messenger from "./Messenger.js"
 import * as Suppressions from "./Suppressions.js"
 import { ALL } from "./Suppressions.js"
 
-/** A consentkit Promise client, whatever its policy's purpose ids. */
+/**
+ * A consentkit Promise client, whatever its policy's purpose ids: what messengers still wired by
+ * `bind(kit)` receive. Messengers built with `defineMessenger` get a `Gatekeeper` instead.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the legacy bind path accepts a client of any policy; removed with bind
 export type Kit = Client<any>
 
 /** What a gated send asks: who, on which channel, for which purpose (default every purpose of the channel). */
@@ -39,7 +44,7 @@ export class RecipientNotFound extends Data.TaggedError("RecipientNotFound")<{
 export interface GateOptions {
   readonly name: string
   readonly channels: ReadonlyArray<string>
-  readonly kit?: Kit
+  readonly kit?: Gatekeeper.Gatekeeper
   /** Reflects a suppression at the provider (runs after the local list already refuses). */
   readonly suppress?: (intent: Intent.Intent) => Promise<void>
   /** Lifts it at the provider (the local list refuses until this succeeded). */
@@ -55,8 +60,9 @@ export interface GateOptions {
 /** The gate and its adapter. */
 export interface Gate {
   readonly adapter: Adapter.Adapter
+  /** @deprecated register `defineMessenger(...)` descriptors instead; the kit hands them their gate. */
   readonly bind: (kit: Kit) => void
-  readonly kit: () => Kit
+  readonly kit: () => Gatekeeper.Gatekeeper
   /** Resolves with the kit's decision, or rejects with `ConsentRequired` (from the kit or the local list). */
   readonly assertSend: (request: SendRequest) => Promise<Decision.Decision>
   /** The local list's refusal, if any (no I/O). */
@@ -156,3 +162,18 @@ export const makeGate = (options: GateOptions): Gate => {
     },
   }
 }
+
+/**
+ * A messenger as a descriptor for `createConsentKit({ messengers: [...] })`: the kit routes its
+ * intents by the gate's static fields and calls `api(gate, kit)` once, on the first delivery or on
+ * `kit.adapter(descriptor)`, so the provider's SDK client is built only in processes that use it.
+ */
+export const defineMessenger = <Api>(
+  options: Omit<GateOptions, "kit">,
+  api: (gate: Gate, kit: Gatekeeper.Gatekeeper) => Api,
+): Gatekeeper.AdapterDescriptor<Api> =>
+  // A gate without a kit only holds empty lists; its adapter gives the routing fields.
+  Gatekeeper.describe(makeGate(options).adapter, (kit) => {
+    const gate = makeGate({ ...options, kit })
+    return { deliver: gate.adapter.deliver, api: api(gate, kit) }
+  })

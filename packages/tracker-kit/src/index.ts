@@ -8,15 +8,27 @@
  */
 import {
   type Adapter,
+  type AdapterDescriptor,
   AdapterError,
-  type Client,
   type Decision,
+  Gatekeeper,
   type Intent,
   Tracker,
 } from "@consentkit/core"
 
-/** A consentkit Promise client, whatever its policy's purpose ids. */
-export type Kit = Client<any>
+/**
+ * What the tracker gate asks the kit: a `Gatekeeper` (or a `createConsentKit` client of any policy;
+ * method syntax keeps a client typed by its purpose ids assignable).
+ */
+export interface GateKit {
+  readonly gate: {
+    track(request: {
+      readonly tenant: string
+      readonly subject: string
+      readonly purpose?: string
+    }): Promise<Decision.Decision>
+  }
+}
 
 /** Why an event was dropped: the decision's reason, or `stopped` when the local stop list refused it first. */
 export type DropReason = Decision.Reason | "stopped"
@@ -51,8 +63,8 @@ export interface GateOptions {
   readonly name: string
   /** Tracker categories whose intents it receives; empty = all. */
   readonly categories?: ReadonlyArray<string>
-  /** The kit to ask; or call `bind(kit)` once the kit exists (the kit needs the adapter first). */
-  readonly kit?: Kit
+  /** The kit to ask; `defineTracker` supplies it when the kit builds the adapter. */
+  readonly kit: GateKit
   /** Deletes the subject at the provider; must resolve only when the provider accepted the request. */
   readonly erase: (erasure: Erasure) => Promise<void>
   /** Tells the provider a purpose stopped, where it has a notion of it (optional). */
@@ -76,8 +88,6 @@ export interface GateOptions {
 export interface TrackerGate {
   /** The adapter to pass to `createConsentKit({ trackers: [...] })`. */
   readonly adapter: Adapter.Adapter
-  /** Supplies the kit after it was created with this adapter. */
-  readonly bind: (kit: Kit) => void
   /** Decides one event: the local stop list first, then the kit's tracker gate. Counts a drop. */
   readonly check: (event: {
     readonly tenant: string
@@ -96,7 +106,7 @@ const key = (tenant: string, subject: string, purpose: string) => `${tenant}\u00
 
 /** Builds a tracker gate and the adapter that feeds its stop list. */
 export const makeGate = (options: GateOptions): TrackerGate => {
-  let kit = options.kit
+  const kit = options.kit
   const maxEntries = options.maxEntries ?? 100_000
   // Per (tenant, subject, purpose): the newest intent applied, so a redelivered older intent never overrides a newer one.
   const stops = new Map<string, { readonly stopped: boolean; readonly at: number }>()
@@ -186,13 +196,8 @@ export const makeGate = (options: GateOptions): TrackerGate => {
 
   return {
     adapter,
-    bind: (k) => {
-      kit = k
-    },
     check: async ({ tenant, subject, purpose }) => {
       if (isStopped(tenant, subject, purpose)) return drop("stopped", null)
-      if (!kit)
-        throw new Error(`${options.name}: no consentkit client bound; call bind(kit) after createConsentKit`)
       const decision = await kit.gate.track({ tenant, subject, purpose })
       return decision.allowed ? { allowed: true, decision } : drop(decision.reason, decision)
     },
@@ -203,6 +208,28 @@ export const makeGate = (options: GateOptions): TrackerGate => {
     isStopped,
   }
 }
+
+/** The kit of the gate that only lends its routing fields: it is never delivered to nor asked. */
+const unbuilt = (name: string): GateKit => ({
+  gate: {
+    track: () => Promise.reject(new Error(`${name}: the routing template of a descriptor cannot decide`)),
+  },
+})
+
+/**
+ * A tracker as a descriptor for `createConsentKit({ trackers: [...] })`: the kit routes its
+ * intents by the gate's static fields and calls `api(gate, kit)` once, on the first delivery or on
+ * `kit.adapter(descriptor)`, so the provider's SDK client is built only in processes that use it.
+ */
+export const defineTracker = <Api>(
+  options: Omit<GateOptions, "kit">,
+  api: (gate: TrackerGate, kit: Gatekeeper.Gatekeeper) => Api,
+): AdapterDescriptor<Api> =>
+  // The routing fields come from a gate's adapter; it only holds empty lists and is never asked to decide.
+  Gatekeeper.describe(makeGate({ ...options, kit: unbuilt(options.name) }).adapter, (kit) => {
+    const gate = makeGate({ ...options, kit })
+    return { deliver: gate.adapter.deliver, api: api(gate, kit) }
+  })
 
 /**
  * Fails a provider call with the status and body it answered, as an `AdapterError` that is

@@ -2,24 +2,27 @@ import { createConsentKit, type Intent, MemoryStore } from "@consentkit/core"
 import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { Effect } from "effect"
 import { afterAll, expect, it } from "vitest"
-import { makeGate } from "../src/index.js"
+import { defineTracker } from "../src/index.js"
 
 const erased: Array<ReadonlyArray<string>> = []
-const gate = makeGate({
-  name: "test-tracker",
-  aliasKinds: ["anonymous"],
-  erase: async (e) => {
-    erased.push(e.identifiers)
+const descriptor = defineTracker(
+  {
+    name: "test-tracker",
+    aliasKinds: ["anonymous"],
+    erase: async (e) => {
+      erased.push(e.identifiers)
+    },
   },
-})
+  (g) => g,
+)
 const kit = createConsentKit({
   policy: conformancePolicy,
   store: MemoryStore.make(),
   secret: "s",
-  trackers: [gate.adapter],
+  trackers: [descriptor],
   dispatcher: { autoStart: false },
 })
-gate.bind(kit)
+const gate = kit.adapter(descriptor)
 afterAll(() => kit.close())
 
 const intent = (over: Partial<Intent.Intent>): Intent.Intent =>
@@ -89,4 +92,41 @@ it("erases once per intent, by the subject and the aliases the provider knows, a
   await Effect.runPromise(gate.adapter.deliver(erase))
   expect(erased).toEqual([["e", "anon-1"]])
   expect(gate.isStopped("t", "e", "analytics")).toBe(true)
+})
+
+it("defineTracker: the kit routes by the descriptor and builds it once, with its gate", async () => {
+  let built = 0
+  const d = defineTracker({ name: "described", erase: async () => {} }, (g) => {
+    built++
+    return g
+  })
+  expect(d.kinds).toEqual(gate.adapter.kinds)
+  const k = createConsentKit({
+    policy: conformancePolicy,
+    store: MemoryStore.make(),
+    secret: "s",
+    trackers: [d],
+    dispatcher: { autoStart: false },
+  })
+  const tenant = uniqueTenant()
+  await k.record({
+    tenant,
+    subject: "a",
+    source: "banner",
+    decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+  })
+  expect(built).toBe(0)
+  const api = k.adapter(d)
+  expect(k.adapter(d)).toBe(api)
+  expect((await api.check({ tenant, subject: "a", purpose: "analytics" })).allowed).toBe(true)
+  await k.record({
+    tenant,
+    subject: "a",
+    source: "banner",
+    decisions: [{ purpose: "analytics", action: "withdraw" }],
+  })
+  await k.dispatchPending()
+  expect(api.isStopped(tenant, "a", "analytics")).toBe(true)
+  expect(built).toBe(1)
+  await k.close()
 })

@@ -6,11 +6,11 @@
  *
  * @since 0.1.0
  */
-import type { Adapter, Decision } from "@consentkit/core"
-import { type Kit, makeGate, type Stats } from "@consentkit/tracker-kit"
+import type { AdapterDescriptor, Decision, Gatekeeper } from "@consentkit/core"
+import { defineTracker, type GateOptions, type Stats } from "@consentkit/tracker-kit"
 import type { Kysely } from "kysely"
 
-export type { Kit, Stats } from "@consentkit/tracker-kit"
+export type { Stats } from "@consentkit/tracker-kit"
 
 /** One customer-data table. */
 export interface TableConfig {
@@ -36,8 +36,6 @@ export interface CdpSqlOptions {
   /** The brand's database. */
   readonly db: Kysely<any>
   readonly tables: ReadonlyArray<TableConfig>
-  /** The consentkit client; or call `bind(kit)` once it exists. */
-  readonly kit?: Kit
   /** Adapter name (default `cdp-sql`). */
   readonly name?: string
   /** Alias kinds whose values are also subject ids in these tables (default every alias). */
@@ -62,10 +60,6 @@ export interface WriteResult {
 
 /** The gated tables. */
 export interface CdpSql {
-  /** For `createConsentKit({ adapters: [cdp.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  /** Supplies the kit after it was created with this adapter; checks every configured purpose exists. */
-  readonly bind: (kit: Kit) => void
   /** Inserts a row for its subject (read from the subject column) if consent allows. */
   readonly insert: (
     tenant: string,
@@ -83,7 +77,7 @@ export interface CdpSql {
   readonly stats: () => Stats
 }
 
-const checkPurposes = (name: string, tables: ReadonlyArray<TableConfig>, kit: Kit) => {
+const checkPurposes = (name: string, tables: ReadonlyArray<TableConfig>, kit: Gatekeeper.Gatekeeper) => {
   for (const t of tables) {
     for (const purpose of [t.purpose, ...Object.values(t.columns ?? {})]) {
       if (purpose !== undefined && !kit.policy.purposes.has(purpose)) {
@@ -109,12 +103,11 @@ const checkPurposes = (name: string, tables: ReadonlyArray<TableConfig>, kit: Ki
  *     { table: "profiles", subjectColumn: "customer_id", columns: { favourite_tea: "personalisation" }, erase: { anonymise: { email: null, favourite_tea: null } } },
  *   ],
  * })
- * const kit = createConsentKit({ policy, store, secret, adapters: [cdp.adapter] })
- * cdp.bind(kit)
- * await cdp.insert("siamtea", "events", { customer_id: "c-1", name: "viewed", at: new Date().toISOString() })
+ * const kit = createConsentKit({ policy, store, secret, adapters: [cdp] })
+ * await kit.adapter(cdp).insert("siamtea", "events", { customer_id: "c-1", name: "viewed", at: new Date().toISOString() })
  * ```
  */
-export const cdpSql = (options: CdpSqlOptions): CdpSql => {
+export const cdpSql = (options: CdpSqlOptions): AdapterDescriptor<CdpSql> => {
   const name = options.name ?? "cdp-sql"
   const db = options.db
   const tables = new Map<string, TableConfig>()
@@ -122,12 +115,10 @@ export const cdpSql = (options: CdpSqlOptions): CdpSql => {
     if (tables.has(t.table)) throw new Error(`${name}: table "${t.table}" is configured twice`)
     tables.set(t.table, t)
   }
-  if (options.kit) checkPurposes(name, options.tables, options.kit)
 
-  const gate = makeGate({
+  const gateOptions: Omit<GateOptions, "kit"> = {
     name,
     role: "cdp",
-    kit: options.kit,
     aliasKinds: options.aliasKinds,
     // Table purposes need not govern a tracker category, so the stop list also follows consent.changed.
     followChanges: true,
@@ -154,83 +145,84 @@ export const cdpSql = (options: CdpSqlOptions): CdpSql => {
         }
       })
     },
+  }
+
+  // Built once by the kit (first delivery or kit.adapter): checks every configured purpose exists.
+  return defineTracker(gateOptions, (gate, kit): CdpSql => {
+    checkPurposes(name, options.tables, kit)
+    const configOf = (table: string): TableConfig => {
+      const config = tables.get(table)
+      if (!config)
+        throw new Error(
+          `${name}: table "${table}" is not configured (configured: ${[...tables.keys()].join(", ")})`,
+        )
+      return config
+    }
+
+    /** Applies the table's and the columns' purposes; what survives is written. */
+    const admit = async (
+      tenant: string,
+      subject: string,
+      config: TableConfig,
+      values: Readonly<Record<string, unknown>>,
+    ) => {
+      const refused: Array<Refusal> = []
+      if (config.purpose !== undefined) {
+        const verdict = await gate.check({ tenant, subject, purpose: config.purpose })
+        if (!verdict.allowed)
+          return { kept: null, refused: [{ column: null, purpose: config.purpose, reason: verdict.reason }] }
+      }
+      const verdicts = new Map<string, Awaited<ReturnType<typeof gate.check>>>()
+      const kept: Record<string, unknown> = {}
+      for (const [column, value] of Object.entries(values)) {
+        const purpose = config.columns?.[column]
+        if (purpose === undefined) {
+          kept[column] = value
+          continue
+        }
+        let verdict = verdicts.get(purpose)
+        if (!verdict) {
+          verdict = await gate.check({ tenant, subject, purpose })
+          verdicts.set(purpose, verdict)
+        }
+        if (verdict.allowed) kept[column] = value
+        else refused.push({ column, purpose, reason: verdict.reason })
+      }
+      const content = Object.keys(kept).filter((c) => c !== config.subjectColumn && c !== config.tenantColumn)
+      return { kept: content.length > 0 ? kept : null, refused }
+    }
+
+    return {
+      insert: async (tenant, table, row) => {
+        const config = configOf(table)
+        const subject = row[config.subjectColumn]
+        if (typeof subject !== "string" || subject.length === 0) {
+          throw new TypeError(
+            `${name}: a row of "${table}" needs its subject id in "${config.subjectColumn}"`,
+          )
+        }
+        const { kept, refused } = await admit(tenant, subject, config, row)
+        if (!kept) return { written: false, rows: 0, refused }
+        if (config.tenantColumn) kept[config.tenantColumn] = tenant
+        await db.insertInto(table).values(kept).execute()
+        gate.sent()
+        return { written: true, rows: 1, refused }
+      },
+      update: async (tenant, table, subject, set) => {
+        const config = configOf(table)
+        const { kept, refused } = await admit(tenant, subject, config, set)
+        if (!kept) return { written: false, rows: 0, refused }
+        const result = await db
+          .updateTable(table)
+          .set(kept)
+          .where(config.subjectColumn, "=", subject)
+          .$if(config.tenantColumn !== undefined, (q) => q.where(config.tenantColumn!, "=", tenant))
+          .executeTakeFirst()
+        const rows = Number(result.numUpdatedRows)
+        if (rows > 0) gate.sent()
+        return { written: rows > 0, rows, refused }
+      },
+      stats: gate.stats,
+    }
   })
-
-  const configOf = (table: string): TableConfig => {
-    const config = tables.get(table)
-    if (!config)
-      throw new Error(
-        `${name}: table "${table}" is not configured (configured: ${[...tables.keys()].join(", ")})`,
-      )
-    return config
-  }
-
-  /** Applies the table's and the columns' purposes; what survives is written. */
-  const admit = async (
-    tenant: string,
-    subject: string,
-    config: TableConfig,
-    values: Readonly<Record<string, unknown>>,
-  ) => {
-    const refused: Array<Refusal> = []
-    if (config.purpose !== undefined) {
-      const verdict = await gate.check({ tenant, subject, purpose: config.purpose })
-      if (!verdict.allowed)
-        return { kept: null, refused: [{ column: null, purpose: config.purpose, reason: verdict.reason }] }
-    }
-    const verdicts = new Map<string, Awaited<ReturnType<typeof gate.check>>>()
-    const kept: Record<string, unknown> = {}
-    for (const [column, value] of Object.entries(values)) {
-      const purpose = config.columns?.[column]
-      if (purpose === undefined) {
-        kept[column] = value
-        continue
-      }
-      let verdict = verdicts.get(purpose)
-      if (!verdict) {
-        verdict = await gate.check({ tenant, subject, purpose })
-        verdicts.set(purpose, verdict)
-      }
-      if (verdict.allowed) kept[column] = value
-      else refused.push({ column, purpose, reason: verdict.reason })
-    }
-    const content = Object.keys(kept).filter((c) => c !== config.subjectColumn && c !== config.tenantColumn)
-    return { kept: content.length > 0 ? kept : null, refused }
-  }
-
-  return {
-    adapter: gate.adapter,
-    bind: (kit) => {
-      checkPurposes(name, options.tables, kit)
-      gate.bind(kit)
-    },
-    insert: async (tenant, table, row) => {
-      const config = configOf(table)
-      const subject = row[config.subjectColumn]
-      if (typeof subject !== "string" || subject.length === 0) {
-        throw new TypeError(`${name}: a row of "${table}" needs its subject id in "${config.subjectColumn}"`)
-      }
-      const { kept, refused } = await admit(tenant, subject, config, row)
-      if (!kept) return { written: false, rows: 0, refused }
-      if (config.tenantColumn) kept[config.tenantColumn] = tenant
-      await db.insertInto(table).values(kept).execute()
-      gate.sent()
-      return { written: true, rows: 1, refused }
-    },
-    update: async (tenant, table, subject, set) => {
-      const config = configOf(table)
-      const { kept, refused } = await admit(tenant, subject, config, set)
-      if (!kept) return { written: false, rows: 0, refused }
-      const result = await db
-        .updateTable(table)
-        .set(kept)
-        .where(config.subjectColumn, "=", subject)
-        .$if(config.tenantColumn !== undefined, (q) => q.where(config.tenantColumn!, "=", tenant))
-        .executeTakeFirst()
-      const rows = Number(result.numUpdatedRows)
-      if (rows > 0) gate.sent()
-      return { written: rows > 0, rows, refused }
-    },
-    stats: gate.stats,
-  }
 }

@@ -1,8 +1,8 @@
 import { type Client, createConsentKit, MemoryStore } from "@consentkit/core"
 import { type ConformancePurpose, conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import type { Kysely } from "kysely"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cdpSql } from "../src/index.js"
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
+import { type CdpSql, cdpSql } from "../src/index.js"
 import { dialects, postgresUrl } from "./dialects.js"
 
 it("runs the PostgreSQL suite in CI", () => {
@@ -16,7 +16,7 @@ describe.each(dialects())("cdp-sql on $name", ({ name, connect }) => {
   const profiles = `ck_profiles_${suffix}`
   let db: Kysely<any>
   let kit: Client<ConformancePurpose>
-  let cdp: ReturnType<typeof cdpSql>
+  let cdp: CdpSql
 
   beforeAll(async () => {
     db = connect()
@@ -36,7 +36,7 @@ describe.each(dialects())("cdp-sql on $name", ({ name, connect }) => {
       .addColumn("email_hash", "varchar(128)")
       .addColumn("favourite_tea", "varchar(64)")
       .execute()
-    cdp = cdpSql({
+    const descriptor = cdpSql({
       db,
       tables: [
         {
@@ -59,10 +59,10 @@ describe.each(dialects())("cdp-sql on $name", ({ name, connect }) => {
       policy: conformancePolicy,
       store: MemoryStore.make(),
       secret: "test-secret",
-      adapters: [cdp.adapter],
+      adapters: [descriptor],
       dispatcher: { autoStart: false },
     })
-    cdp.bind(kit)
+    cdp = kit.adapter(descriptor)
   })
 
   afterAll(async () => {
@@ -190,6 +190,14 @@ describe.each(dialects())("cdp-sql on $name", ({ name, connect }) => {
       db,
       tables: [{ table: "t", subjectColumn: "s", purpose: "analytcs", erase: "delete" }],
     })
-    expect(() => bad.bind(kit)).toThrow(/"analytcs"/)
+    const badKit = createConsentKit({
+      policy: conformancePolicy,
+      store: MemoryStore.make(),
+      secret: "test-secret",
+      adapters: [bad],
+      dispatcher: { autoStart: false },
+    })
+    onTestFinished(() => badKit.close())
+    expect(() => badKit.adapter(bad)).toThrow(/"analytcs"/)
   })
 })

@@ -14,10 +14,10 @@ import {
   measurementProtocolConsent,
   withCategories,
 } from "@consentkit/consent-mode"
-import type { Adapter } from "@consentkit/core"
-import { expectOk, type Kit, makeGate, type Stats, type Verdict } from "@consentkit/tracker-kit"
+import type { AdapterDescriptor } from "@consentkit/core"
+import { defineTracker, expectOk, type GateOptions, type Stats, type Verdict } from "@consentkit/tracker-kit"
 
-export type { Kit, Stats, Verdict } from "@consentkit/tracker-kit"
+export type { Stats, Verdict } from "@consentkit/tracker-kit"
 
 /** How GA4 erases a user: `properties/{id}:submitUserDeletion` with an OAuth token (scope `analytics.edit`). */
 export interface Ga4Deletion {
@@ -31,15 +31,13 @@ export interface Ga4Deletion {
   readonly clientIdAliasKinds?: ReadonlyArray<string>
 }
 
-/** Options of `ga4Tracker`. */
+/** Options of `ga4`. */
 export interface Ga4TrackerOptions {
   /** The web stream's measurement id (`G-XXXXXXX`). */
   readonly measurementId: string
   /** A Measurement Protocol API secret of that stream. */
   readonly apiSecret: string
   readonly deletion: Ga4Deletion
-  /** The consentkit client; or call `bind(kit)` once it exists. */
-  readonly kit?: Kit
   /** Adapter name (default `ga4`). */
   readonly name?: string
   /** Tracker categories whose intents it receives (default all). */
@@ -77,12 +75,8 @@ export interface Ga4Send {
   readonly timestampMicros?: number
 }
 
-/** The gated GA4 tracker. */
+/** The gated GA4 tracker: what `kit.adapter(ga4(...))` returns. */
 export interface Ga4Tracker {
-  /** For `createConsentKit({ trackers: [tracker.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  /** Supplies the kit after it was created with this adapter. */
-  readonly bind: (kit: Kit) => void
   /** Sends the events if the subject allows the purpose; rejects if Google does not answer 2xx. */
   readonly send: (request: Ga4Send) => Promise<Verdict>
   readonly stats: () => Stats
@@ -96,19 +90,18 @@ const tokenOf = async (token: string | (() => string | Promise<string>)) =>
  *
  * @example
  * ```ts
- * import { ga4Tracker } from "@consentkit/adapter-ga4"
+ * import { ga4 } from "@consentkit/adapter-ga4"
  *
- * const ga4 = ga4Tracker({
+ * const analytics = ga4({
  *   measurementId: "G-ABC123",
  *   apiSecret: process.env.GA4_API_SECRET!,
  *   deletion: { propertyId: "123456789", token: () => googleAuth.getAccessToken() },
  * })
- * const kit = createConsentKit({ policy, store, secret, trackers: [ga4.adapter] })
- * ga4.bind(kit)
- * await ga4.send({ tenant: "siamtea", subject: "c-1", clientId: gaCookieId, events: [{ name: "purchase", params: { value: 420, currency: "THB" } }] })
+ * const kit = createConsentKit({ policy, store, secret, adapters: [analytics] })
+ * await kit.adapter(analytics).send({ tenant: "siamtea", subject: "c-1", clientId: gaCookieId, events: [{ name: "purchase", params: { value: 420, currency: "THB" } }] })
  * ```
  */
-export const ga4Tracker = (options: Ga4TrackerOptions): Ga4Tracker => {
+export const ga4 = (options: Ga4TrackerOptions): AdapterDescriptor<Ga4Tracker> => {
   const name = options.name ?? "ga4"
   const doFetch = options.fetch ?? fetch
   const clientIdOf = options.clientIdOf ?? ((subject: string) => subject)
@@ -117,12 +110,10 @@ export const ga4Tracker = (options: Ga4TrackerOptions): Ga4Tracker => {
   const collect = new URL(options.collectUrl ?? "https://www.google-analytics.com/mp/collect")
   collect.searchParams.set("measurement_id", options.measurementId)
   collect.searchParams.set("api_secret", options.apiSecret)
-  let boundKit = options.kit
 
-  const gate = makeGate({
+  const gateOptions: Omit<GateOptions, "kit"> = {
     name,
     categories: options.categories,
-    kit: options.kit,
     // GA4 has no per-user server-side opt-out; stop/resume stay local and each request carries its consent field.
     erase: async ({ subject, aliases }) => {
       const token = await tokenOf(deletion.token)
@@ -143,46 +134,41 @@ export const ga4Tracker = (options: Ga4TrackerOptions): Ga4Tracker => {
         await expectOk(name, response, "GA4 submitUserDeletion")
       }
     },
-  })
-
-  return {
-    adapter: gate.adapter,
-    bind: (kit) => {
-      boundKit = kit
-      gate.bind(kit)
-    },
-    send: async (request) => {
-      const verdict = await gate.check({
-        tenant: request.tenant,
-        subject: request.subject,
-        purpose: request.purpose ?? options.purpose ?? "analytics",
-      })
-      if (!verdict.allowed) return verdict
-      const decisions = boundKit ? await boundKit.decisions(request.tenant, request.subject) : []
-      const consent = measurementProtocolConsent(
-        fromChoices(
-          boundKit ? withCategories(decisions, boundKit.policy) : [],
-          options.consentMapping ?? DEFAULT_MAPPING,
-        ),
-      )
-      const userId = request.userId === undefined ? request.subject : request.userId
-      const body = {
-        client_id: request.clientId ?? clientIdOf(request.subject),
-        ...(userId !== null ? { user_id: userId } : {}),
-        ...(request.timestampMicros !== undefined ? { timestamp_micros: request.timestampMicros } : {}),
-        ...(request.userProperties ? { user_properties: request.userProperties } : {}),
-        consent,
-        events: request.events,
-      }
-      const response = await doFetch(collect, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      })
-      await expectOk(name, response, "GA4 Measurement Protocol")
-      gate.sent(request.events.length)
-      return verdict
-    },
-    stats: gate.stats,
   }
+
+  return defineTracker(
+    gateOptions,
+    (gate, kit): Ga4Tracker => ({
+      send: async (request) => {
+        const verdict = await gate.check({
+          tenant: request.tenant,
+          subject: request.subject,
+          purpose: request.purpose ?? options.purpose ?? "analytics",
+        })
+        if (!verdict.allowed) return verdict
+        const decisions = await kit.decisions(request.tenant, request.subject)
+        const consent = measurementProtocolConsent(
+          fromChoices(withCategories(decisions, kit.policy), options.consentMapping ?? DEFAULT_MAPPING),
+        )
+        const userId = request.userId === undefined ? request.subject : request.userId
+        const body = {
+          client_id: request.clientId ?? clientIdOf(request.subject),
+          ...(userId !== null ? { user_id: userId } : {}),
+          ...(request.timestampMicros !== undefined ? { timestamp_micros: request.timestampMicros } : {}),
+          ...(request.userProperties ? { user_properties: request.userProperties } : {}),
+          consent,
+          events: request.events,
+        }
+        const response = await doFetch(collect, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+        await expectOk(name, response, "GA4 Measurement Protocol")
+        gate.sent(request.events.length)
+        return verdict
+      },
+      stats: gate.stats,
+    }),
+  )
 }

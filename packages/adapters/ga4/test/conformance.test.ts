@@ -1,20 +1,20 @@
 import { trackerConformance } from "@consentkit/core/testing"
-import { ga4Tracker } from "../src/index.js"
+import { ga4 } from "../src/index.js"
 import { startGa4 } from "./ga4-server.js"
 
 trackerConformance("ga4", {
   setup: async () => {
     const server = await startGa4({ measurementId: "G-CONF", apiSecret: "secret", token: "ya29.token" })
-    const tracker = ga4Tracker({
+    const descriptor = ga4({
       measurementId: "G-CONF",
       apiSecret: "secret",
       collectUrl: `${server.url}/mp/collect`,
       deletion: { propertyId: "111", token: async () => "ya29.token", baseUrl: server.url },
     })
     return {
-      adapter: tracker.adapter,
+      adapter: descriptor,
       track: async (kit, event) => {
-        tracker.bind(kit)
+        const tracker = kit.adapter(descriptor)
         await tracker.send({ tenant: event.tenant, subject: event.subject, events: [{ name: event.name }] })
       },
       received: async (subject) => server.received(subject),

@@ -1,13 +1,13 @@
 import { createConsentKit, MemoryStore } from "@consentkit/core"
 import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { expect, it, onTestFinished } from "vitest"
-import { ga4Tracker } from "../src/index.js"
+import { ga4 } from "../src/index.js"
 import { startGa4 } from "./ga4-server.js"
 
 it("sends before a withdrawal with consent parameters, nothing after it, and submits user deletions on erasure", async () => {
   const server = await startGa4({ measurementId: "G-SHOP", apiSecret: "mp-secret", token: "ya29.host-token" })
   onTestFinished(() => server.close())
-  const tracker = ga4Tracker({
+  const descriptor = ga4({
     measurementId: "G-SHOP",
     apiSecret: "mp-secret",
     collectUrl: `${server.url}/mp/collect`,
@@ -17,11 +17,11 @@ it("sends before a withdrawal with consent parameters, nothing after it, and sub
     policy: conformancePolicy,
     store: MemoryStore.make(),
     secret: "test-secret",
-    trackers: [tracker.adapter],
+    adapters: [descriptor],
     dispatcher: { autoStart: false },
   })
   onTestFinished(() => kit.close())
-  tracker.bind(kit)
+  const tracker = kit.adapter(descriptor)
 
   const tenant = uniqueTenant()
   const subject = `${tenant}-customer`

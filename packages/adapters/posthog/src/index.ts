@@ -6,11 +6,11 @@
  *
  * @since 0.1.0
  */
-import type { Adapter } from "@consentkit/core"
-import { expectOk, type Kit, makeGate, type Stats, type Verdict } from "@consentkit/tracker-kit"
+import type { AdapterDescriptor } from "@consentkit/core"
+import { defineTracker, expectOk, type GateOptions, type Stats, type Verdict } from "@consentkit/tracker-kit"
 import type { EventMessage, IdentifyMessage, PostHog } from "posthog-node"
 
-export type { Kit, Stats, Verdict } from "@consentkit/tracker-kit"
+export type { Stats, Verdict } from "@consentkit/tracker-kit"
 
 /** How PostHog erases a person: the private API (not the capture host) and a personal API key with `person:write`. */
 export interface PostHogDeletion {
@@ -26,13 +26,14 @@ export interface PostHogDeletion {
   readonly deleteRecordings?: boolean
 }
 
-/** Options of `posthogTracker`. */
+/** Options of `posthog`. */
 export interface PostHogTrackerOptions {
-  /** The real client: `new PostHog(projectToken, { host })`. */
-  readonly client: PostHog
+  /**
+   * The real client, or a function building it (`() => new PostHog(projectToken, { host })`):
+   * then a process that only records never constructs it.
+   */
+  readonly client: PostHog | (() => PostHog)
   readonly deletion: PostHogDeletion
-  /** The consentkit client; or call `bind(kit)` once it exists. */
-  readonly kit?: Kit
   /** Adapter name (default `posthog`). */
   readonly name?: string
   /** Tracker categories whose intents it receives (default all). */
@@ -65,12 +66,8 @@ export type GatedIdentify = Omit<IdentifyMessage, "distinctId"> & {
   readonly purpose?: string
 }
 
-/** The gated PostHog tracker. */
+/** The gated PostHog tracker: what `kit.adapter(posthog(...))` returns. */
 export interface PostHogTracker {
-  /** For `createConsentKit({ trackers: [tracker.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  /** Supplies the kit after it was created with this adapter. */
-  readonly bind: (kit: Kit) => void
   /** Captures an event if the subject allows its purpose; resolves with the verdict. */
   readonly capture: (event: GatedEvent) => Promise<Verdict>
   /** Sets person properties if the subject allows the purpose. */
@@ -82,32 +79,31 @@ export interface PostHogTracker {
 }
 
 /**
- * Wraps a PostHog client so every capture passes the consent gate.
+ * PostHog as an adapter descriptor: register it with the kit, then `kit.adapter(descriptor)` gives
+ * the tracker whose every capture passes the consent gate.
  *
  * @example
  * ```ts
  * import { createConsentKit, MemoryStore } from "@consentkit/core"
- * import { posthogTracker } from "@consentkit/adapter-posthog"
+ * import { posthog } from "@consentkit/adapter-posthog"
  * import { PostHog } from "posthog-node"
  *
- * const posthog = posthogTracker({
- *   client: new PostHog("phc_project_token", { host: "https://us.i.posthog.com" }),
+ * const analytics = posthog({
+ *   client: () => new PostHog("phc_project_token", { host: "https://us.i.posthog.com" }),
  *   deletion: { projectId: 12345, personalApiKey: process.env.POSTHOG_PERSONAL_API_KEY! },
  * })
- * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret, trackers: [posthog.adapter] })
- * posthog.bind(kit)
- * await posthog.capture({ tenant: "siamtea", subject: "c-1", event: "checkout_started" })
+ * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret, adapters: [analytics] })
+ * await kit.adapter(analytics).capture({ tenant: "siamtea", subject: "c-1", event: "checkout_started" })
  * ```
  */
-export const posthogTracker = (options: PostHogTrackerOptions): PostHogTracker => {
+export const posthog = (options: PostHogTrackerOptions): AdapterDescriptor<PostHogTracker> => {
   const name = options.name ?? "posthog"
   const doFetch = options.fetch ?? fetch
   const deletion = options.deletion
   const apiHost = (deletion.apiHost ?? "https://us.posthog.com").replace(/\/+$/, "")
-  const gate = makeGate({
+  const gateOptions: Omit<GateOptions, "kit"> = {
     name,
     categories: options.categories,
-    kit: options.kit,
     aliasKinds: options.aliasKinds,
     // PostHog's opt-out is a posthog-js (device) flag; on the server the way to stop is not to send.
     erase: async ({ identifiers }) => {
@@ -132,34 +128,35 @@ export const posthogTracker = (options: PostHogTrackerOptions): PostHogTracker =
         await expectOk(name, response, "PostHog persons/bulk_delete")
       }
     },
-  })
+  }
   const purposeOf = (event: EventMessage) => options.purposeOf?.(event) ?? options.purpose ?? "analytics"
 
-  return {
-    adapter: gate.adapter,
-    bind: gate.bind,
-    capture: async ({ tenant, subject, distinctId, purpose, ...event }) => {
-      const message: EventMessage = { ...event, distinctId: distinctId ?? subject }
-      const verdict = await gate.check({ tenant, subject, purpose: purpose ?? purposeOf(message) })
-      if (verdict.allowed) {
-        options.client.capture(message)
-        gate.sent()
-      }
-      return verdict
-    },
-    identify: async ({ tenant, subject, distinctId, purpose, ...rest }) => {
-      const verdict = await gate.check({
-        tenant,
-        subject,
-        purpose: purpose ?? options.purpose ?? "analytics",
-      })
-      if (verdict.allowed) {
-        options.client.identify({ ...rest, distinctId: distinctId ?? subject })
-        gate.sent()
-      }
-      return verdict
-    },
-    flush: () => options.client.flush(),
-    stats: gate.stats,
-  }
+  return defineTracker(gateOptions, (gate): PostHogTracker => {
+    const client = typeof options.client === "function" ? options.client() : options.client
+    return {
+      capture: async ({ tenant, subject, distinctId, purpose, ...event }) => {
+        const message: EventMessage = { ...event, distinctId: distinctId ?? subject }
+        const verdict = await gate.check({ tenant, subject, purpose: purpose ?? purposeOf(message) })
+        if (verdict.allowed) {
+          client.capture(message)
+          gate.sent()
+        }
+        return verdict
+      },
+      identify: async ({ tenant, subject, distinctId, purpose, ...rest }) => {
+        const verdict = await gate.check({
+          tenant,
+          subject,
+          purpose: purpose ?? options.purpose ?? "analytics",
+        })
+        if (verdict.allowed) {
+          client.identify({ ...rest, distinctId: distinctId ?? subject })
+          gate.sent()
+        }
+        return verdict
+      },
+      flush: () => client.flush(),
+      stats: gate.stats,
+    }
+  })
 }

@@ -1,6 +1,6 @@
 import { trackerConformance } from "@consentkit/core/testing"
 import { PostHog } from "posthog-node"
-import { posthogTracker } from "../src/index.js"
+import { posthog } from "../src/index.js"
 import { startPostHog } from "./posthog-server.js"
 
 trackerConformance("posthog", {
@@ -12,14 +12,14 @@ trackerConformance("posthog", {
       flushInterval: 60_000,
       fetchRetryCount: 0,
     })
-    const tracker = posthogTracker({
+    const descriptor = posthog({
       client,
       deletion: { projectId: 1, personalApiKey: "phx_conformance", apiHost: server.url },
     })
     return {
-      adapter: tracker.adapter,
+      adapter: descriptor,
       track: async (kit, event) => {
-        tracker.bind(kit)
+        const tracker = kit.adapter(descriptor)
         await tracker.capture({ tenant: event.tenant, subject: event.subject, event: event.name })
         await tracker.flush()
       },

@@ -2,12 +2,12 @@ import { type Client, createConsentKit, MemoryStore } from "@consentkit/core"
 import { type ConformancePurpose, conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { PostHog } from "posthog-node"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { posthogTracker } from "../src/index.js"
+import { type PostHogTracker, posthog } from "../src/index.js"
 import { startPostHog } from "./posthog-server.js"
 
 let server: Awaited<ReturnType<typeof startPostHog>>
 let client: PostHog
-let tracker: ReturnType<typeof posthogTracker>
+let tracker: PostHogTracker
 let kit: Client<ConformancePurpose>
 
 beforeAll(async () => {
@@ -19,7 +19,7 @@ beforeAll(async () => {
     flushInterval: 60_000,
     fetchRetryCount: 0,
   })
-  tracker = posthogTracker({
+  const descriptor = posthog({
     client,
     deletion: { projectId: 4242, personalApiKey: "phx_secret", apiHost: server.url },
     purposeOf: (event) => (event.event.startsWith("ad_") ? "marketing" : "analytics"),
@@ -28,10 +28,10 @@ beforeAll(async () => {
     policy: conformancePolicy,
     store: MemoryStore.make(),
     secret: "test-secret",
-    trackers: [tracker.adapter],
+    adapters: [descriptor],
     dispatcher: { autoStart: false },
   })
-  tracker.bind(kit)
+  tracker = kit.adapter(descriptor)
 })
 
 afterAll(async () => {

@@ -11,10 +11,10 @@
  *
  * @since 0.1.0
  */
-import type { Adapter, Decision } from "@consentkit/core"
-import { expectOk, type Kit, makeGate, type Stats, type Verdict } from "@consentkit/tracker-kit"
+import type { AdapterDescriptor, Decision } from "@consentkit/core"
+import { defineTracker, expectOk, type GateOptions, type Stats, type Verdict } from "@consentkit/tracker-kit"
 
-export type { Kit, Stats, Verdict } from "@consentkit/tracker-kit"
+export type { Stats, Verdict } from "@consentkit/tracker-kit"
 
 /** Fields every Segment-spec message shares. */
 export interface MessageFields {
@@ -65,13 +65,11 @@ export interface RudderStackDeletion {
   readonly destinationIds?: ReadonlyArray<string>
 }
 
-/** Options of `segmentTracker`. */
+/** Options of `segment`. */
 export interface SegmentTrackerOptions {
   /** `new Analytics({ writeKey })`, or RudderStack's `new Analytics(writeKey, { dataPlaneUrl })`. */
   readonly client: SegmentCompatibleClient
   readonly deletion: SegmentDeletion | RudderStackDeletion
-  /** The consentkit client; or call `bind(kit)` once it exists. */
-  readonly kit?: Kit
   /** Adapter name (default `segment`). */
   readonly name?: string
   /** Tracker categories whose intents it receives (default all). */
@@ -103,12 +101,8 @@ export interface Subject {
   readonly purpose?: string
 }
 
-/** The gated Segment tracker. */
+/** The gated Segment tracker: what `kit.adapter(segment(...))` returns. */
 export interface SegmentTracker {
-  /** For `createConsentKit({ trackers: [tracker.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  /** Supplies the kit after it was created with this adapter. */
-  readonly bind: (kit: Kit) => void
   readonly track: (
     message: Subject & MessageFields & { readonly event: string; readonly properties?: Record<string, any> },
   ) => Promise<Verdict>
@@ -137,23 +131,21 @@ const tokenOf = async (token: string | (() => string | Promise<string>)) =>
  * @example
  * ```ts
  * import { Analytics } from "@segment/analytics-node"
- * import { segmentTracker } from "@consentkit/adapter-segment"
+ * import { segment } from "@consentkit/adapter-segment"
  *
- * const segment = segmentTracker({
+ * const cdp = segment({
  *   client: new Analytics({ writeKey: process.env.SEGMENT_WRITE_KEY! }),
  *   deletion: { api: "segment", token: process.env.SEGMENT_PUBLIC_API_TOKEN! },
  * })
- * const kit = createConsentKit({ policy, store, secret, trackers: [segment.adapter] })
- * segment.bind(kit)
- * await segment.track({ tenant: "siamtea", subject: "c-1", event: "Order Completed", properties: { total: 420 } })
+ * const kit = createConsentKit({ policy, store, secret, adapters: [cdp] })
+ * await kit.adapter(cdp).track({ tenant: "siamtea", subject: "c-1", event: "Order Completed", properties: { total: 420 } })
  * ```
  */
-export const segmentTracker = (options: SegmentTrackerOptions): SegmentTracker => {
+export const segment = (options: SegmentTrackerOptions): AdapterDescriptor<SegmentTracker> => {
   const name = options.name ?? "segment"
   const doFetch = options.fetch ?? fetch
   const deletion = options.deletion
   const anonymousKinds = options.anonymousIdKinds ?? ["anonymous"]
-  let boundKit = options.kit
 
   const post = async (url: string, token: string, body: unknown, what: string) => {
     const response = await doFetch(url, {
@@ -164,10 +156,9 @@ export const segmentTracker = (options: SegmentTrackerOptions): SegmentTracker =
     await expectOk(name, response, what)
   }
 
-  const gate = makeGate({
+  const gateOptions: Omit<GateOptions, "kit"> = {
     name,
     categories: options.categories,
-    kit: options.kit,
     // Segment's suppression is per user for all data, not per purpose; stop/resume stay local and every message carries the consent categories instead.
     erase: async ({ subject, aliases }) => {
       const token = await tokenOf(deletion.token)
@@ -213,73 +204,74 @@ export const segmentTracker = (options: SegmentTrackerOptions): SegmentTracker =
         )
       }
     },
-  })
+  }
 
-  const preferences = async (tenant: string, subject: string, decision: Decision.Decision) => {
-    if (options.consentContext === false || !boundKit) return undefined
-    const decisions = await boundKit.decisions(tenant, subject)
-    const prefs: Record<string, boolean> = {}
-    for (const d of decisions) {
-      for (const category of boundKit.policy.purposes.get(d.purpose)?.trackerCategories ?? []) {
-        prefs[category] = (prefs[category] ?? true) && d.allowed
+  return defineTracker(gateOptions, (gate, kit): SegmentTracker => {
+    const preferences = async (tenant: string, subject: string, decision: Decision.Decision) => {
+      if (options.consentContext === false) return undefined
+      const decisions = await kit.decisions(tenant, subject)
+      const prefs: Record<string, boolean> = {}
+      for (const d of decisions) {
+        for (const category of kit.policy.purposes.get(d.purpose)?.trackerCategories ?? []) {
+          prefs[category] = (prefs[category] ?? true) && d.allowed
+        }
       }
-    }
-    // The gate's decision is the freshest word on this event's own purpose.
-    for (const category of boundKit.policy.purposes.get(decision.purpose)?.trackerCategories ?? []) {
-      prefs[category] = (prefs[category] ?? true) && decision.allowed
-    }
-    return prefs
-  }
-
-  const gated =
-    <M extends Subject & MessageFields>(
-      send: (message: Omit<M, "tenant" | "subject" | "purpose">) => void,
-      purposeOf: (message: M) => string | undefined,
-    ) =>
-    async (message: M): Promise<Verdict> => {
-      const { tenant, subject, purpose, ...rest } = message
-      const verdict = await gate.check({
-        tenant,
-        subject,
-        purpose: purpose ?? purposeOf(message) ?? options.purpose ?? "analytics",
-      })
-      if (!verdict.allowed) return verdict
-      const prefs = await preferences(tenant, subject, verdict.decision)
-      const identity = rest.userId === undefined && rest.anonymousId === undefined ? { userId: subject } : {}
-      send({
-        ...rest,
-        ...identity,
-        ...(prefs
-          ? {
-              context: { ...rest.context, consent: { ...rest.context?.consent, categoryPreferences: prefs } },
-            }
-          : {}),
-      } as Omit<M, "tenant" | "subject" | "purpose">)
-      gate.sent()
-      return verdict
+      // The gate's decision is the freshest word on this event's own purpose.
+      for (const category of kit.policy.purposes.get(decision.purpose)?.trackerCategories ?? []) {
+        prefs[category] = (prefs[category] ?? true) && decision.allowed
+      }
+      return prefs
     }
 
-  return {
-    adapter: gate.adapter,
-    bind: (kit) => {
-      boundKit = kit
-      gate.bind(kit)
-    },
-    track: gated(
-      (m) => options.client.track(m),
-      (m) => options.purposeOf?.(m),
-    ),
-    identify: gated(
-      (m) => options.client.identify(m),
-      () => undefined,
-    ),
-    page: gated(
-      (m) => options.client.page(m),
-      () => undefined,
-    ),
-    flush: async () => {
-      await options.client.flush()
-    },
-    stats: gate.stats,
-  }
+    const gated =
+      <M extends Subject & MessageFields>(
+        send: (message: Omit<M, "tenant" | "subject" | "purpose">) => void,
+        purposeOf: (message: M) => string | undefined,
+      ) =>
+      async (message: M): Promise<Verdict> => {
+        const { tenant, subject, purpose, ...rest } = message
+        const verdict = await gate.check({
+          tenant,
+          subject,
+          purpose: purpose ?? purposeOf(message) ?? options.purpose ?? "analytics",
+        })
+        if (!verdict.allowed) return verdict
+        const prefs = await preferences(tenant, subject, verdict.decision)
+        const identity =
+          rest.userId === undefined && rest.anonymousId === undefined ? { userId: subject } : {}
+        send({
+          ...rest,
+          ...identity,
+          ...(prefs
+            ? {
+                context: {
+                  ...rest.context,
+                  consent: { ...rest.context?.consent, categoryPreferences: prefs },
+                },
+              }
+            : {}),
+        } as Omit<M, "tenant" | "subject" | "purpose">)
+        gate.sent()
+        return verdict
+      }
+
+    return {
+      track: gated(
+        (m) => options.client.track(m),
+        (m) => options.purposeOf?.(m),
+      ),
+      identify: gated(
+        (m) => options.client.identify(m),
+        () => undefined,
+      ),
+      page: gated(
+        (m) => options.client.page(m),
+        () => undefined,
+      ),
+      flush: async () => {
+        await options.client.flush()
+      },
+      stats: gate.stats,
+    }
+  })
 }

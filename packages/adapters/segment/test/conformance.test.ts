@@ -1,6 +1,6 @@
 import { trackerConformance } from "@consentkit/core/testing"
 import { Analytics } from "@segment/analytics-node"
-import { segmentTracker } from "../src/index.js"
+import { segment } from "../src/index.js"
 import { startSegment } from "./segment-server.js"
 
 trackerConformance("segment", {
@@ -13,14 +13,14 @@ trackerConformance("segment", {
       flushInterval: 60_000,
       maxRetries: 0,
     })
-    const tracker = segmentTracker({
+    const descriptor = segment({
       client,
       deletion: { api: "segment", token: "sgp_conformance", baseUrl: server.url },
     })
     return {
-      adapter: tracker.adapter,
+      adapter: descriptor,
       track: async (kit, event) => {
-        tracker.bind(kit)
+        const tracker = kit.adapter(descriptor)
         await tracker.track({ tenant: event.tenant, subject: event.subject, event: event.name })
         await tracker.flush()
       },

@@ -2,7 +2,7 @@ import { type Client, createConsentKit, MemoryStore } from "@consentkit/core"
 import { type ConformancePurpose, conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { Analytics } from "@segment/analytics-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { segmentTracker } from "../src/index.js"
+import { segment } from "../src/index.js"
 import { startSegment } from "./segment-server.js"
 
 let server: Awaited<ReturnType<typeof startSegment>>
@@ -19,7 +19,7 @@ afterAll(async () => {
   await server.close()
 })
 
-const setup = (deletion: Parameters<typeof segmentTracker>[0]["deletion"]) => {
+const setup = (deletion: Parameters<typeof segment>[0]["deletion"]) => {
   const client = new Analytics({
     writeKey: "wk_shop",
     host: server.url,
@@ -28,7 +28,7 @@ const setup = (deletion: Parameters<typeof segmentTracker>[0]["deletion"]) => {
     maxRetries: 0,
   })
   clients.push(client)
-  const tracker = segmentTracker({
+  const descriptor = segment({
     client,
     deletion,
     purposeOf: (event) => (event.event.startsWith("Ad ") ? "marketing" : "analytics"),
@@ -37,11 +37,11 @@ const setup = (deletion: Parameters<typeof segmentTracker>[0]["deletion"]) => {
     policy: conformancePolicy,
     store: MemoryStore.make(),
     secret: "test-secret",
-    trackers: [tracker.adapter],
+    adapters: [descriptor],
     dispatcher: { autoStart: false },
   })
   kits.push(kit)
-  tracker.bind(kit)
+  const tracker = kit.adapter(descriptor)
   return { tracker, kit }
 }
 

@@ -2,11 +2,13 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Adapter } from "../Adapter.js"
 import { type Client, createConsentKit } from "../Client.js"
+import * as ConsentKit from "../ConsentKit.js"
+import type { Registered } from "../Registry.js"
 import type { Intent } from "../Intent.js"
 import * as MemoryStore from "../MemoryStore.js"
 import { type ConformancePurpose, conformancePolicy, uniqueTenant } from "./policy.js"
 
-const kitFor = (adapter: Adapter): Client<ConformancePurpose> =>
+const kitFor = (adapter: Registered): Client<ConformancePurpose> =>
   createConsentKit({
     policy: conformancePolicy,
     store: MemoryStore.make(),
@@ -30,9 +32,18 @@ const withdraw = (tenant: string, subject: string, purpose: ConformancePurpose) 
   decisions: [{ purpose, action: "withdraw" as const }],
 })
 
+/** Delivers one intent to the adapter as the kit routes it (a descriptor is built on first use). */
+const deliverVia = (kit: Client<ConformancePurpose>, adapter: Registered, intent: Intent): Promise<void> =>
+  kit.runtime.runPromise(
+    Effect.gen(function* () {
+      const routed = (yield* ConsentKit.ConsentKit).adapters.find((a) => a.name === adapter.name)
+      if (routed) yield* routed.deliver(intent)
+    }),
+  )
+
 /** An intent built by hand, to show an adapter applies a redelivery harmlessly. */
 const intentFor = (
-  adapter: Adapter,
+  adapter: Omit<Adapter, "deliver">,
   tenant: string,
   subject: string,
   kind: Intent["kind"],
@@ -60,7 +71,8 @@ const intentFor = (
 /** What a tracker integration under test supplies; the provider is a local server that behaves like the real one. */
 export interface TrackerHarness {
   readonly setup: () => Promise<{
-    readonly adapter: Adapter
+    /** The adapter, or its descriptor (the kit builds it; `track`/`send` then use `kit.adapter(...)`). */
+    readonly adapter: Registered
     /** The purpose its events are collected for (`analytics` or `marketing`). */
     readonly purpose?: "analytics" | "marketing"
     /** Sends one event through the integration's gated client (the real SDK), and flushes it. */
@@ -149,8 +161,8 @@ export const trackerConformance = (name: string, harness: TrackerHarness): void 
       const tenant = uniqueTenant()
       const subject = `${tenant}-twice`
       const stop = intentFor(h.adapter, tenant, subject, "tracking.stop", purpose)
-      await Effect.runPromise(h.adapter.deliver(stop))
-      await Effect.runPromise(h.adapter.deliver(stop))
+      await deliverVia(kit, h.adapter, stop)
+      await deliverVia(kit, h.adapter, stop)
       await h.track(kit, { tenant, subject, name: "never" })
       expect(await h.received(subject)).toEqual([])
     })
@@ -160,7 +172,8 @@ export const trackerConformance = (name: string, harness: TrackerHarness): void 
 /** What a messenger integration under test supplies. */
 export interface MessengerHarness {
   readonly setup: () => Promise<{
-    readonly adapter: Adapter
+    /** The adapter, or its descriptor (the kit builds it; `track`/`send` then use `kit.adapter(...)`). */
+    readonly adapter: Registered
     readonly channel: "email" | "sms" | "line" | "push"
     /** Gives the provider side what it needs to reach the subject (an address, a subscription, a LINE id). */
     readonly enroll?: (
@@ -259,8 +272,8 @@ export const messengerConformance = (name: string, harness: MessengerHarness): v
     it("applies a redelivered intent harmlessly", async () => {
       const { tenant, subject } = await enrolled()
       const suppress = intentFor(h.adapter, tenant, subject, "messaging.suppress", purpose)
-      await Effect.runPromise(h.adapter.deliver(suppress))
-      await Effect.runPromise(h.adapter.deliver(suppress))
+      await deliverVia(kit, h.adapter, suppress)
+      await deliverVia(kit, h.adapter, suppress)
       expect(await h.send(kit, { tenant, subject, purpose, text: "never" })).toBe("refused")
     })
   })
