@@ -20,10 +20,10 @@ export type { Stats, Verdict } from "@consentkit/tracker-kit"
 export interface MessageFields {
   readonly userId?: string
   readonly anonymousId?: string
-  readonly context?: Record<string, any>
+  readonly context?: { readonly consent?: Record<string, unknown>; readonly [key: string]: unknown }
   readonly timestamp?: Date | string
   readonly messageId?: string
-  readonly integrations?: Record<string, any>
+  readonly integrations?: Record<string, unknown>
 }
 
 /**
@@ -31,10 +31,12 @@ export interface MessageFields {
  * `@segment/analytics-node` and RudderStack's `@rudderstack/rudder-sdk-node` both fit.
  */
 export interface SegmentCompatibleClient {
-  track(message: MessageFields & { event: string; properties?: Record<string, any> }): void
-  identify(message: MessageFields & { traits?: Record<string, any> }): void
-  page(message: MessageFields & { name?: string; category?: string; properties?: Record<string, any> }): void
-  flush(...args: Array<any>): unknown
+  track(message: MessageFields & { event: string; properties?: Record<string, unknown> }): void
+  identify(message: MessageFields & { traits?: Record<string, unknown> }): void
+  page(
+    message: MessageFields & { name?: string; category?: string; properties?: Record<string, unknown> },
+  ): void
+  flush(...args: Array<never>): unknown
 }
 
 /** Segment's Public API regulation (workspace-wide, or one source when `sourceId` is set). */
@@ -79,7 +81,7 @@ export interface SegmentTrackerOptions {
   /** Picks a track event's purpose from its name and properties. */
   readonly purposeOf?: (event: {
     readonly event: string
-    readonly properties?: Record<string, any>
+    readonly properties?: Record<string, unknown>
   }) => string | undefined
   /**
    * Adds `context.consent.categoryPreferences` (tracker category → allowed) to every message, the
@@ -104,17 +106,18 @@ export interface Subject {
 /** The gated Segment tracker: what `kit.adapter(segment(...))` returns. */
 export interface SegmentTracker {
   readonly track: (
-    message: Subject & MessageFields & { readonly event: string; readonly properties?: Record<string, any> },
+    message: Subject &
+      MessageFields & { readonly event: string; readonly properties?: Record<string, unknown> },
   ) => Promise<Verdict>
   readonly identify: (
-    message: Subject & MessageFields & { readonly traits?: Record<string, any> },
+    message: Subject & MessageFields & { readonly traits?: Record<string, unknown> },
   ) => Promise<Verdict>
   readonly page: (
     message: Subject &
       MessageFields & {
         readonly name?: string
         readonly category?: string
-        readonly properties?: Record<string, any>
+        readonly properties?: Record<string, unknown>
       },
   ) => Promise<Verdict>
   /** Sends what the SDK queued (`flush()`; Segment's `closeAndFlush()` stays the app's call at shutdown). */
