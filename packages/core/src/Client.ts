@@ -187,29 +187,14 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     policy: options.policy,
     record: (input) => run((kit) => kit.record(input)),
     gpc: (input) => run((kit) => kit.gpc(input)),
-    optOut: (input) => run((kit) => kit.optOut(input)),
-    link: (input) => run((kit) => kit.link(input)),
-    decide: (tenant, subject, purpose, opts) => {
-      // A warm cache answers without entering the Effect runtime.
-      const hit = opts === undefined ? kitSync?.decideCached(tenant, subject, purpose) : undefined
-      return hit ? Promise.resolve(hit) : run((kit) => kit.decide(tenant, subject, purpose, opts))
-    },
+    // What adapters may call is the gatekeeper's, so both answer alike (a warm cache without entering the runtime).
+    optOut: gatekeeper.optOut,
+    link: gatekeeper.link,
+    decide: gatekeeper.decide,
     decideCached: (tenant, subject, purpose) => kitSync?.decideCached(tenant, subject, purpose),
-    decisions: (tenant, subject) => run((kit) => kit.decisions(tenant, subject)),
-    gate: {
-      track: (req) => {
-        const hit =
-          req.purpose !== undefined ? kitSync?.decideCached(req.tenant, req.subject, req.purpose) : undefined
-        return hit ? Promise.resolve(hit) : run((kit) => kit.gateTrack(req))
-      },
-      send: (req) => {
-        const hit =
-          req.purpose !== undefined ? kitSync?.decideCached(req.tenant, req.subject, req.purpose) : undefined
-        return hit ? Promise.resolve(hit) : run((kit) => kit.gateSend(req))
-      },
-      assertSend: (req) => run((kit) => kit.assertSend(req)),
-    },
-    resolveAlias: (tenant, alias) => run((kit) => kit.resolveAlias(tenant, alias)),
+    decisions: gatekeeper.decisions,
+    gate: gatekeeper.gate,
+    resolveAlias: gatekeeper.resolveAlias,
     state: (tenant, subject) => run((kit) => kit.state(tenant, subject)),
     history: (tenant, subject, opts) => run((kit) => kit.history(tenant, subject, opts)),
     stateAt: (tenant, subject, at) => run((kit) => kit.stateAt(tenant, subject, at)),
@@ -217,18 +202,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     export: (tenant, subject) => run((kit) => kit.exportSubject(tenant, subject)),
     erase: (input) => run((kit) => kit.erase(input)),
     erasureStatus: (tenant, id) => run((kit) => kit.erasureStatus(tenant, id)),
-    audience: ({ tenant, purpose, pageSize = 500 }) => ({
-      async *[Symbol.asyncIterator]() {
-        let after: string | null = null
-        do {
-          const page: { subjects: ReadonlyArray<string>; next: string | null } = await run((kit) =>
-            kit.audiencePage({ tenant, purpose, after, limit: pageSize }),
-          )
-          yield* page.subjects
-          after = page.next
-        } while (after !== null)
-      },
-    }),
+    audience: gatekeeper.audience,
     rates: (tenant, from, to) => run((kit) => kit.rates(tenant, from, to)),
     outbox: {
       stats: (tenant) => run((kit) => kit.outboxStats(tenant)),
