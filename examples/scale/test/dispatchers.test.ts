@@ -71,6 +71,7 @@ const intentOf = (tenant: string, subject: string, n: number): Intent.Intent => 
   tenant,
   subject,
   kind: KINDS[n % KINDS.length]!,
+  seq: n + 1,
   createdAt: new Date(),
   purpose: null,
   reason: null,

@@ -48,6 +48,12 @@ export interface Intent {
   readonly tenant: string
   readonly subject: string
   readonly kind: Kind
+  /**
+   * The subject's ledger position after the change (its state's `seq`): orders one subject's
+   * intents, so a replayed older intent never overrides a newer one (see `Suppressions`). An
+   * erasure starts the subject over; its intent carries the position it erased at.
+   */
+  readonly seq: number
   readonly createdAt: Date
   /** The purpose that changed (null for erase and for multi-purpose `consent.changed`). */
   readonly purpose: string | null
@@ -68,7 +74,7 @@ export interface Intent {
 }
 
 /** An intent before it has an id and time. */
-export type Draft = Omit<Intent, "id" | "createdAt" | "tenant" | "subject">
+export type Draft = Omit<Intent, "id" | "createdAt" | "tenant" | "subject" | "seq">
 
 const blank = {
   purpose: null,
@@ -182,6 +188,8 @@ export const decode = (json: string): Intent => {
     tenant: text(r, "tenant"),
     subject: text(r, "subject"),
     kind: kind as Kind,
+    // Intents written before 0.2 carry no seq: their snapshot's, else 0 (ordered by time alone).
+    seq: typeof r.seq === "number" ? r.seq : (nullable<State.StateJson>(r, "snapshot")?.seq ?? 0),
     createdAt,
     purpose: nullable(r, "purpose"),
     reason: nullable(r, "reason"),

@@ -12,7 +12,6 @@ import * as Gatekeeper from "./Gatekeeper.js"
 import type * as Intent from "./Intent.js"
 import * as Messenger from "./Messenger.js"
 import * as Suppressions from "./Suppressions.js"
-import { ALL } from "./Suppressions.js"
 
 /**
  * A consentkit Promise client, whatever its policy's purpose ids: what messengers still wired by
@@ -71,11 +70,8 @@ export interface Gate {
   readonly suppressedPurposes: (tenant: string, subject: string) => ReadonlyArray<string>
 }
 
-/**
- * The order of a suppress/resume/erase intent on the local list: the store's sequence number when
- * the intent carries one (its state snapshot), else its creation time.
- */
-export const orderOf = (intent: Intent.Intent): number => intent.snapshot?.seq ?? intent.createdAt.getTime()
+/** @deprecated use `Suppressions.orderOf` (intents carry their ledger position as `seq`). */
+export const orderOf = Suppressions.orderOf
 
 /** Builds the gate and the messenger adapter that feeds its local suppression list. */
 export const makeGate = (options: GateOptions): Gate => {
@@ -101,21 +97,15 @@ export const makeGate = (options: GateOptions): Gate => {
     name: options.name,
     channels: options.channels,
     suppress: once(async (intent) => {
-      suppressed.suppress(
-        intent.tenant,
-        intent.subject,
-        intent.purpose ?? ALL,
-        orderOf(intent),
-        intent.reason ?? "withdrawn",
-      )
+      suppressed.apply(intent)
       await options.suppress?.(intent)
     }),
     resume: once(async (intent) => {
       await options.resume?.(intent)
-      suppressed.resume(intent.tenant, intent.subject, intent.purpose ?? ALL, orderOf(intent))
+      suppressed.apply(intent)
     }),
     erase: once(async (intent) => {
-      suppressed.suppress(intent.tenant, intent.subject, ALL, orderOf(intent), "no_consent")
+      suppressed.apply(intent)
       await options.erase(intent)
     }),
   })

@@ -9,6 +9,7 @@ import * as Decision from "./Decision.js"
 import type { Intent } from "./Intent.js"
 import * as Policy from "./Policy.js"
 import * as State from "./State.js"
+import * as Suppressions from "./Suppressions.js"
 
 /** A local, in-memory copy of consent state. */
 export interface Replica {
@@ -34,13 +35,25 @@ export interface Replica {
   readonly size: () => number
 }
 
+/** Options of a replica. */
+export interface Options {
+  /** The ordered suppression list it keeps (default a new one); share it with the gates of the same service. */
+  readonly suppressions?: Suppressions.Suppressions
+}
+
 /** Creates an empty replica for a policy. */
-export const make = (policy: Policy.Policy): Replica => {
+export const make = (policy: Policy.Policy, options: Options = {}): Replica => {
   const states = new Map<string, State.SubjectState>()
+  // The one ordered list: it knows when each subject was erased, so a replayed older snapshot stays out.
+  const suppressions = options.suppressions ?? Suppressions.make()
   const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
 
-  const decide = (tenant: string, subject: string, purpose: string, now = Date.now()) =>
-    Decision.decide(policy, states.get(key(tenant, subject)), purpose, now)
+  // The state decides; the list refuses on top (an erased subject stays stopped until it grants again).
+  const decide = (tenant: string, subject: string, purpose: string, now = Date.now()): Decision.Decision => {
+    const decision = Decision.decide(policy, states.get(key(tenant, subject)), purpose, now)
+    const refused = decision.allowed ? suppressions.refusal(tenant, subject, purpose) : undefined
+    return refused === undefined ? decision : { ...decision, allowed: false, reason: refused }
+  }
 
   const every = (tenant: string, subject: string, purposes: ReadonlyArray<string>, what: string) => {
     const now = Date.now()
@@ -57,9 +70,11 @@ export const make = (policy: Policy.Policy): Replica => {
     apply: (intent) => {
       const k = key(intent.tenant, intent.subject)
       if (intent.kind === "subject.erase") {
-        states.delete(k)
+        if (suppressions.apply(intent)) states.delete(k)
         return
       }
+      if (suppressions.predatesErasure(intent.tenant, intent.subject, intent.createdAt.getTime())) return
+      suppressions.apply(intent)
       if (intent.kind !== "consent.changed" || !intent.snapshot) return
       const current = states.get(k)
       if (current && current.seq >= intent.snapshot.seq) return

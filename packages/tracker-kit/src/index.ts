@@ -13,6 +13,7 @@ import {
   type Decision,
   Gatekeeper,
   type Intent,
+  Suppressions,
   Tracker,
 } from "@consentkit/core"
 
@@ -73,8 +74,10 @@ export interface GateOptions {
   readonly resumed?: (intent: Intent.Intent) => Promise<void>
   /** Alias kinds the provider knows subjects by (e.g. `anonymous`); default every alias. */
   readonly aliasKinds?: ReadonlyArray<string>
-  /** Most stop-list entries kept (default 100,000); past it the oldest go and the kit's gate alone decides. */
+  /** Most stop-list subjects kept (default 100,000); past it the oldest go and the kit's gate alone decides. */
   readonly maxEntries?: number
+  /** The stop list to keep (default a new one); share one with the messenger gates and a replica. */
+  readonly suppressions?: Suppressions.Suppressions
   /** The adapter's role (default `tracker`; the brand's own customer-data tables are `cdp`). */
   readonly role?: Adapter.Role
   /**
@@ -101,44 +104,19 @@ export interface TrackerGate {
   readonly isStopped: (tenant: string, subject: string, purpose: string) => boolean
 }
 
-const ALL = "*"
-const key = (tenant: string, subject: string, purpose: string) => `${tenant}\u0000${subject}\u0000${purpose}`
-
 /** Builds a tracker gate and the adapter that feeds its stop list. */
 export const makeGate = (options: GateOptions): TrackerGate => {
   const kit = options.kit
   const maxEntries = options.maxEntries ?? 100_000
-  // Per (tenant, subject, purpose): the newest intent applied, so a redelivered older intent never overrides a newer one.
-  const stops = new Map<string, { readonly stopped: boolean; readonly at: number }>()
+  // Ordered by each intent's ledger position, so a redelivered older intent never overrides a newer one.
+  const stops = options.suppressions ?? Suppressions.make({ maxEntries })
   const erased = new Set<string>()
   let sent = 0
   let dropped = 0
   const droppedBy: Record<string, number> = {}
 
-  const remember = (k: string, stopped: boolean, at: number): void => {
-    const current = stops.get(k)
-    if (current && current.at > at) return
-    stops.delete(k)
-    stops.set(k, { stopped, at })
-    if (stops.size > maxEntries) stops.delete(stops.keys().next().value!)
-  }
-
-  // A grant after an erasure (the same id signing up again) lifts the whole-subject stop.
-  const clearErased = (tenant: string, subject: string, at: number): void => {
-    const all = stops.get(key(tenant, subject, ALL))
-    if (all && all.at <= at) stops.delete(key(tenant, subject, ALL))
-  }
-
-  const isStopped = (tenant: string, subject: string, purpose: string): boolean => {
-    if (stops.get(key(tenant, subject, ALL))?.stopped) return true
-    let p = purpose
-    for (;;) {
-      if (stops.get(key(tenant, subject, p))?.stopped) return true
-      const dot = p.lastIndexOf(".")
-      if (dot < 0) return false
-      p = p.slice(0, dot)
-    }
-  }
+  const isStopped = (tenant: string, subject: string, purpose: string): boolean =>
+    stops.refusal(tenant, subject, purpose) !== undefined
 
   const drop = (reason: DropReason, decision: Decision.Decision | null): Verdict => {
     dropped++
@@ -151,28 +129,22 @@ export const makeGate = (options: GateOptions): TrackerGate => {
     categories: options.categories ?? [],
     changed: options.followChanges
       ? async (intent) => {
-          const at = intent.createdAt.getTime()
-          for (const change of intent.changes) {
-            remember(key(intent.tenant, intent.subject, change.purpose), !change.allowed, at)
-            if (change.allowed) clearErased(intent.tenant, intent.subject, at)
-          }
+          stops.apply(intent)
         }
       : undefined,
     stop: async (intent) => {
       if (intent.purpose === null) return
       // The local stop applies before the provider call, so collection stops even while the provider is down.
-      remember(key(intent.tenant, intent.subject, intent.purpose), true, intent.createdAt.getTime())
+      stops.apply(intent)
       await options.stopped?.(intent)
     },
     resume: async (intent) => {
       if (intent.purpose === null) return
-      const at = intent.createdAt.getTime()
-      remember(key(intent.tenant, intent.subject, intent.purpose), false, at)
-      clearErased(intent.tenant, intent.subject, at)
+      stops.apply(intent)
       await options.resumed?.(intent)
     },
     erase: async (intent) => {
-      remember(key(intent.tenant, intent.subject, ALL), true, intent.createdAt.getTime())
+      stops.apply(intent)
       // Redelivery after a crash must not ask the provider twice for the same request.
       if (erased.has(intent.id)) return
       const kinds = options.aliasKinds

@@ -1,8 +1,8 @@
-import { createConsentKit, type Intent, MemoryStore } from "@consentkit/core"
+import { createConsentKit, type Intent, MemoryStore, Replica, Suppressions } from "@consentkit/core"
 import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { Effect } from "effect"
 import { afterAll, expect, it } from "vitest"
-import { defineTracker } from "../src/index.js"
+import { defineTracker, makeGate } from "../src/index.js"
 
 const erased: Array<ReadonlyArray<string>> = []
 const descriptor = defineTracker(
@@ -31,6 +31,7 @@ const intent = (over: Partial<Intent.Intent>): Intent.Intent =>
     tenant: "t",
     subject: "s",
     kind: "tracking.stop",
+    seq: 1,
     createdAt: new Date(1_000),
     purpose: "analytics",
     reason: "withdrawn",
@@ -48,7 +49,9 @@ it("a redelivered older stop never overrides a newer resume", async () => {
   await Effect.runPromise(gate.adapter.deliver(intent({ id: "stop", createdAt: new Date(1_000) })))
   expect(gate.isStopped("t", "s", "analytics")).toBe(true)
   await Effect.runPromise(
-    gate.adapter.deliver(intent({ id: "resume", kind: "tracking.resume", createdAt: new Date(2_000) })),
+    gate.adapter.deliver(
+      intent({ id: "resume", kind: "tracking.resume", seq: 2, createdAt: new Date(2_000) }),
+    ),
   )
   await Effect.runPromise(gate.adapter.deliver(intent({ id: "stop", createdAt: new Date(1_000) })))
   expect(gate.isStopped("t", "s", "analytics")).toBe(false)
@@ -92,6 +95,55 @@ it("erases once per intent, by the subject and the aliases the provider knows, a
   await Effect.runPromise(gate.adapter.deliver(erase))
   expect(erased).toEqual([["e", "anon-1"]])
   expect(gate.isStopped("t", "e", "analytics")).toBe(true)
+})
+
+it("orders by ledger position: a newer resume stamped by a clock that lags still wins", async () => {
+  const stop = intent({ id: "skew-stop", subject: "skew", seq: 4, createdAt: new Date(9_000) })
+  const resume = intent({
+    id: "skew-resume",
+    subject: "skew",
+    kind: "tracking.resume",
+    seq: 5,
+    createdAt: new Date(3_000),
+  })
+  await Effect.runPromise(gate.adapter.deliver(stop))
+  await Effect.runPromise(gate.adapter.deliver(resume))
+  expect(gate.isStopped("t", "skew", "analytics")).toBe(false)
+})
+
+it("shares one ordered list with a replica: an erasure holds against replayed older intents on both", async () => {
+  const tenant = uniqueTenant()
+  const list = Suppressions.make()
+  const shared = makeGate({ name: "shared", kit, erase: async () => {}, suppressions: list })
+  const replica = Replica.make(conformancePolicy, { suppressions: list })
+  const granted = await kit.record({
+    tenant,
+    subject: "z",
+    source: "banner",
+    decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+  })
+  const changed = granted.intents.find((i) => i.kind === "consent.changed")!
+  const resumed = granted.intents.find((i) => i.kind === "tracking.resume")!
+  replica.apply(changed)
+  await Effect.runPromise(shared.adapter.deliver(resumed))
+  expect(replica.decide(tenant, "z", "analytics").allowed).toBe(true)
+  const erasedAt = new Date(changed.createdAt.getTime() + 1)
+  replica.apply(
+    intent({
+      id: "z-erase",
+      tenant,
+      subject: "z",
+      kind: "subject.erase",
+      purpose: null,
+      createdAt: erasedAt,
+    }),
+  )
+  expect(shared.isStopped(tenant, "z", "analytics")).toBe(true)
+  // The grant's intents, redelivered after the erasure, bring back neither the state nor the resume.
+  replica.apply(changed)
+  await Effect.runPromise(shared.adapter.deliver({ ...resumed, id: "z-resume-again" }))
+  expect(replica.decide(tenant, "z", "analytics").allowed).toBe(false)
+  expect(shared.isStopped(tenant, "z", "analytics")).toBe(true)
 })
 
 it("defineTracker: the kit routes by the descriptor and builds it once, with its gate", async () => {

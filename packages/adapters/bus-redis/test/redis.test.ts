@@ -14,6 +14,7 @@ const intent = (tenant: string, id: string, kind: Intent.Kind = "tracking.stop")
   tenant,
   subject: "s1",
   kind,
+  seq: 1,
   createdAt: new Date("2026-03-01T10:00:00.000Z"),
   purpose: "analytics",
   reason: "withdrawn",

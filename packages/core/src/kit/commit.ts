@@ -88,6 +88,7 @@ export const makeCommit = (ctx: KitContext) => {
               id: randomId(),
               tenant: valid.tenant,
               subject: valid.subject,
+              seq: after.seq,
               createdAt: recordedAt,
             }),
           )

@@ -32,6 +32,7 @@ export const makeErase = (ctx: KitContext) => {
             id: randomId(),
             tenant: cmd.tenant,
             subject: cmd.subject,
+            seq: events.reduce((seq, e) => Math.max(seq, e.seq), 0),
             createdAt: new Date(now),
           }
           const request: ErasureRequest = {

@@ -55,6 +55,7 @@ const intentFor = (
     tenant,
     subject,
     kind,
+    seq: 1,
     createdAt: new Date(),
     purpose,
     reason: "withdrawn",

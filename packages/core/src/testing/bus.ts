@@ -121,6 +121,7 @@ export const busConformance = (name: string, harness: BusHarness): void => {
         tenant,
         subject: "s1",
         kind: "tracking.stop",
+        seq: 1,
         createdAt: new Date(),
         purpose: "analytics",
         reason: "withdrawn",
