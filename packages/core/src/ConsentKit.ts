@@ -5,16 +5,17 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, PubSub } from "effect"
 import { ConsentStore } from "./ConsentStore.js"
 import { makeContext } from "./kit/context.js"
 import { makeDecide } from "./kit/decide.js"
 import { makeErase } from "./kit/erase.js"
 import { makeExport } from "./kit/export.js"
 import { makeRecord } from "./kit/record.js"
-import type { ConsentKitShape, Options } from "./kit/types.js"
+import type { Change, ConsentKitShape, Options } from "./kit/types.js"
 
 export type {
+  Change,
   ConsentKitShape,
   ErasureReceipt,
   ErasureStatus,
@@ -34,8 +35,8 @@ export class ConsentKit extends Context.Service<ConsentKit, ConsentKitShape>()(
 export const make = (options: Options): Effect.Effect<ConsentKitShape, never, ConsentStore> =>
   Effect.gen(function* () {
     const store = yield* ConsentStore
-    const ctx = makeContext(options, store)
-    const { policy, adapters, cache, listeners } = ctx
+    const ctx = makeContext(options, store, yield* PubSub.sliding<Change>(4_096))
+    const { policy, adapters, cache, changes } = ctx
     const { record, gpc, optOut, link } = makeRecord(ctx)
     const { decide, decideCached, decisions, gateTrack, gateSend, assertSend, audiencePage } = makeDecide(ctx)
     const { erase, erasureStatus } = makeErase(ctx)
@@ -69,12 +70,8 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       invalidate: (tenant, subject) => {
         cache.delete(tenant, subject)
       },
-      onCommit: (listener) => {
-        listeners.add(listener)
-        return () => {
-          listeners.delete(listener)
-        }
-      },
+      changes,
+      observe: (change) => cache.observe(change.tenant, change.subject, change.seq, change.kind),
     } satisfies ConsentKitShape
   })
 

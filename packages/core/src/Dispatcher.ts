@@ -8,9 +8,10 @@
  *
  * @since 0.1.0
  */
-import { Clock, Deferred, Effect, Fiber } from "effect"
+import { Clock, Deferred, Effect, Fiber, PubSub, Random } from "effect"
 import type { Adapter } from "./Adapter.js"
-import type { ConsentKitShape } from "./ConsentKit.js"
+import type { Change, ConsentKitShape } from "./ConsentKit.js"
+import * as Decision from "./Decision.js"
 import type { Delivery } from "./ConsentStore.js"
 import type { StoreError } from "./Errors.js"
 import { randomId } from "./internal/crypto.js"
@@ -62,7 +63,7 @@ export interface Dispatcher {
   readonly runOnce: Effect.Effect<Round, StoreError>
   /** Rounds until nothing is due (claimable now); returns the totals. Rows waiting on backoff stay pending. */
   readonly drain: Effect.Effect<Round, StoreError>
-  /** Wakes the loop now (the runtime calls it after every commit). */
+  /** Wakes the loop now (it also wakes on every commit of the kit's change feed). */
   readonly wake: () => void
   /** Runs forever: rounds while there is work, then waits for a wake, a notification or the poll interval. */
   readonly run: Effect.Effect<never, StoreError>
@@ -78,6 +79,17 @@ export const backoff = (
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1))
   return Math.round(ceiling / 2 + (random() * ceiling) / 2)
 }
+
+const field = (error: unknown, name: string): unknown =>
+  typeof error === "object" && error !== null ? (error as Record<string, unknown>)[name] : undefined
+
+const messageOf = (error: unknown): string => {
+  const message = field(error, "message")
+  return typeof message === "string" ? message : String(error)
+}
+
+/** Retryable unless the error says otherwise (`isRetryable: false`, as a final AdapterError does). */
+const isRetryable = (error: unknown): boolean => field(error, "isRetryable") !== false
 
 /** Creates a dispatcher for a runtime's store and adapters. */
 export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher => {
@@ -101,15 +113,23 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
   const wake = () => {
     Deferred.doneUnsafe(woken, Effect.void)
   }
-  kit.onCommit(wake)
 
+  // Read through the store, not the cache: another instance may have committed the refusal.
   const superseded = (row: Delivery) =>
     Effect.gen(function* () {
       const { kind, purpose, tenant, subject } = row.intent
       if ((kind !== "tracking.resume" && kind !== "messaging.resume") || purpose === null) return false
-      kit.invalidate(tenant, subject)
-      return !(yield* kit.decide(tenant, subject, purpose)).allowed
+      const state = yield* kit.state(tenant, subject)
+      const now = yield* Clock.currentTimeMillis
+      return !Decision.decide(kit.policy, state ?? undefined, purpose, now).allowed
     })
+
+  const observed = (row: Delivery): Change => ({
+    tenant: row.intent.tenant,
+    subject: row.intent.subject,
+    seq: row.intent.seq,
+    kind: row.intent.kind === "subject.erase" ? "erase" : "write",
+  })
 
   const deliverOne = (row: Delivery, deadline: number) =>
     Effect.gen(function* () {
@@ -135,23 +155,23 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
       const outcome = yield* adapter.deliver(row.intent).pipe(
         Effect.timeout(timeoutMs),
         Effect.map(() => ({ ok: true as const })),
-        Effect.catch((error: any) =>
-          Effect.succeed({
-            ok: false as const,
-            error: String(error?.message ?? error),
-            retryable: error?.isRetryable !== false,
-          }),
+        Effect.catch((error: unknown) =>
+          Effect.succeed({ ok: false as const, error: messageOf(error), retryable: isRetryable(error) }),
         ),
       )
       const now = new Date(yield* Clock.currentTimeMillis)
       if (outcome.ok) {
         yield* store.complete(row.id, id, now)
-        kit.invalidate(row.intent.tenant, row.intent.subject)
+        // A delivered intent is news of a change: a cache entry read before it goes (own writes stay).
+        kit.observe(observed(row))
         options.onDelivery?.({ delivery: row, outcome: "delivered" })
         return "delivered" as const
       }
       const dead = !outcome.retryable || row.attempts >= maxAttempts
-      const retryAt = dead ? null : new Date(now.getTime() + backoff(row.attempts, baseDelayMs, maxDelayMs))
+      const jitter = yield* Random.next
+      const retryAt = dead
+        ? null
+        : new Date(now.getTime() + backoff(row.attempts, baseDelayMs, maxDelayMs, () => jitter))
       yield* store.fail(row.id, id, { error: outcome.error, retryAt, now })
       options.onDelivery?.({ delivery: row, outcome: dead ? "dead" : "retry", error: outcome.error })
       return dead ? ("dead" as const) : ("retry" as const)
@@ -185,20 +205,32 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
     }
   })
 
-  const idle = Effect.gen(function* () {
-    const signal = woken
-    const waits: Array<Effect.Effect<void, StoreError>> = [Deferred.await(signal), Effect.sleep(pollMs)]
-    if (store.waitForWork) waits.push(store.waitForWork(pollMs))
-    yield* Effect.raceAll(waits)
-    if (signal === woken) woken = Deferred.makeUnsafe<void>()
-  })
-
-  const run: Effect.Effect<never, StoreError> = Effect.forever(
+  const idle = (feed: PubSub.Subscription<Change>) =>
     Effect.gen(function* () {
-      // Reset the wake signal before claiming, so a commit during the round wakes the next wait.
-      if (Deferred.isDoneUnsafe(woken)) woken = Deferred.makeUnsafe<void>()
-      const round = yield* runOnce
-      if (round.claimed === 0) yield* idle
+      const signal = woken
+      const waits: Array<Effect.Effect<void, StoreError>> = [
+        Deferred.await(signal),
+        Effect.asVoid(PubSub.take(feed)),
+        Effect.sleep(pollMs),
+      ]
+      if (store.waitForWork) waits.push(store.waitForWork(pollMs))
+      yield* Effect.raceAll(waits)
+      if (signal === woken) woken = Deferred.makeUnsafe<void>()
+    })
+
+  const run: Effect.Effect<never, StoreError> = Effect.scoped(
+    Effect.gen(function* () {
+      // Subscribed before the first round: a commit during any round wakes the next wait.
+      const feed = yield* PubSub.subscribe(kit.changes)
+      return yield* Effect.forever(
+        Effect.gen(function* () {
+          if (Deferred.isDoneUnsafe(woken)) woken = Deferred.makeUnsafe<void>()
+          // The commits so far are covered by the round about to claim.
+          yield* PubSub.takeUpTo(feed, 4_096)
+          const round = yield* runOnce
+          if (round.claimed === 0) yield* idle(feed)
+        }),
+      )
     }),
   )
 

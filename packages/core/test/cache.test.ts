@@ -35,6 +35,22 @@ describe("the decision cache", () => {
     expect(cache.decide("t", "s", "marketing.email", now + 2)?.reason).toBe("withdrawn")
   })
 
+  it("drops an entry read before a change it is told of, keeps its own newer write", () => {
+    const cache = new DecisionCache(policy, 60_000, 100)
+    cache.set("t", "s", stateWith(2, "granted"), now, "read")
+    cache.observe("t", "s", 2, "write")
+    expect(cache.state("t", "s", now + 1)).not.toBeUndefined()
+    cache.observe("t", "s", 3, "write")
+    expect(cache.state("t", "s", now + 1)).toBeUndefined()
+    cache.set("t", "s", null, now, "erase")
+    cache.observe("t", "s", 9, "write")
+    cache.observe("t", "s", 9, "erase")
+    expect(cache.state("t", "s", now + 1)).toBeNull()
+    cache.set("u", "s", stateWith(4, "granted"), now, "write")
+    cache.observe("u", "s", 4, "erase")
+    expect(cache.state("u", "s", now + 1)).toBeUndefined()
+  })
+
   it("never lets a read bring an erased subject back", () => {
     const cache = new DecisionCache(policy, 60_000, 100)
     cache.set("t", "s", stateWith(5, "granted"), now)

@@ -11,7 +11,7 @@ import {
   Tracker,
 } from "@consentkit/core"
 import AjvDraft04 from "ajv-draft-04"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, PubSub } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { freshTenant, policy } from "./fixtures.js"
 
@@ -315,6 +315,51 @@ describe("the dispatcher", () => {
 })
 
 describe("the Effect service", () => {
+  it("wakes on the kit's change feed, not on its poll interval", async () => {
+    let resolve = () => {}
+    const done = new Promise<void>((r) => {
+      resolve = r
+    })
+    const kit = newKit({
+      trackers: [Tracker.make({ name: "web", categories: ["analytics"], resume: async () => resolve() })],
+      // An hour: only the commit's wake-up can deliver within the test's timeout.
+      dispatcher: { pollMs: 3_600_000 },
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    await kit.record({
+      tenant: freshTenant(),
+      subject: "w",
+      source: "banner",
+      decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 3 }],
+    })
+    await done
+  })
+
+  it("publishes every commit on its change feed with the subject's ledger position", async () => {
+    const program = Effect.gen(function* () {
+      const kit = yield* ConsentKit.ConsentKit
+      const feed = yield* PubSub.subscribe(kit.changes)
+      const tenant = freshTenant()
+      const grant = { purpose: "marketing.email", action: "grant", noticeVersion: 1 } as const
+      yield* kit.record({ tenant, subject: "f", source: "api", decisions: [grant] })
+      yield* kit.record({
+        tenant,
+        subject: "f",
+        source: "api",
+        decisions: [grant, { purpose: "analytics", action: "deny" }],
+      })
+      yield* kit.erase({ tenant, subject: "f" })
+      return yield* Effect.forEach([1, 2, 3], () => PubSub.take(feed))
+    })
+    const layer = ConsentKit.layer({ policy, secret: "s" }).pipe(Layer.provide(MemoryStore.layer))
+    const changes = await Effect.runPromise(Effect.scoped(Effect.provide(program, layer)))
+    expect(changes.map((c) => [c.subject, c.seq, c.kind])).toEqual([
+      ["f", 1, "write"],
+      ["f", 3, "write"],
+      ["f", 3, "erase"],
+    ])
+  })
+
   it("is the same runtime behind a layer", async () => {
     const program = Effect.gen(function* () {
       const kit = yield* ConsentKit.ConsentKit

@@ -86,6 +86,18 @@ export class DecisionCache {
     if (this.size > this.maxSubjects) this.evictOne()
   }
 
+  /**
+   * A change of a subject seen elsewhere (a delivered intent, another instance): drops an entry
+   * that predates it. The kit's own writes are at least as new and stay; an erasure drops every
+   * entry but the kit's own erasure.
+   */
+  observe(tenant: string, subject: string, seq: number, kind: "write" | "erase"): void {
+    const entry = this.tenants.get(tenant)?.get(subject)
+    if (entry === undefined) return
+    const stale = kind === "erase" ? entry.version !== Number.POSITIVE_INFINITY : entry.version < seq
+    if (stale) this.delete(tenant, subject)
+  }
+
   /** Forgets a subject. */
   delete(tenant: string, subject: string): void {
     const subjects = this.tenants.get(tenant)

@@ -126,7 +126,8 @@ export const makeCommit = (ctx: KitContext) => {
           }
           const c = created!
           remember(valid.tenant, valid.subject, c.after, now)
-          if (c.events.length > 0) committed()
+          if (c.events.length > 0)
+            committed({ tenant: valid.tenant, subject: valid.subject, seq: c.after?.seq ?? 0, kind: "write" })
           return {
             commandId: c.commandId,
             duplicate: false,

@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, PubSub } from "effect"
 import { type Adapter, accepts } from "../Adapter.js"
 import * as Command from "../Command.js"
 import type { ConsentStoreShape } from "../ConsentStore.js"
@@ -13,7 +13,7 @@ import { DecisionCache } from "../internal/cache.js"
 import type * as Intent from "../Intent.js"
 import type * as Policy from "../Policy.js"
 import type * as State from "../State.js"
-import type { Options } from "./types.js"
+import type { Change, Options } from "./types.js"
 
 /** The kit's shared state and helpers, built once per kit. */
 export interface KitContext {
@@ -22,7 +22,7 @@ export interface KitContext {
   readonly policy: Policy.Policy
   readonly adapters: ReadonlyArray<Adapter>
   readonly cache: DecisionCache
-  readonly listeners: Set<() => void>
+  readonly changes: PubSub.PubSub<Change>
   /** Puts a subject's state in the cache. */
   readonly remember: (
     tenant: string,
@@ -31,8 +31,8 @@ export interface KitContext {
     now: number,
     source?: "read" | "write" | "erase",
   ) => void
-  /** Tells the listeners (the dispatcher) that something was committed. */
-  readonly committed: () => void
+  /** Publishes a commit on the change feed (the dispatcher wakes on it). */
+  readonly committed: (change: Change) => void
   /** The subject's state, from the cache or the store, and the time it was read at. */
   readonly loadState: (
     tenant: string,
@@ -54,7 +54,11 @@ export interface KitContext {
   ) => Effect.Effect<number, InvalidCommand>
 }
 
-export const makeContext = (options: Options, store: ConsentStoreShape): KitContext => {
+export const makeContext = (
+  options: Options,
+  store: ConsentStoreShape,
+  changes: PubSub.PubSub<Change>,
+): KitContext => {
   const policy = options.policy
   const adapters = options.adapters ?? []
   const names = new Set<string>()
@@ -65,7 +69,6 @@ export const makeContext = (options: Options, store: ConsentStoreShape): KitCont
   const ttl = options.cache?.ttlMs ?? 30_000
   const maxSubjects = options.cache?.maxSubjects ?? 100_000
   const cache = new DecisionCache(policy, ttl, maxSubjects)
-  const listeners = new Set<() => void>()
 
   const remember = (
     tenant: string,
@@ -75,8 +78,8 @@ export const makeContext = (options: Options, store: ConsentStoreShape): KitCont
     source: "read" | "write" | "erase" = "write",
   ) => cache.set(tenant, subject, state, now, source)
 
-  const committed = () => {
-    for (const listener of listeners) listener()
+  const committed = (change: Change) => {
+    PubSub.publishUnsafe(changes, change)
   }
 
   const loadState = (tenant: string, subject: string) =>
@@ -119,7 +122,7 @@ export const makeContext = (options: Options, store: ConsentStoreShape): KitCont
     policy,
     adapters,
     cache,
-    listeners,
+    changes,
     remember,
     committed,
     loadState,

@@ -47,11 +47,11 @@ export const makeErase = (ctx: KitContext) => {
           yield* tx.erase(request, erased)
           const deliveries = toDeliveries([intent])
           if (deliveries.length > 0) yield* tx.enqueue(deliveries)
-          return { request, erased, deliveries }
+          return { request, erased, deliveries, seq: intent.seq }
         }),
       )
       remember(cmd.tenant, cmd.subject, null, now, "erase")
-      committed()
+      committed({ tenant: cmd.tenant, subject: cmd.subject, seq: result.seq, kind: "erase" })
       return {
         erasureId,
         tenant: cmd.tenant,

@@ -3,7 +3,7 @@
  *
  * @since 0.2.0
  */
-import type { Effect } from "effect"
+import type { Effect, PubSub } from "effect"
 import type { Adapter } from "../Adapter.js"
 import type { ConsentStoreShape, Delivery, ErasureRequest, OutboxStats, RateRow } from "../ConsentStore.js"
 import type * as Decision from "../Decision.js"
@@ -178,8 +178,26 @@ export interface ConsentKitShape {
   /** Event counts for dashboards. */
   readonly rates: (tenant: string, from: Date, to: Date) => Effect.Effect<ReadonlyArray<RateRow>, StoreError>
   readonly outboxStats: (tenant?: string) => Effect.Effect<OutboxStats, StoreError>
-  /** Drops a subject from the cache (e.g. when another process changed it). */
+  /** Drops a subject from the cache (a batch that rolled back after the kit cached its writes). */
   readonly invalidate: (tenant: string, subject: string) => void
-  /** Registers a listener called after every commit (the dispatcher wakes on it). */
-  readonly onCommit: (listener: () => void) => () => void
+  /**
+   * The kit's change feed: one `Change` per commit, after it committed. The dispatcher wakes on
+   * it. It is a feed of wake-ups, bounded and sliding: a subscriber that falls far behind loses
+   * the oldest and catches up from the store.
+   */
+  readonly changes: PubSub.PubSub<Change>
+  /**
+   * Tells the decision cache a subject changed at `seq` (seen on a delivered intent or another
+   * instance's feed): an entry read before it is dropped, the kit's own newer writes stay.
+   */
+  readonly observe: (change: Change) => void
+}
+
+/** A committed change of one subject's consent, in the order of its ledger. */
+export interface Change {
+  readonly tenant: string
+  readonly subject: string
+  /** The subject's ledger position after the change (for an erasure, the position it erased at). */
+  readonly seq: number
+  readonly kind: "write" | "erase"
 }
