@@ -14,6 +14,7 @@ import pg from "pg"
 import { Data, Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { toStoreError } from "../src/internal/errors.js"
+import { mysql, postgres, sqlite } from "../src/store/dialects/index.js"
 import { dialects, tempSqlite } from "./dialects.js"
 import { freshTenant, policy } from "./fixtures/policy.js"
 
@@ -439,41 +440,71 @@ describe("opening databases", () => {
   })
 
   it("maps driver failures to StoreError codes", () => {
-    expect(toStoreError({ code: "40P01", message: "deadlock detected" }, "postgres", "x")).toMatchObject({
+    expect(toStoreError({ code: "40P01", message: "deadlock detected" }, postgres, "x")).toMatchObject({
       code: "CONFLICT",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "40001", message: "could not serialize" }, "postgres", "x")).toMatchObject({
+    expect(toStoreError({ code: "40001", message: "could not serialize" }, postgres, "x")).toMatchObject({
       code: "CONFLICT",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "57P01", message: "terminating connection" }, "postgres", "x")).toMatchObject(
-      { code: "UNAVAILABLE", isRetryable: true },
-    )
-    expect(toStoreError({ code: "23505", message: "duplicate key" }, "postgres", "x")).toMatchObject({
+    expect(toStoreError({ code: "57P01", message: "terminating connection" }, postgres, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    expect(toStoreError({ code: "23505", message: "duplicate key" }, postgres, "x")).toMatchObject({
       code: "CONSTRAINT",
       isRetryable: false,
     })
-    expect(toStoreError({ code: "ER_LOCK_DEADLOCK", message: "Deadlock" }, "mysql", "x")).toMatchObject({
+    expect(toStoreError({ code: "ER_LOCK_DEADLOCK", message: "Deadlock" }, mysql, "x")).toMatchObject({
       code: "CONFLICT",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "PROTOCOL_CONNECTION_LOST", message: "lost" }, "mysql", "x")).toMatchObject({
+    expect(toStoreError({ code: "PROTOCOL_CONNECTION_LOST", message: "lost" }, mysql, "x")).toMatchObject({
       code: "UNAVAILABLE",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "SQLITE_BUSY", message: "database is locked" }, "sqlite", "x")).toMatchObject(
-      { code: "CONFLICT", isRetryable: true },
-    )
-    expect(toStoreError({ code: "SQLITE_CORRUPT", message: "malformed" }, "sqlite", "x")).toMatchObject({
+    expect(toStoreError({ code: "SQLITE_BUSY", message: "database is locked" }, sqlite, "x")).toMatchObject({
+      code: "CONFLICT",
+      isRetryable: true,
+    })
+    expect(toStoreError({ code: "SQLITE_CORRUPT", message: "malformed" }, sqlite, "x")).toMatchObject({
       code: "CORRUPT",
       isRetryable: false,
     })
-    expect(toStoreError(new Error("Connection terminated unexpectedly"), "postgres", "x")).toMatchObject({
+    expect(toStoreError(new Error("Connection terminated unexpectedly"), postgres, "x")).toMatchObject({
       code: "UNAVAILABLE",
       isRetryable: true,
     })
-    expect(toStoreError(new Error("something odd"), "postgres", "x")).toMatchObject({
+    expect(
+      toStoreError(new Error("Cannot use a pool after calling end on the pool"), postgres, "x"),
+    ).toMatchObject({ code: "UNAVAILABLE", isRetryable: true })
+    // MariaDB and MySQL report by errno; mysql2 marks a dropped connection fatal, its closed pool only by message.
+    expect(toStoreError({ errno: 1213, message: "Deadlock found" }, mysql, "x")).toMatchObject({
+      code: "CONFLICT",
+      isRetryable: true,
+    })
+    expect(
+      toStoreError({ errno: 1062, code: "ER_DUP_ENTRY", message: "Duplicate" }, mysql, "x"),
+    ).toMatchObject({
+      code: "CONSTRAINT",
+      isRetryable: false,
+    })
+    expect(toStoreError({ fatal: true, message: "closed state" }, mysql, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    expect(toStoreError(new Error("Pool is closed."), mysql, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    expect(toStoreError({ code: "ECONNRESET", message: "socket hang up" }, sqlite, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    // A message alone never classifies where the driver would have given a code.
+    expect(toStoreError(new Error("connection lost"), sqlite, "x")).toMatchObject({ code: "UNKNOWN" })
+    expect(toStoreError(new Error("something odd"), postgres, "x")).toMatchObject({
       code: "UNKNOWN",
       isRetryable: false,
     })
