@@ -8,7 +8,12 @@
 export { type MigrateOptions, type MigrateResult, migrate } from "./migrate.js"
 export { type MigrationContext, migrations, type StoreMigration } from "./migrations/index.js"
 export { DEFAULT_PREFIX, type SqlDialect, type Tables } from "./schema.js"
-export { type KyselyConsentStore, type KyselyStoreConfig, kyselyStore, type SubjectPage } from "./store.js"
+export {
+  type KyselyConsentStore,
+  type KyselyStoreConfig,
+  kyselyStore,
+  type SubjectPage,
+} from "./store/index.js"
 export type { ListenConnection, Notifications } from "./internal/notify.js"
 export {
   type Engine,

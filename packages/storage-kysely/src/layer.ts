@@ -11,7 +11,7 @@ import type { Notifications } from "./internal/notify.js"
 import { migrate } from "./migrate.js"
 import { type OpenOptions, openStore } from "./open.js"
 import type { SqlDialect } from "./schema.js"
-import { kyselyStore } from "./store.js"
+import { kyselyStore } from "./store/index.js"
 
 /** What the layer opens: a URL (it owns the connection) or an existing Kysely instance (the caller does). */
 export type LayerConfig = (

@@ -13,7 +13,7 @@ import type { Notifications } from "./internal/notify.js"
 import { migrate } from "./migrate.js"
 import { PGliteDialect } from "./pglite.js"
 import type { SqlDialect } from "./schema.js"
-import { type KyselyConsentStore, kyselyStore } from "./store.js"
+import { type KyselyConsentStore, kyselyStore } from "./store/index.js"
 
 /** Which engine a URL names (PGlite speaks the PostgreSQL dialect). */
 export type Engine = "sqlite" | "postgres" | "pglite" | "mysql"

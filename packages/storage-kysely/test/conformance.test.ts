@@ -1,7 +1,7 @@
 import { storeConformance } from "@consentkit/core/testing"
-import { Effect } from "effect"
 import { openStore } from "@consentkit/storage-kysely"
 import { dialects } from "./dialects.js"
+import { rowCount } from "./rows.js"
 
 for (const dialect of dialects()) {
   storeConformance(dialect.name, {
@@ -9,7 +9,7 @@ for (const dialect of dialects()) {
       const { store, close } = await openStore(dialect.url())
       return {
         store,
-        rowsOf: (tenant) => Effect.runPromise(store.rowsOf(tenant)),
+        rowsOf: (tenant) => rowCount(store.db, tenant),
         teardown: close,
       }
     },

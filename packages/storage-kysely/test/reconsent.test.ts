@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { dialects } from "./dialects.js"
 import { freshTenant, policy } from "./fixtures/policy.js"
+import { rowCount } from "./rows.js"
 
 const embedded = dialects().filter((d) => d.name === "sqlite" || d.name === "pglite")
 
@@ -32,7 +33,7 @@ describe.each(embedded)("re-consent impact ($name)", (dialect) => {
         occurredAt: at,
         decisions: [{ purpose: "analytics", action: "withdraw" }],
       })
-      const before = await Effect.runPromise(store.rowsOf(tenant))
+      const before = await rowCount(store.db, tenant)
 
       const impact = await reconsentImpact(kit, policy, "analytics", 3, {
         tenant,
@@ -85,7 +86,7 @@ describe.each(embedded)("re-consent impact ($name)", (dialect) => {
         channels: { email: emailable },
       })
 
-      expect(await Effect.runPromise(store.rowsOf(tenant))).toBe(before)
+      expect(await rowCount(store.db, tenant)).toBe(before)
       await expect(reconsentImpact(store, policy, "analytics", 2, { tenant })).rejects.toThrow(
         /already has notice version 2/,
       )

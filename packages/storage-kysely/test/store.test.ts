@@ -14,8 +14,10 @@ import pg from "pg"
 import { Data, Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { toStoreError } from "../src/internal/errors.js"
+import { mysql, postgres, sqlite } from "../src/store/dialects/index.js"
 import { dialects, tempSqlite } from "./dialects.js"
 import { freshTenant, policy } from "./fixtures/policy.js"
+import { rowCount, rows } from "./rows.js"
 
 class Refused extends Data.TaggedError("Refused")<{ readonly why: string }> {}
 
@@ -82,10 +84,10 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
         decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
       })
       await kit.close()
-      expect(await Effect.runPromise(other.store.rowsOf(tenant))).toBeGreaterThan(0)
+      expect(await rowCount(other.store.db, tenant)).toBeGreaterThan(0)
       if (dialect.name === "postgres" || dialect.name === "mysql") {
         // Same database, other tables: the default prefix sees nothing of it.
-        expect(await Effect.runPromise(opened.store.rowsOf(tenant))).toBe(0)
+        expect(await rowCount(opened.store.db, tenant)).toBe(0)
       }
     } finally {
       await other.close()
@@ -118,10 +120,11 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
       const error = exit.cause.reasons.find((r) => r._tag === "Fail") as { error: unknown } | undefined
       expect(error?.error).toBeInstanceOf(Refused)
     }
-    expect(await Effect.runPromise(store.rowsOf(tenant))).toBe(0)
+    expect(await rowCount(store.db, tenant)).toBe(0)
     // A transaction that only reads leaves nothing either (not even the lock row).
     expect(await Effect.runPromise(store.withSubject(tenant, "s2", (tx) => tx.aliases))).toEqual([])
-    expect(await Effect.runPromise(store.rowsOf(tenant))).toBe(0)
+    expect(await rows(store.db, "subject", { tenant })).toEqual([])
+    expect(await rowCount(store.db, tenant)).toBe(0)
   })
 
   it("gives outbox ids that sort as strings in the order rows were enqueued", async () => {
@@ -320,7 +323,7 @@ describe.each(dialects().filter((d) => d.name === "postgres"))("PostgreSQL serve
         ? (exit.cause.reasons.find((r) => r._tag === "Fail") as { error: StoreError }).error
         : undefined
       expect(failure).toMatchObject({ _tag: "StoreError", code: "UNAVAILABLE", isRetryable: true })
-      expect(await Effect.runPromise(victim.store.rowsOf(tenant))).toBe(0)
+      expect(await rowCount(victim.store.db, tenant)).toBe(0)
       // The pool drops the dead connection: the retry succeeds.
       expect(
         await Effect.runPromise(
@@ -395,8 +398,10 @@ describe("SQLite specifics", () => {
       })
     try {
       await Effect.runPromise(store.batch(Effect.forEach(["a", "b", "c"], grant, { concurrency: 3 })))
-      expect(await Effect.runPromise(store.rowsOf(tenant))).toBeGreaterThan(0)
-      const before = await Effect.runPromise(store.rowsOf(tenant))
+      expect(await rowCount(store.db, tenant)).toBeGreaterThan(0)
+      const before = await rowCount(store.db, tenant)
+      // The store's own count (what operators see) agrees with the tables.
+      expect(await Effect.runPromise(store.rowsOf(tenant))).toBe(before)
       const failing = store.batch(
         Effect.forEach(["d", "e"], grant, { concurrency: 2 }).pipe(
           Effect.andThen(store.withSubject(tenant, "f", () => Effect.fail(new Refused({ why: "no" })))),
@@ -405,7 +410,7 @@ describe("SQLite specifics", () => {
         ),
       )
       expect(Exit.isFailure(await Effect.runPromiseExit(failing))).toBe(true)
-      expect(await Effect.runPromise(store.rowsOf(tenant))).toBe(before)
+      expect(await rowCount(store.db, tenant)).toBe(before)
     } finally {
       await close()
     }
@@ -439,41 +444,71 @@ describe("opening databases", () => {
   })
 
   it("maps driver failures to StoreError codes", () => {
-    expect(toStoreError({ code: "40P01", message: "deadlock detected" }, "postgres", "x")).toMatchObject({
+    expect(toStoreError({ code: "40P01", message: "deadlock detected" }, postgres, "x")).toMatchObject({
       code: "CONFLICT",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "40001", message: "could not serialize" }, "postgres", "x")).toMatchObject({
+    expect(toStoreError({ code: "40001", message: "could not serialize" }, postgres, "x")).toMatchObject({
       code: "CONFLICT",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "57P01", message: "terminating connection" }, "postgres", "x")).toMatchObject(
-      { code: "UNAVAILABLE", isRetryable: true },
-    )
-    expect(toStoreError({ code: "23505", message: "duplicate key" }, "postgres", "x")).toMatchObject({
+    expect(toStoreError({ code: "57P01", message: "terminating connection" }, postgres, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    expect(toStoreError({ code: "23505", message: "duplicate key" }, postgres, "x")).toMatchObject({
       code: "CONSTRAINT",
       isRetryable: false,
     })
-    expect(toStoreError({ code: "ER_LOCK_DEADLOCK", message: "Deadlock" }, "mysql", "x")).toMatchObject({
+    expect(toStoreError({ code: "ER_LOCK_DEADLOCK", message: "Deadlock" }, mysql, "x")).toMatchObject({
       code: "CONFLICT",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "PROTOCOL_CONNECTION_LOST", message: "lost" }, "mysql", "x")).toMatchObject({
+    expect(toStoreError({ code: "PROTOCOL_CONNECTION_LOST", message: "lost" }, mysql, "x")).toMatchObject({
       code: "UNAVAILABLE",
       isRetryable: true,
     })
-    expect(toStoreError({ code: "SQLITE_BUSY", message: "database is locked" }, "sqlite", "x")).toMatchObject(
-      { code: "CONFLICT", isRetryable: true },
-    )
-    expect(toStoreError({ code: "SQLITE_CORRUPT", message: "malformed" }, "sqlite", "x")).toMatchObject({
+    expect(toStoreError({ code: "SQLITE_BUSY", message: "database is locked" }, sqlite, "x")).toMatchObject({
+      code: "CONFLICT",
+      isRetryable: true,
+    })
+    expect(toStoreError({ code: "SQLITE_CORRUPT", message: "malformed" }, sqlite, "x")).toMatchObject({
       code: "CORRUPT",
       isRetryable: false,
     })
-    expect(toStoreError(new Error("Connection terminated unexpectedly"), "postgres", "x")).toMatchObject({
+    expect(toStoreError(new Error("Connection terminated unexpectedly"), postgres, "x")).toMatchObject({
       code: "UNAVAILABLE",
       isRetryable: true,
     })
-    expect(toStoreError(new Error("something odd"), "postgres", "x")).toMatchObject({
+    expect(
+      toStoreError(new Error("Cannot use a pool after calling end on the pool"), postgres, "x"),
+    ).toMatchObject({ code: "UNAVAILABLE", isRetryable: true })
+    // MariaDB and MySQL report by errno; mysql2 marks a dropped connection fatal, its closed pool only by message.
+    expect(toStoreError({ errno: 1213, message: "Deadlock found" }, mysql, "x")).toMatchObject({
+      code: "CONFLICT",
+      isRetryable: true,
+    })
+    expect(
+      toStoreError({ errno: 1062, code: "ER_DUP_ENTRY", message: "Duplicate" }, mysql, "x"),
+    ).toMatchObject({
+      code: "CONSTRAINT",
+      isRetryable: false,
+    })
+    expect(toStoreError({ fatal: true, message: "closed state" }, mysql, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    expect(toStoreError(new Error("Pool is closed."), mysql, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    expect(toStoreError({ code: "ECONNRESET", message: "socket hang up" }, sqlite, "x")).toMatchObject({
+      code: "UNAVAILABLE",
+      isRetryable: true,
+    })
+    // A message alone never classifies where the driver would have given a code.
+    expect(toStoreError(new Error("connection lost"), sqlite, "x")).toMatchObject({ code: "UNKNOWN" })
+    expect(toStoreError(new Error("something odd"), postgres, "x")).toMatchObject({
       code: "UNKNOWN",
       isRetryable: false,
     })

@@ -1,11 +1,13 @@
 import { type Kysely, type QueryExecutorProvider, sql } from "kysely"
-import type { SqlDialect } from "../schema.js"
 
 /** A connection taken out of Kysely's pool (or SQLite's single connection) until `release` is called. */
 export interface HeldConnection<DB> {
   readonly conn: Kysely<DB>
   readonly release: () => void
 }
+
+/** How a dialect begins a transaction (its isolation, its locking). */
+export type Begin = (conn: QueryExecutorProvider) => Promise<void>
 
 /**
  * Takes one connection and keeps it past a callback, so a transaction can span Effect code
@@ -25,25 +27,26 @@ export const holdConnection = <DB>(db: Kysely<DB>): Promise<HeldConnection<DB>> 
       .catch(reject)
   })
 
-/**
- * Begins a transaction on a held connection. SQLite takes the write lock up front
- * (`BEGIN IMMEDIATE`): a deferred BEGIN that reads and then writes can deadlock against another
- * process doing the same. MySQL reads committed rows once it holds a lock, like PostgreSQL.
- */
-export const begin = async (conn: QueryExecutorProvider, dialect: SqlDialect): Promise<void> => {
-  if (dialect === "sqlite") {
-    await sql`begin immediate`.execute(conn)
-  } else if (dialect === "mysql") {
-    await sql`set transaction isolation level read committed`.execute(conn)
-    await sql`start transaction`.execute(conn)
-  } else {
-    await sql`begin`.execute(conn)
+/** Holds a connection and begins a transaction on it; the connection goes back if BEGIN fails. */
+export const openTransaction = async <DB>(db: Kysely<DB>, begin: Begin): Promise<HeldConnection<DB>> => {
+  const held = await holdConnection(db)
+  try {
+    await begin(held.conn)
+  } catch (error) {
+    held.release()
+    throw error
   }
+  return held
 }
 
-/** Commits the held connection's transaction. */
+/** Commits; when COMMIT fails the transaction is rolled back (SQLite keeps it open when busy). */
 export const commit = async (conn: QueryExecutorProvider): Promise<void> => {
-  await sql`commit`.execute(conn)
+  try {
+    await sql`commit`.execute(conn)
+  } catch (error) {
+    await rollback(conn)
+    throw error
+  }
 }
 
 /** Rolls back; a failure to roll back (connection gone) is not worth reporting over the original failure. */
@@ -55,15 +58,14 @@ export const rollback = async (conn: QueryExecutorProvider): Promise<void> => {
   }
 }
 
-/** Runs `work` in one transaction on one held connection (Promise code: outbox operations, batches). */
+/** Runs `work` in one transaction on one held connection (Promise code: outbox operations). */
 export const transaction = async <DB, A>(
   db: Kysely<DB>,
-  dialect: SqlDialect,
+  begin: Begin,
   work: (conn: Kysely<DB>) => Promise<A>,
 ): Promise<A> => {
-  const held = await holdConnection(db)
+  const held = await openTransaction(db, begin)
   try {
-    await begin(held.conn, dialect)
     let result: A
     try {
       result = await work(held.conn)
@@ -71,13 +73,7 @@ export const transaction = async <DB, A>(
       await rollback(held.conn)
       throw error
     }
-    try {
-      await commit(held.conn)
-    } catch (error) {
-      // SQLite keeps the transaction open when COMMIT fails (busy): end it.
-      await rollback(held.conn)
-      throw error
-    }
+    await commit(held.conn)
     return result
   } finally {
     held.release()

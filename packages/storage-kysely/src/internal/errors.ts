@@ -3,9 +3,24 @@ import type { SqlDialect } from "../schema.js"
 
 type Failure = StoreError["code"]
 
-const classify = (code: Failure, isRetryable: boolean) => ({ code, isRetryable })
+/** A failure's stable code, and whether running the call again can help. */
+export interface Classification {
+  readonly code: Failure
+  readonly isRetryable: boolean
+}
 
-// Connection-level failures from Node's sockets and the drivers: the call may succeed on another connection.
+/** The fields drivers put on their errors: a code (SQLSTATE, mysql2 or SQLite code, Node's), mysql2's errno and fatal. */
+export interface DriverError {
+  readonly code: string
+  readonly errno: number | undefined
+  readonly fatal: boolean
+  readonly message: string
+}
+
+/** A classification. */
+export const classify = (code: Failure, isRetryable: boolean): Classification => ({ code, isRetryable })
+
+// Connection-level failures from Node's sockets: the call may succeed on another connection.
 const NETWORK = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -14,88 +29,48 @@ const NETWORK = new Set([
   "ENOTFOUND",
   "EAI_AGAIN",
   "EHOSTUNREACH",
-  "PROTOCOL_CONNECTION_LOST",
-  "PROTOCOL_SEQUENCE_TIMEOUT",
-  "ER_CON_COUNT_ERROR",
-  "ER_SERVER_SHUTDOWN",
-  "ER_QUERY_INTERRUPTED",
   "ECONNABORTED",
 ])
 
-/** PostgreSQL SQLSTATE codes (also PGlite). */
-const fromPostgres = (sqlState: string) => {
-  if (sqlState === "40001" || sqlState === "40P01" || sqlState === "55P03") return classify("CONFLICT", true)
-  if (
-    sqlState.startsWith("08") ||
-    sqlState === "57P01" ||
-    sqlState === "57P02" ||
-    sqlState === "57P03" ||
-    sqlState.startsWith("53")
-  ) {
-    return classify("UNAVAILABLE", true)
+const driverError = (cause: unknown): DriverError => {
+  const error = (typeof cause === "object" && cause !== null ? cause : {}) as {
+    code?: unknown
+    errno?: unknown
+    fatal?: unknown
+    message?: unknown
   }
-  if (sqlState === "57014") return classify("UNAVAILABLE", true)
-  if (sqlState.startsWith("23")) return classify("CONSTRAINT", false)
-  if (sqlState === "XX001" || sqlState === "XX002") return classify("CORRUPT", false)
-  return undefined
+  return {
+    code: typeof error.code === "string" ? error.code : "",
+    errno: typeof error.errno === "number" ? error.errno : undefined,
+    fatal: error.fatal === true,
+    message: typeof error.message === "string" ? error.message : String(cause),
+  }
 }
 
-/** mysql2 error codes (MySQL and MariaDB). */
-const fromMysql = (code: string) => {
-  if (code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT" || code === "ER_LOCK_NOWAIT")
-    return classify("CONFLICT", true)
-  if (
-    code === "ER_DUP_ENTRY" ||
-    code.startsWith("ER_NO_REFERENCED_ROW") ||
-    code.startsWith("ER_ROW_IS_REFERENCED") ||
-    code === "ER_BAD_NULL_ERROR"
-  ) {
-    return classify("CONSTRAINT", false)
-  }
-  if (code === "ER_CRASHED_ON_USAGE" || code === "ER_NOT_KEYFILE") return classify("CORRUPT", false)
-  return undefined
-}
+/** Classifies Node's own socket and DNS errors, which any driver may pass through. */
+const fromNode = (error: DriverError): Classification | undefined =>
+  NETWORK.has(error.code) ? classify("UNAVAILABLE", true) : undefined
 
-/** better-sqlite3 error codes. */
-const fromSqlite = (code: string) => {
-  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return classify("CONFLICT", true)
-  if (code.startsWith("SQLITE_CONSTRAINT")) return classify("CONSTRAINT", false)
-  if (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB") return classify("CORRUPT", false)
-  if (
-    code.startsWith("SQLITE_IOERR") ||
-    code.startsWith("SQLITE_CANTOPEN") ||
-    code === "SQLITE_FULL" ||
-    code.startsWith("SQLITE_READONLY")
-  ) {
-    return classify("UNAVAILABLE", code.startsWith("SQLITE_IOERR"))
-  }
-  return undefined
-}
-
-/** Turns a driver failure into core's `StoreError`, with a stable code and whether a retry can help. */
-export const toStoreError = (cause: unknown, dialect: SqlDialect, doing: string): StoreError => {
+/**
+ * Turns a driver failure into core's `StoreError`, with a stable code and whether a retry can
+ * help: by the dialect's driver codes first, then Node's.
+ */
+export const toStoreError = (
+  cause: unknown,
+  dialect: {
+    readonly name: SqlDialect
+    readonly classify: (error: DriverError) => Classification | undefined
+  },
+  doing: string,
+): StoreError => {
   if (cause instanceof StoreError) return cause
-  const error = cause as { code?: unknown; message?: unknown } | null | undefined
-  const code = typeof error?.code === "string" ? error.code : ""
-  const message = typeof error?.message === "string" ? error.message : String(cause)
-  let kind = NETWORK.has(code) ? classify("UNAVAILABLE", true) : undefined
-  if (!kind && code) {
-    kind =
-      dialect === "postgres" ? fromPostgres(code) : dialect === "mysql" ? fromMysql(code) : fromSqlite(code)
-  }
-  if (
-    !kind &&
-    /connection (terminated|lost|closed|ended)|not queryable|pool is (closed|ending)|cannot use a pool after calling end/i.test(
-      message,
-    )
-  ) {
-    kind = classify("UNAVAILABLE", true)
-  }
+  const error = driverError(cause)
+  const kind = dialect.classify(error) ?? fromNode(error)
   const { code: failure, isRetryable } = kind ?? classify("UNKNOWN", false)
   return new StoreError({
     code: failure,
     isRetryable,
-    message: `${dialect} store could not ${doing}: ${message}${code ? ` (${code})` : ""}`,
+    message: `${dialect.name} store could not ${doing}: ${error.message}${error.code ? ` (${error.code})` : ""}`,
     cause,
   })
 }

@@ -1,0 +1,65 @@
+/**
+ * The store port on Kysely: ledger, state, outbox with leases, aliases, idempotency keys and
+ * erasure requests in SQL, on SQLite, PostgreSQL (server or PGlite) and MySQL/MariaDB. The
+ * transaction code is shared; what differs per engine is in its dialect object (`dialects/`).
+ *
+ * @since 0.1.0
+ */
+import type { ConsentStore } from "@consentkit/core"
+import { Effect } from "effect"
+import type { Kysely } from "kysely"
+import { makeListener } from "../internal/notify.js"
+import { TablePrefixPlugin } from "../internal/prefix.js"
+import { checkPrefix, DEFAULT_PREFIX, TABLES, type Tables } from "../schema.js"
+import { makeContext } from "./context.js"
+import { storeDialects } from "./dialects/index.js"
+import { ledgerReads } from "./ledger.js"
+import { outbox } from "./outbox.js"
+import { statements } from "./statements.js"
+import { support } from "./support.js"
+import { transactions } from "./transaction.js"
+import type { KyselyConsentStore, KyselyStoreConfig } from "./types.js"
+
+export type { KyselyConsentStore, KyselyStoreConfig, SubjectPage } from "./types.js"
+
+/** Builds the store over a migrated database. */
+export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
+  const dialect = storeDialects[config.dialect]
+  const prefix = checkPrefix(config.tablePrefix ?? DEFAULT_PREFIX)
+  const db = (config.db as Kysely<Tables>).withPlugin(new TablePrefixPlugin(prefix, TABLES))
+  const channel = `${prefix}work`
+  const send = dialect.notify
+  const listener = send && config.notifications ? makeListener(config.notifications, channel) : null
+  const notify = send && listener ? (conn: Kysely<Tables>) => send(conn, channel) : null
+  // SQLite allows one writer; in-process writers queue on its single connection, other processes on its lock.
+  const capabilities: ConsentStore.StoreCapabilities = {
+    name: dialect.name,
+    supportsSkipLocked: dialect.supportsSkipLocked,
+    supportsListenNotify: listener !== null,
+    supportsReturning: dialect.supportsReturning,
+    multiProcess: true,
+    ...config.capabilities,
+  }
+  const ctx = makeContext(db, dialect, notify)
+  const sqlOf = statements(db, dialect)
+
+  return {
+    capabilities,
+    dialect: dialect.name,
+    tablePrefix: prefix,
+    db,
+    ...transactions(ctx, sqlOf),
+    ...ledgerReads(ctx, sqlOf),
+    ...outbox(ctx),
+    ...support(ctx),
+    ...(listener && notify
+      ? {
+          waitForWork: (timeoutMs: number) => Effect.promise((signal) => listener.wait(timeoutMs, signal)),
+          notifyWork: ctx.query("notify dispatchers", notify),
+        }
+      : {}),
+    close: async () => {
+      await listener?.close()
+    },
+  }
+}

@@ -1,0 +1,200 @@
+import type { ConsentStore, Intent, State } from "@consentkit/core"
+import type { Kysely, Selectable } from "kysely"
+import { commandOf, eventRow, intentJson, samePurposeState, stateRow } from "../internal/codec.js"
+import { run } from "../internal/prepared.js"
+import type { Tables } from "../schema.js"
+import type { StoreContext } from "./context.js"
+import { readEvents, readState } from "./ledger.js"
+import { scrubOutbox } from "./outbox.js"
+import type { Statements } from "./statements.js"
+
+/** What a subject transaction reports back to the code that commits it. */
+export interface TransactionHooks {
+  /** Called before any write. */
+  readonly written: () => void
+  /** Called when intents were enqueued, so dispatchers are woken after commit. */
+  readonly enqueued: () => void
+}
+
+/** The operations of one subject transaction on a connection that is already in a transaction. */
+export const subjectOperations = (
+  { attempt, dialect }: StoreContext,
+  sqlOf: Statements,
+  conn: Kysely<Tables>,
+  tenant: string,
+  subject: string,
+  hooks: TransactionHooks,
+): ConsentStore.SubjectTransaction => {
+  let known: State.SubjectState | null | undefined
+  const step = <A>(doing: string, work: () => Promise<A>) => attempt(doing, work)
+  const write = <A>(doing: string, work: () => Promise<A>) =>
+    attempt(doing, async () => {
+      hooks.written()
+      return work()
+    })
+
+  return {
+    state: step("read the state", async () => {
+      known = await readState(conn, sqlOf, tenant, subject)
+      return known
+    }),
+
+    findCommand: (key) =>
+      step("read the idempotency key", async () => {
+        const row = (await run<Selectable<Tables["command"]>>(conn, sqlOf.command, { tenant, key })).rows[0]
+        return row ? commandOf(row) : null
+      }),
+
+    append: (events) =>
+      write("append events", async () => {
+        if (events.length === 0) return
+        await run(conn, sqlOf.insertEvents(events.length), {}, events.map(eventRow))
+      }),
+
+    saveState: (next) =>
+      write("save the state", async () => {
+        const before = known !== undefined ? known : await readState(conn, sqlOf, tenant, subject)
+        await run(conn, sqlOf.saveSubject, {
+          tenant,
+          subject,
+          seq: next.seq,
+          head: next.head,
+          jurisdiction: next.jurisdiction,
+          age: next.age,
+          created_at: Date.now(),
+        })
+        // Only purposes that changed are written: a command usually touches one or two.
+        const inserts: Array<ReturnType<typeof stateRow>> = []
+        for (const [purpose, p] of next.purposes) {
+          const old = before?.purposes.get(purpose)
+          if (!old) inserts.push(stateRow(tenant, subject, p))
+          else if (!samePurposeState(old, p)) await run(conn, sqlOf.updateState, stateRow(tenant, subject, p))
+        }
+        if (inserts.length > 0) await run(conn, sqlOf.insertStates(inserts.length), {}, inserts)
+        for (const purpose of before?.purposes.keys() ?? []) {
+          if (!next.purposes.has(purpose)) await run(conn, sqlOf.deleteState, { tenant, subject, purpose })
+        }
+        known = next
+      }),
+
+    enqueue: (deliveries) =>
+      write("enqueue intents", async () => {
+        if (deliveries.length === 0) return
+        const rows = deliveries.map((d) => ({
+          tenant: d.intent.tenant,
+          subject: d.intent.subject,
+          adapter: d.adapter,
+          intent_id: d.intent.id,
+          kind: d.intent.kind,
+          intent: intentJson(d.intent),
+          status: "pending",
+          attempts: 0,
+          available_at: d.intent.createdAt.getTime(),
+          lease_owner: null,
+          lease_until: 0,
+          last_error: null,
+          created_at: d.intent.createdAt.getTime(),
+          delivered_at: null,
+        }))
+        await run(conn, sqlOf.insertOutbox(rows.length), {}, rows)
+        hooks.enqueued()
+      }),
+
+    saveCommand: (command) =>
+      write("keep the idempotency key", async () => {
+        await run(conn, sqlOf.saveCommand, {
+          tenant,
+          key: command.key,
+          subject: command.subject,
+          command_id: command.commandId,
+          recorded_at: command.recordedAt.getTime(),
+          event_ids: JSON.stringify(command.eventIds),
+          receipt: command.receipt === null ? null : JSON.stringify(command.receipt),
+        })
+      }),
+
+    addAlias: (alias) =>
+      write("link the alias", async () => {
+        const insert = conn
+          .insertInto("alias")
+          .values({ tenant, kind: alias.kind, value: alias.value, subject })
+        await dialect.upsert(insert, ["tenant", "kind", "value"], { subject }).execute()
+      }),
+
+    aliases: step("read the aliases", async () => {
+      const rows = await conn
+        .selectFrom("alias")
+        .select(["kind", "value"])
+        .where("tenant", "=", tenant)
+        .where("subject", "=", subject)
+        .orderBy("id")
+        .execute()
+      return rows.map((r): Intent.Alias => ({ kind: r.kind, value: r.value }))
+    }),
+
+    events: step("read the ledger", () => readEvents(conn, tenant, subject)),
+
+    erase: (request, erased) =>
+      write("erase the subject", async () => {
+        await conn.deleteFrom("event").where("tenant", "=", tenant).where("subject", "=", subject).execute()
+        if (erased.length > 0) await conn.insertInto("event").values(erased.map(eventRow)).execute()
+        for (const table of ["state", "alias", "command", "subject"] as const)
+          await conn.deleteFrom(table).where("tenant", "=", tenant).where("subject", "=", subject).execute()
+        const done = await conn
+          .selectFrom("outbox")
+          .select(["id", "intent"])
+          .where("tenant", "=", tenant)
+          .where("subject", "=", subject)
+          .where("status", "!=", "pending")
+          .execute()
+        await scrubOutbox(conn, done, request.pseudonym)
+        await conn
+          .insertInto("erasure")
+          .values({
+            tenant,
+            id: request.id,
+            pseudonym: request.pseudonym,
+            requested_at: request.requestedAt.getTime(),
+            requested_by: request.requestedBy,
+            intent_id: request.intentId,
+          })
+          .execute()
+        known = null
+      }),
+  }
+}
+
+/** Locks the subject's row, inserting it first when missing; true when it may have been created now. */
+export const lockSubject = async (
+  { dialect }: StoreContext,
+  sqlOf: Statements,
+  conn: Kysely<Tables>,
+  tenant: string,
+  subject: string,
+): Promise<boolean> => {
+  if (!dialect.locksSubjectRow) return false
+  const key = { tenant, subject }
+  if ((await run(conn, sqlOf.lock, key)).rows.length > 0) return false
+  await run(conn, sqlOf.insertLock, { ...key, created_at: Date.now() })
+  await run(conn, sqlOf.lock, key)
+  return true
+}
+
+/** Deletes a subject row that only served as a lock: a transaction that wrote nothing leaves no trace. */
+export const releaseSubject = (conn: Kysely<Tables>, tenant: string, subject: string) =>
+  conn
+    .deleteFrom("subject")
+    .where("tenant", "=", tenant)
+    .where("subject", "=", subject)
+    .where("seq", "is", null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("alias")
+            .select("alias.id")
+            .where("alias.tenant", "=", tenant)
+            .where("alias.subject", "=", subject),
+        ),
+      ),
+    )
+    .execute()
