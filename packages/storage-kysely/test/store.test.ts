@@ -31,6 +31,7 @@ const intentFor = (
   tenant,
   subject,
   kind,
+  seq: 1,
   createdAt: new Date(Date.now() - 60_000),
   purpose: "analytics",
   reason: null,

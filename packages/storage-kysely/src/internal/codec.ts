@@ -1,4 +1,4 @@
-import type { ConsentStore, Intent, Ledger, Receipt, State } from "@consentkit/core"
+import { type ConsentStore, Intent, type Ledger, type Receipt, type State } from "@consentkit/core"
 import type { Selectable } from "kysely"
 import type {
   CommandTable,
@@ -143,11 +143,8 @@ export const subjectStateOf = (
 /** An intent as JSON text. */
 export const intentJson = (intent: Intent.Intent): string => JSON.stringify(intent)
 
-/** JSON text back to an intent. */
-export const intentOf = (json: string): Intent.Intent => {
-  const parsed = JSON.parse(json) as Omit<Intent.Intent, "createdAt"> & { createdAt: string }
-  return { ...parsed, createdAt: new Date(parsed.createdAt) }
-}
+/** JSON text back to an intent (rows written before intents carried `seq` get their snapshot's). */
+export const intentOf = (json: string): Intent.Intent => Intent.decode(json)
 
 /** An outbox row as a delivery. */
 export const deliveryOf = (r: Selectable<OutboxTable>): ConsentStore.Delivery => ({
