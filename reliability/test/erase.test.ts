@@ -86,11 +86,10 @@ for (const { name, enabled } of DIALECTS) {
           store: database.store,
           secret: SECRET,
           trackers: [posthogDescriptor],
-          messengers: [line.adapter],
+          messengers: [line],
           adapters: [cdpAdapter],
           dispatcher: { autoStart: false },
         })
-        line.bind(kit)
         const posthog = kit.adapter(posthogDescriptor)
         try {
           for (const p of people) {

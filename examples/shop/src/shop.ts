@@ -139,7 +139,7 @@ export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
     ignoreTLS: true,
     pool: true,
   })
-  const mail = nodemailerMessenger({
+  const mailDescriptor = nodemailerMessenger({
     transport,
     from: "Siam Tea Co. <news@siamtea.example>",
     recipients: {
@@ -148,7 +148,7 @@ export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
     },
     unsubscribe: { url: `${publicUrl}/consent/unsubscribe`, secret },
   })
-  const lineApi = lineMessenger({
+  const lineDescriptor = lineMessenger({
     channelAccessToken: LINE_TOKEN,
     baseURL: line.url,
     recipients: {
@@ -181,14 +181,15 @@ export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
     store: opened.store,
     secret,
     trackers: [posthogDescriptor],
-    messengers: [mail.adapter, lineApi.adapter],
+    messengers: [mailDescriptor, lineDescriptor],
     adapters: [crmAdapter],
     // Short retries so the demo's dead letters appear within seconds of taking the CRM offline.
     dispatcher: { maxAttempts: 4, baseDelayMs: 1_000, maxDelayMs: 8_000, pollMs: 500 },
   })
+  // Each adapter as the kit built it, with the kit's gate.
   const posthog = kit.adapter(posthogDescriptor)
-  mail.bind(kit)
-  lineApi.bind(kit)
+  const mail = kit.adapter(mailDescriptor)
+  const lineApi = kit.adapter(lineDescriptor)
 
   const app = createApp({
     kit,

@@ -5,7 +5,8 @@
  */
 import { Data } from "effect"
 import type * as Adapter from "./Adapter.js"
-import type { Client } from "./Client.js"
+import type * as Command from "./Command.js"
+import type { RecordResult } from "./ConsentKit.js"
 import * as Decision from "./Decision.js"
 import { ConsentRequired } from "./Errors.js"
 import * as Gatekeeper from "./Gatekeeper.js"
@@ -14,11 +15,14 @@ import * as Messenger from "./Messenger.js"
 import * as Suppressions from "./Suppressions.js"
 
 /**
- * A consentkit Promise client, whatever its policy's purpose ids: what messengers still wired by
- * `bind(kit)` receive. Messengers built with `defineMessenger` get a `Gatekeeper` instead.
+ * What an inbound opt-out source (an unsubscribe link, a LINE unfollow, a STOP reply, a provider
+ * webhook) needs from the kit: any `createConsentKit(...)` client, whatever its purpose ids, or an
+ * adapter's `Gatekeeper`. Method syntax on purpose: a client typed by its purposes is assignable.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the legacy bind path accepts a client of any policy; removed with bind
-export type Kit = Client<any>
+export interface OptOutKit {
+  optOut(input: Command.OptOutInput): Promise<RecordResult | null>
+  resolveAlias(tenant: string, alias: Intent.Alias): Promise<string | null>
+}
 
 /** What a gated send asks: who, on which channel, for which purpose (default every purpose of the channel). */
 export interface SendRequest {
@@ -43,13 +47,14 @@ export class RecipientNotFound extends Data.TaggedError("RecipientNotFound")<{
 export interface GateOptions {
   readonly name: string
   readonly channels: ReadonlyArray<string>
-  readonly kit?: Gatekeeper.Gatekeeper
-  /** Reflects a suppression at the provider (runs after the local list already refuses). */
-  readonly suppress?: (intent: Intent.Intent) => Promise<void>
+  /** The kit to ask; `defineMessenger` supplies it when the kit builds the messenger. */
+  readonly kit: Gatekeeper.Gatekeeper
+  /** Reflects a suppression at the provider (runs after the local list already refuses); gets the gate it feeds. */
+  readonly suppress?: (intent: Intent.Intent, gate: Gate) => Promise<void>
   /** Lifts it at the provider (the local list refuses until this succeeded). */
-  readonly resume?: (intent: Intent.Intent) => Promise<void>
+  readonly resume?: (intent: Intent.Intent, gate: Gate) => Promise<void>
   /** Deletes the subject at the provider. */
-  readonly erase: (intent: Intent.Intent) => Promise<void>
+  readonly erase: (intent: Intent.Intent, gate: Gate) => Promise<void>
   /** The suppression list to keep (default a new one); share one with the tracker gate and a replica. */
   readonly suppressions?: Suppressions.Suppressions
   /** Most subjects kept on the local list (default 100,000); past it the oldest go and the kit's gate alone decides. */
@@ -59,9 +64,8 @@ export interface GateOptions {
 /** The gate and its adapter. */
 export interface Gate {
   readonly adapter: Adapter.Adapter
-  /** @deprecated register `defineMessenger(...)` descriptors instead; the kit hands them their gate. */
-  readonly bind: (kit: Kit) => void
-  readonly kit: () => Gatekeeper.Gatekeeper
+  /** The kit's gatekeeper this gate asks (for decisions, audiences and the policy). */
+  readonly kit: Gatekeeper.Gatekeeper
   /** Resolves with the kit's decision, or rejects with `ConsentRequired` (from the kit or the local list). */
   readonly assertSend: (request: SendRequest) => Promise<Decision.Decision>
   /** The local list's refusal, if any (no I/O). */
@@ -75,7 +79,7 @@ export const orderOf = Suppressions.orderOf
 
 /** Builds the gate and the messenger adapter that feeds its local suppression list. */
 export const makeGate = (options: GateOptions): Gate => {
-  let kit = options.kit
+  const kit = options.kit
   const maxEntries = options.maxEntries ?? 100_000
   const suppressed = options.suppressions ?? Suppressions.make({ maxEntries })
   const applied = new Set<string>()
@@ -98,15 +102,15 @@ export const makeGate = (options: GateOptions): Gate => {
     channels: options.channels,
     suppress: once(async (intent) => {
       suppressed.apply(intent)
-      await options.suppress?.(intent)
+      await options.suppress?.(intent, gate)
     }),
     resume: once(async (intent) => {
-      await options.resume?.(intent)
+      await options.resume?.(intent, gate)
       suppressed.apply(intent)
     }),
     erase: once(async (intent) => {
       suppressed.apply(intent)
-      await options.erase(intent)
+      await options.erase(intent, gate)
     }),
   })
 
@@ -127,31 +131,25 @@ export const makeGate = (options: GateOptions): Gate => {
     })
   }
 
-  const current = () => {
-    if (!kit) throw new Error(`messenger "${options.name}": call bind(kit) before sending`)
-    return kit
-  }
-
-  return {
+  const gate: Gate = {
     adapter,
-    bind: (k) => {
-      kit = k
-    },
-    kit: current,
+    kit,
     localRefusal,
     suppressedPurposes: (tenant, subject) => suppressed.purposes(tenant, subject),
     assertSend: async (request) => {
-      const k = current()
       const early = localRefusal(request)
       if (early) throw early
-      const decision = await k.gate.assertSend(request)
+      const decision = await kit.gate.assertSend(request)
       // A suppression may have landed while the kit decided.
       const late = localRefusal(request)
       if (late) throw late
       return decision
     },
   }
+  return gate
 }
+
+const unused = async () => {}
 
 /**
  * A messenger as a descriptor for `createConsentKit({ messengers: [...] })`: the kit routes its
@@ -162,8 +160,17 @@ export const defineMessenger = <Api>(
   options: Omit<GateOptions, "kit">,
   api: (gate: Gate, kit: Gatekeeper.Gatekeeper) => Api,
 ): Gatekeeper.AdapterDescriptor<Api> =>
-  // A gate without a kit only holds empty lists; its adapter gives the routing fields.
-  Gatekeeper.describe(makeGate(options).adapter, (kit) => {
-    const gate = makeGate({ ...options, kit })
-    return { deliver: gate.adapter.deliver, api: api(gate, kit) }
-  })
+  // The routing fields: the same handler kinds as every gate's adapter, none ever called.
+  Gatekeeper.describe(
+    Messenger.make({
+      name: options.name,
+      channels: options.channels,
+      suppress: unused,
+      resume: unused,
+      erase: unused,
+    }),
+    (kit) => {
+      const gate = makeGate({ ...options, kit })
+      return { deliver: gate.adapter.deliver, api: api(gate, kit) }
+    },
+  )

@@ -7,11 +7,11 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import type { Adapter, Decision, Intent } from "@consentkit/core"
+import type { AdapterDescriptor, Decision, Intent } from "@consentkit/core"
 import { ConsentRequired } from "@consentkit/core"
 import { manageAudience, messagingApi } from "@line/bot-sdk"
 import { Data } from "effect"
-import { type Kit, makeGate, RecipientNotFound } from "./internal/gate.js"
+import { defineMessenger, RecipientNotFound } from "./internal/gate.js"
 
 /** Where a subject's LINE user id comes from (e.g. the host's LINE Login table). */
 export interface LineRecipients {
@@ -34,8 +34,6 @@ export interface LineMessengerOptions {
   readonly baseURL?: string
   /** Keep an exclusion audience of withdrawn users for narrowcast (default true; audiences exist for TH, JP and TW accounts). */
   readonly exclusionAudience?: boolean
-  /** The consentkit client; or call `bind(kit)` once it exists. */
-  readonly kit?: Kit
   /** Adapter name, unique within the kit (default `line`). */
   readonly name?: string
   /** The channel it sends on (default `line`). */
@@ -74,11 +72,8 @@ export type NarrowcastResult =
     }
   | { readonly via: "multicast"; readonly recipients: number }
 
-/** The gated LINE messenger. */
+/** The gated LINE messenger: what `kit.adapter(lineMessenger(...))` returns. */
 export interface LineMessenger {
-  /** For `createConsentKit({ messengers: [line.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  readonly bind: (kit: Kit) => void
   /** Pushes to one subject if allowed now; rejects with `ConsentRequired` or `RecipientNotFound`. */
   readonly push: (request: {
     readonly tenant: string
@@ -143,18 +138,29 @@ interface Exclusion {
   readonly uploaded: Set<string>
 }
 
-/** Builds the gated LINE messenger. */
-export const lineMessenger = (options: LineMessengerOptions): LineMessenger => {
+/**
+ * The gated LINE messenger as an adapter descriptor: register it with the kit
+ * (`createConsentKit({ messengers: [line] })`), then `kit.adapter(line)` gives the messenger whose
+ * every send passes the kit's gate. The SDK clients are built on first use.
+ */
+export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<LineMessenger> => {
   const channel = options.channel ?? "line"
   const useExclusion = options.exclusionAudience ?? true
-  const client = new messagingApi.MessagingApiClient({
-    channelAccessToken: options.channelAccessToken,
-    baseURL: options.baseURL,
-  })
-  const audiences = new manageAudience.ManageAudienceClient({
-    channelAccessToken: options.channelAccessToken,
-    baseURL: options.baseURL,
-  })
+  let sdk:
+    | { client: messagingApi.MessagingApiClient; audiences: manageAudience.ManageAudienceClient }
+    | undefined
+  // A process that only records never builds the SDK clients.
+  const line = () =>
+    (sdk ??= {
+      client: new messagingApi.MessagingApiClient({
+        channelAccessToken: options.channelAccessToken,
+        baseURL: options.baseURL,
+      }),
+      audiences: new manageAudience.ManageAudienceClient({
+        channelAccessToken: options.channelAccessToken,
+        baseURL: options.baseURL,
+      }),
+    })
 
   const exclusions = new Map<string, Exclusion>()
   const exclusionOf = (tenant: string): Exclusion => {
@@ -178,13 +184,16 @@ export const lineMessenger = (options: LineMessengerOptions): LineMessenger => {
 
   const upload = async (description: string, ids: ReadonlyArray<string>): Promise<number> => {
     const [first = [], ...rest] = chunks(ids, UPLOAD_MAX)
-    const created = await audiences.createAudienceGroup({
+    const created = await line().audiences.createAudienceGroup({
       description: audienceName(description),
       audiences: first.map((id) => ({ id })),
     })
     const audienceGroupId = created.audienceGroupId!
     for (const chunk of rest)
-      await audiences.addAudienceToAudienceGroup({ audienceGroupId, audiences: chunk.map((id) => ({ id })) })
+      await line().audiences.addAudienceToAudienceGroup({
+        audienceGroupId,
+        audiences: chunk.map((id) => ({ id })),
+      })
     return audienceGroupId
   }
 
@@ -196,13 +205,12 @@ export const lineMessenger = (options: LineMessengerOptions): LineMessenger => {
       ids.length > 0 ? await upload(`consentkit exclusion ${tenant} ${new Date().toISOString()}`, ids) : null
     e.uploaded.clear()
     for (const id of ids) e.uploaded.add(id)
-    if (old !== null) await audiences.deleteAudienceGroup(old)
+    if (old !== null) await line().audiences.deleteAudienceGroup(old)
   }
 
-  const gate = makeGate({
+  const gateOptions: Parameters<typeof defineMessenger>[0] = {
     name: options.name ?? "line",
     channels: [channel],
-    kit: options.kit,
     suppress: async (intent) => {
       if (!useExclusion) return
       const userId = await options.recipients.resolve(intent.tenant, intent.subject)
@@ -214,7 +222,7 @@ export const lineMessenger = (options: LineMessengerOptions): LineMessenger => {
         if (e.audienceGroupId === null) {
           e.audienceGroupId = await upload(`consentkit exclusion ${intent.tenant}`, [userId])
         } else {
-          await audiences.addAudienceToAudienceGroup({
+          await line().audiences.addAudienceToAudienceGroup({
             audienceGroupId: e.audienceGroupId,
             audiences: [{ id: userId }],
           })
@@ -243,7 +251,7 @@ export const lineMessenger = (options: LineMessengerOptions): LineMessenger => {
         aliases: intent.aliases,
       })
     },
-  })
+  }
 
   const lineIdOf = async (tenant: string, subject: string): Promise<string> => {
     const userId = await options.recipients.resolve(tenant, subject)
@@ -257,98 +265,107 @@ export const lineMessenger = (options: LineMessengerOptions): LineMessenger => {
     return userId
   }
 
-  const multicast: LineMessenger["multicast"] = async ({
-    tenant,
-    subjects,
-    purpose,
-    messages,
-    notificationDisabled,
-  }) => {
-    const sent: Array<string> = []
-    const to: Array<string> = []
-    const refused: Array<MulticastResult["refused"][number]> = []
-    for (const subject of new Set(subjects)) {
-      try {
-        await gate.assertSend({ tenant, subject, channel, purpose })
-        to.push(await lineIdOf(tenant, subject))
-        sent.push(subject)
-      } catch (error) {
-        if (error instanceof ConsentRequired) refused.push({ subject, reason: error.decision.reason })
-        else if (error instanceof RecipientNotFound) refused.push({ subject, reason: "no_recipient" })
-        else throw error
+  return defineMessenger(gateOptions, (gate): LineMessenger => {
+    const multicast: LineMessenger["multicast"] = async ({
+      tenant,
+      subjects,
+      purpose,
+      messages,
+      notificationDisabled,
+    }) => {
+      const sent: Array<string> = []
+      const to: Array<string> = []
+      const refused: Array<MulticastResult["refused"][number]> = []
+      for (const subject of new Set(subjects)) {
+        try {
+          await gate.assertSend({ tenant, subject, channel, purpose })
+          to.push(await lineIdOf(tenant, subject))
+          sent.push(subject)
+        } catch (error) {
+          if (error instanceof ConsentRequired) refused.push({ subject, reason: error.decision.reason })
+          else if (error instanceof RecipientNotFound) refused.push({ subject, reason: "no_recipient" })
+          else throw error
+        }
       }
+      for (const batch of chunks(to, MULTICAST_MAX))
+        await line().client.multicast(
+          { to: batch, messages: [...messages], notificationDisabled },
+          randomUUID(),
+        )
+      return { sent, refused }
     }
-    for (const batch of chunks(to, MULTICAST_MAX))
-      await client.multicast({ to: batch, messages: [...messages], notificationDisabled }, randomUUID())
-    return { sent, refused }
-  }
 
-  return {
-    adapter: gate.adapter,
-    bind: gate.bind,
-    push: async ({ tenant, subject, purpose, messages, notificationDisabled }) => {
-      const decision = await gate.assertSend({ tenant, subject, channel, purpose })
-      const to = await lineIdOf(tenant, subject)
-      const response = await client.pushMessage(
-        { to, messages: [...messages], notificationDisabled },
-        randomUUID(),
-      )
-      return { sentMessages: response.sentMessages.map((m) => ({ id: m.id })), decision }
-    },
-    multicast,
-    narrowcast: async ({ tenant, purpose, messages, filter, notificationDisabled }) => {
-      const kit = gate.kit()
-      const subjects: Array<string> = []
-      const ids: Array<string> = []
-      for await (const subject of kit.audience({ tenant, purpose })) {
-        if (gate.localRefusal({ tenant, subject, channel, purpose })) continue
-        const userId = await options.recipients.resolve(tenant, subject)
-        if (!userId) continue
-        subjects.push(subject)
-        ids.push(userId)
-      }
-      if (ids.length < MIN_AUDIENCE) {
-        const result = await multicast({ tenant, subjects, purpose, messages, notificationDisabled })
-        return { via: "multicast", recipients: result.sent.length }
-      }
-      const audienceGroupId = await upload(`consentkit ${purpose} ${tenant} ${new Date().toISOString()}`, ids)
-      const exclusion = useExclusion
-        ? await serially(tenant, async () => {
-            const e = exclusionOf(tenant)
-            // An audience under LINE's minimum fails the whole send; the consent audience above already leaves those users out.
-            return e.audienceGroupId !== null && e.uploaded.size >= MIN_AUDIENCE ? e.audienceGroupId : null
+    return {
+      push: async ({ tenant, subject, purpose, messages, notificationDisabled }) => {
+        const decision = await gate.assertSend({ tenant, subject, channel, purpose })
+        const to = await lineIdOf(tenant, subject)
+        const response = await line().client.pushMessage(
+          { to, messages: [...messages], notificationDisabled },
+          randomUUID(),
+        )
+        return { sentMessages: response.sentMessages.map((m) => ({ id: m.id })), decision }
+      },
+      multicast,
+      narrowcast: async ({ tenant, purpose, messages, filter, notificationDisabled }) => {
+        const kit = gate.kit
+        const subjects: Array<string> = []
+        const ids: Array<string> = []
+        for await (const subject of kit.audience({ tenant, purpose })) {
+          if (gate.localRefusal({ tenant, subject, channel, purpose })) continue
+          const userId = await options.recipients.resolve(tenant, subject)
+          if (!userId) continue
+          subjects.push(subject)
+          ids.push(userId)
+        }
+        if (ids.length < MIN_AUDIENCE) {
+          const result = await multicast({ tenant, subjects, purpose, messages, notificationDisabled })
+          return { via: "multicast", recipients: result.sent.length }
+        }
+        const audienceGroupId = await upload(
+          `consentkit ${purpose} ${tenant} ${new Date().toISOString()}`,
+          ids,
+        )
+        const exclusion = useExclusion
+          ? await serially(tenant, async () => {
+              const e = exclusionOf(tenant)
+              // An audience under LINE's minimum fails the whole send; the consent audience above already leaves those users out.
+              return e.audienceGroupId !== null && e.uploaded.size >= MIN_AUDIENCE ? e.audienceGroupId : null
+            })
+          : null
+        const consenting: messagingApi.Recipient = { type: "audience", audienceGroupId }
+        const recipient: messagingApi.Recipient =
+          exclusion === null
+            ? consenting
+            : {
+                type: "operator",
+                and: [
+                  consenting,
+                  { type: "operator", not: { type: "audience", audienceGroupId: exclusion } },
+                ],
+              }
+        const response = await line().client.narrowcastWithHttpInfo(
+          { messages: [...messages], recipient, filter, notificationDisabled },
+          randomUUID(),
+        )
+        return {
+          via: "narrowcast",
+          requestId: response.httpResponse.headers.get("x-line-request-id"),
+          audienceGroupId,
+          exclusionAudienceGroupId: exclusion,
+          recipients: ids.length,
+        }
+      },
+      broadcast: async ({ tenant, purpose, messages }) => {
+        const kit = gate.kit
+        const basis = kit.policy.purposes.get(purpose)?.lawfulBasis
+        if (basis === undefined || basis === "consent" || basis === "legitimate_interest")
+          throw new BroadcastRefused({
+            message: `broadcast refused for "${purpose}" of tenant "${tenant}": it reaches every friend unchecked, so only purposes that need no consent may use it (use narrowcast)`,
+            purpose,
           })
-        : null
-      const consenting: messagingApi.Recipient = { type: "audience", audienceGroupId }
-      const recipient: messagingApi.Recipient =
-        exclusion === null
-          ? consenting
-          : {
-              type: "operator",
-              and: [consenting, { type: "operator", not: { type: "audience", audienceGroupId: exclusion } }],
-            }
-      const response = await client.narrowcastWithHttpInfo(
-        { messages: [...messages], recipient, filter, notificationDisabled },
-        randomUUID(),
-      )
-      return {
-        via: "narrowcast",
-        requestId: response.httpResponse.headers.get("x-line-request-id"),
-        audienceGroupId,
-        exclusionAudienceGroupId: exclusion,
-        recipients: ids.length,
-      }
-    },
-    broadcast: async ({ tenant, purpose, messages }) => {
-      const kit = gate.kit()
-      const basis = kit.policy.purposes.get(purpose)?.lawfulBasis
-      if (basis === undefined || basis === "consent" || basis === "legitimate_interest")
-        throw new BroadcastRefused({
-          message: `broadcast refused for "${purpose}" of tenant "${tenant}": it reaches every friend unchecked, so only purposes that need no consent may use it (use narrowcast)`,
-          purpose,
-        })
-      await client.broadcast({ messages: [...messages] }, randomUUID())
-    },
-    exclusionAudience: (tenant) => exclusions.get(tenant)?.audienceGroupId ?? null,
-  }
+        await line().client.broadcast({ messages: [...messages] }, randomUUID())
+      },
+      exclusionAudience: (tenant) => exclusions.get(tenant)?.audienceGroupId ?? null,
+    }
+  })
 }

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { validateSignature, type webhook } from "@line/bot-sdk"
-import type { Kit } from "./internal/gate.js"
+import type { OptOutKit } from "./internal/gate.js"
 import type { Route, RouteContext } from "@consentkit/core"
 
 /** core's `Route` (re-exported under its old name here so imports from this package keep compiling). */
@@ -39,10 +39,7 @@ const json = (status: number, body: unknown) =>
  * from a known user records `kit.optOut({ channel: "line", source: "line-unfollow" })`, keyed by
  * `webhookEventId` so LINE's redeliveries record once. Other events are acknowledged and ignored.
  */
-export const unfollowWebhook = (
-  kit: Pick<Kit, "optOut" | "resolveAlias">,
-  options: UnfollowWebhookOptions,
-): WebhookRoute => {
+export const unfollowWebhook = (kit: OptOutKit, options: UnfollowWebhookOptions): WebhookRoute => {
   const channel = options.channel ?? "line"
   const resolveSubject =
     options.resolveSubject ?? ((tenant, userId) => kit.resolveAlias(tenant, { kind: "line", value: userId }))

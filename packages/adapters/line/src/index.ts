@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-export { type Kit, RecipientNotFound } from "./internal/gate.js"
+export { type OptOutKit, RecipientNotFound } from "./internal/gate.js"
 export {
   BroadcastRefused,
   type LineMessage,

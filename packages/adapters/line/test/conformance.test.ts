@@ -24,17 +24,15 @@ messengerConformance("line", {
       },
     })
     return {
-      adapter: line.adapter,
+      adapter: line,
       channel: "line",
-      enroll: async (kit, { tenant, subject }) => {
-        line.bind(kit)
+      enroll: async (_kit, { tenant, subject }) => {
         linked.set(`${tenant}/${subject}`, lineId(subject))
         server.follow(lineId(subject))
       },
       send: async (kit, { tenant, subject, purpose, text }) => {
-        line.bind(kit)
         try {
-          await line.push({ tenant, subject, purpose, messages: [{ type: "text", text }] })
+          await kit.adapter(line).push({ tenant, subject, purpose, messages: [{ type: "text", text }] })
           return "sent"
         } catch (error) {
           if (error instanceof ConsentRequired) return "refused"

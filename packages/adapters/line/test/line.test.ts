@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import { type Client, ConsentRequired, createConsentKit, MemoryStore, Policy } from "@consentkit/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BroadcastRefused, lineMessenger, unfollowWebhook } from "../src/index.js"
+import { BroadcastRefused, type LineMessenger, lineMessenger, unfollowWebhook } from "../src/index.js"
 import { type LocalLine, localLine } from "../src/testing.js"
 
 const TOKEN = "line-test-channel-access-token"
@@ -43,11 +43,11 @@ const text = (t: string) => [{ type: "text" as const, text: t }]
 describe("LINE messenger against a local LINE API", () => {
   let server: LocalLine
   let kit: Client<(typeof policy.purposeIds)[number]>
-  let line: ReturnType<typeof lineMessenger>
+  let line: LineMessenger
 
   beforeAll(async () => {
     server = await localLine({ channelAccessToken: TOKEN })
-    line = lineMessenger({
+    const messenger = lineMessenger({
       channelAccessToken: TOKEN,
       baseURL: server.url,
       recipients: { resolve: (_tenant, subject) => lineId(subject) },
@@ -56,10 +56,10 @@ describe("LINE messenger against a local LINE API", () => {
       policy,
       store: MemoryStore.make(),
       secret: "kit-secret",
-      messengers: [line.adapter],
+      messengers: [messenger],
       dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
     })
-    line.bind(kit)
+    line = kit.adapter(messenger)
   })
   afterAll(async () => {
     await kit?.close()

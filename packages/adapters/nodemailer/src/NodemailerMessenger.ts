@@ -6,9 +6,9 @@
  *
  * @since 0.1.0
  */
-import type { Adapter, Decision, Intent } from "@consentkit/core"
+import type { AdapterDescriptor, Decision, Intent } from "@consentkit/core"
 import type { SendMailOptions } from "nodemailer"
-import { type Kit, makeGate, RecipientNotFound } from "./internal/gate.js"
+import { defineMessenger, RecipientNotFound } from "./internal/gate.js"
 import * as Unsubscribe from "./Unsubscribe.js"
 
 /**
@@ -41,8 +41,6 @@ export interface NodemailerMessengerOptions {
     /** A mailto: address offered next to the URL for clients without one-click support. */
     readonly mailto?: string
   }
-  /** The consentkit client; or call `bind(kit)` once it exists (the kit needs the adapter first). */
-  readonly kit?: Kit
   /** Adapter name, unique within the kit (default `nodemailer`). */
   readonly name?: string
   /** The channel it sends on (default `email`). */
@@ -65,12 +63,8 @@ export interface MailSent {
   readonly decision: Decision.Decision
 }
 
-/** The gated nodemailer messenger. */
+/** The gated nodemailer messenger: what `kit.adapter(nodemailerMessenger(...))` returns. */
 export interface NodemailerMessenger {
-  /** For `createConsentKit({ messengers: [mail.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  /** Supplies the kit after it was created with this adapter. */
-  readonly bind: (kit: Kit) => void
   /**
    * Sends one mail if the subject allows its purpose on this channel now; rejects with
    * `ConsentRequired` (its `decision.reason` says why) when not, and `RecipientNotFound` without an address.
@@ -93,45 +87,50 @@ const withOneClick = (headers: SendMailOptions["headers"]): NonNullable<SendMail
   >
 }
 
-/** Builds the gated nodemailer messenger. */
-export const nodemailerMessenger = (options: NodemailerMessengerOptions): NodemailerMessenger => {
+/**
+ * The gated nodemailer messenger as an adapter descriptor: register it with the kit
+ * (`createConsentKit({ messengers: [mail] })`), then `kit.adapter(mail).send(...)` sends through
+ * the kit's gate.
+ */
+export const nodemailerMessenger = (
+  options: NodemailerMessengerOptions,
+): AdapterDescriptor<NodemailerMessenger> => {
   const channel = options.channel ?? "email"
-  const gate = makeGate({
-    name: options.name ?? "nodemailer",
-    channels: [channel],
-    kit: options.kit,
-    // SMTP has no suppression list: the local list and the kit's gate refuse every later send.
-    erase: async (intent) => {
-      await options.recipients.forget?.({
-        tenant: intent.tenant,
-        subject: intent.subject,
-        aliases: intent.aliases,
-      })
-    },
-  })
-  return {
-    adapter: gate.adapter,
-    bind: gate.bind,
-    send: async ({ tenant, subject, purpose, message }) => {
-      const decision = await gate.assertSend({ tenant, subject, channel, purpose })
-      const to = await options.recipients.resolve(tenant, subject)
-      if (!to)
-        throw new RecipientNotFound({
-          message: `no email address for subject "${subject}" of tenant "${tenant}"`,
-          tenant,
-          subject,
-          channel,
+  return defineMessenger(
+    {
+      name: options.name ?? "nodemailer",
+      channels: [channel],
+      // SMTP has no suppression list: the local list and the kit's gate refuse every later send.
+      erase: async (intent) => {
+        await options.recipients.forget?.({
+          tenant: intent.tenant,
+          subject: intent.subject,
+          aliases: intent.aliases,
         })
-      const token = Unsubscribe.sign(options.unsubscribe.secret, { tenant, subject, purpose, channel })
-      const link = Unsubscribe.url(options.unsubscribe.url, token)
-      const info = await options.transport.sendMail({
-        ...message,
-        from: options.from,
-        to,
-        list: { unsubscribe: [options.unsubscribe.mailto ? [link, options.unsubscribe.mailto] : link] },
-        headers: withOneClick(message.headers),
-      })
-      return { messageId: info.messageId, to, decision }
+      },
     },
-  }
+    (gate): NodemailerMessenger => ({
+      send: async ({ tenant, subject, purpose, message }) => {
+        const decision = await gate.assertSend({ tenant, subject, channel, purpose })
+        const to = await options.recipients.resolve(tenant, subject)
+        if (!to)
+          throw new RecipientNotFound({
+            message: `no email address for subject "${subject}" of tenant "${tenant}"`,
+            tenant,
+            subject,
+            channel,
+          })
+        const token = Unsubscribe.sign(options.unsubscribe.secret, { tenant, subject, purpose, channel })
+        const link = Unsubscribe.url(options.unsubscribe.url, token)
+        const info = await options.transport.sendMail({
+          ...message,
+          from: options.from,
+          to,
+          list: { unsubscribe: [options.unsubscribe.mailto ? [link, options.unsubscribe.mailto] : link] },
+          headers: withOneClick(message.headers),
+        })
+        return { messageId: info.messageId, to, decision }
+      },
+    }),
+  )
 }

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
-import type { Kit } from "./internal/gate.js"
+import type { OptOutKit as InboundKit } from "./internal/gate.js"
 import type { Route, RouteContext } from "@consentkit/core"
 
 /** What an unsubscribe token proves: which subject of which tenant asked to stop which purpose, on which channel. */
@@ -105,7 +105,7 @@ export type WebhookRoute = Route & {
 }
 
 /** What the one-click endpoint needs from the kit: its `optOut` command. */
-export type OptOutKit = Pick<Kit, "optOut">
+export type OptOutKit = Pick<InboundKit, "optOut">
 
 /** Options of `oneClickUnsubscribe`. */
 export interface OneClickOptions {

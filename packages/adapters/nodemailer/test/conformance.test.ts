@@ -31,16 +31,14 @@ messengerConformance("nodemailer", {
       },
     })
     return {
-      adapter: mail.adapter,
+      adapter: mail,
       channel: "email",
-      enroll: async (kit, { tenant, subject }) => {
-        mail.bind(kit)
+      enroll: async (_kit, { tenant, subject }) => {
         addresses.set(`${tenant}/${subject}`, `${subject}@customers.example`)
       },
       send: async (kit, { tenant, subject, purpose, text }) => {
-        mail.bind(kit)
         try {
-          await mail.send({ tenant, subject, purpose, message: { subject: text, text } })
+          await kit.adapter(mail).send({ tenant, subject, purpose, message: { subject: text, text } })
           return "sent"
         } catch (error) {
           if (error instanceof ConsentRequired) return "refused"

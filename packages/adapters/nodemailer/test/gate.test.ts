@@ -1,4 +1,4 @@
-import { ConsentRequired, createConsentKit, type Intent, MemoryStore } from "@consentkit/core"
+import { ConsentKit, ConsentRequired, createConsentKit, type Intent, MemoryStore } from "@consentkit/core"
 import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { Effect } from "effect"
 import { expect, it } from "vitest"
@@ -9,6 +9,8 @@ const intent = (kind: Intent.Kind, tenant: string, subject: string, purpose: str
   tenant,
   subject,
   kind,
+  // The resume comes after the suppress in the subject's ledger.
+  seq: kind === "messaging.resume" ? 2 : 1,
   createdAt: new Date(),
   purpose,
   reason: kind === "messaging.suppress" ? "parent_withdrawn" : "granted",
@@ -39,11 +41,16 @@ it("refuses from the local suppression list even while the kit's cached decision
     policy: conformancePolicy,
     store: MemoryStore.make(),
     secret: "kit-secret",
-    messengers: [mail.adapter],
+    messengers: [mail],
     cache: { ttlMs: 60_000 },
     dispatcher: { autoStart: false },
   })
-  mail.bind(kit)
+  // As the dispatcher delivers: to the messenger the kit built from the descriptor.
+  const deliver = (i: Intent.Intent) =>
+    Effect.gen(function* () {
+      const routed = (yield* ConsentKit.ConsentKit).adapters.find((a) => a.name === mail.name)
+      yield* routed!.deliver(i)
+    })
   const tenant = uniqueTenant()
   const subject = `${tenant}-c`
   await kit.record({
@@ -53,18 +60,21 @@ it("refuses from the local suppression list even while the kit's cached decision
     decisions: [{ purpose: "marketing.email", action: "grant", noticeVersion: 1 }],
   })
   const send = (text: string) =>
-    mail.send({ tenant, subject, purpose: "marketing.email", message: { subject: text, text } }).then(
-      () => "sent",
-      (e: unknown) => (e instanceof ConsentRequired ? e.decision.reason : Promise.reject(e)),
-    )
+    kit
+      .adapter(mail)
+      .send({ tenant, subject, purpose: "marketing.email", message: { subject: text, text } })
+      .then(
+        () => "sent",
+        (e: unknown) => (e instanceof ConsentRequired ? e.decision.reason : Promise.reject(e)),
+      )
   expect(await send("one")).toBe("sent")
 
   // The suppression reaches this messenger (e.g. from another process's withdrawal of the parent purpose).
-  await Effect.runPromise(mail.adapter.deliver(intent("messaging.suppress", tenant, subject, "marketing")))
+  await kit.runtime.runPromise(deliver(intent("messaging.suppress", tenant, subject, "marketing")))
   expect((await kit.decide(tenant, subject, "marketing.email")).allowed).toBe(true)
   expect(await send("two")).toBe("parent_withdrawn")
 
-  await Effect.runPromise(mail.adapter.deliver(intent("messaging.resume", tenant, subject, "marketing")))
+  await kit.runtime.runPromise(deliver(intent("messaging.resume", tenant, subject, "marketing")))
   expect(await send("three")).toBe("sent")
   expect(sent).toEqual(["one", "three"])
   await kit.close()

@@ -54,10 +54,9 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
       policy: conformancePolicy,
       store: MemoryStore.make(),
       secret: "kit-secret",
-      messengers: [mail.adapter],
+      messengers: [mail],
       dispatcher: { autoStart: false },
     })
-    mail.bind(kit)
     handler = createHandler(kit, {
       tenant: "siamtea",
       basePath: "/consent",
@@ -84,7 +83,7 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
   }
 
   const send = (tenant: string, subject: string, text: string) =>
-    mail.send({ tenant, subject, purpose: "marketing.email", message: { subject: text, text } })
+    kit.adapter(mail).send({ tenant, subject, purpose: "marketing.email", message: { subject: text, text } })
 
   it("delivers before the one-click withdrawal, refuses with a typed reason after it, and nothing more arrives", async () => {
     const { tenant, subject, address } = await subscribed()

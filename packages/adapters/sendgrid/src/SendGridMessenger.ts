@@ -6,10 +6,11 @@
  *
  * @since 0.1.0
  */
-import { type Adapter, AdapterError, type Decision } from "@consentkit/core"
+import { AdapterError, type AdapterDescriptor, type Decision } from "@consentkit/core"
 import { createPublicKey, verify } from "node:crypto"
 import sendgrid from "@sendgrid/client"
-import { type Kit, makeGate, RecipientNotFound } from "./internal/gate.js"
+import { Schema } from "effect"
+import { defineMessenger, RecipientNotFound } from "./internal/gate.js"
 import type { Route, RouteContext } from "@consentkit/core"
 
 /** The part of `@sendgrid/client` the messenger uses (a `Client` instance, or a test double). */
@@ -19,7 +20,7 @@ export interface SendGridClient {
     url: string
     body?: unknown
     qs?: Record<string, string>
-  }): Promise<[{ statusCode: number; headers: Record<string, unknown> }, any]>
+  }): Promise<[{ statusCode: number; headers: Record<string, unknown> }, unknown]>
 }
 
 /** Where a subject's email address comes from: the host's own customer table. */
@@ -47,8 +48,6 @@ export interface SendGridMessengerOptions {
   readonly from: string | { readonly email: string; readonly name?: string }
   readonly recipients: EmailRecipients
   readonly suppression: Suppression
-  /** The consentkit client; or call `bind(kit)` once it exists. */
-  readonly kit?: Kit
   /** Adapter name, unique within the kit (default `sendgrid`). */
   readonly name?: string
   /** The channel it sends on (default `email`). */
@@ -78,11 +77,8 @@ export interface SendGridSent {
   readonly decision: Decision.Decision
 }
 
-/** The gated SendGrid messenger. */
+/** The gated SendGrid messenger: what `kit.adapter(sendgridMessenger(...))` returns. */
 export interface SendGridMessenger {
-  /** For `createConsentKit({ messengers: [sendgrid.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  readonly bind: (kit: Kit) => void
   /** Sends if the subject allows the purpose now; rejects with `ConsentRequired` or `RecipientNotFound`. */
   readonly send: (mail: SendGridMail) => Promise<SendGridSent>
   /**
@@ -111,16 +107,29 @@ export interface EventWebhookOptions {
 
 type Target = "global" | number
 
-/** The fields of a SendGrid event the webhook reads (custom args arrive as top-level fields). */
-interface SendGridEvent {
-  readonly event?: string
-  readonly email?: string
-  readonly timestamp?: number
-  readonly sg_event_id?: string
-  readonly asm_group_id?: number
-  readonly consentkit_tenant?: string
-  readonly consentkit_subject?: string
-}
+/** The fields of a SendGrid event the webhook reads (custom args arrive as top-level fields; others pass). */
+const SendGridEvent = Schema.Struct({
+  event: Schema.optional(Schema.String),
+  email: Schema.optional(Schema.String),
+  timestamp: Schema.optional(Schema.Number),
+  sg_event_id: Schema.optional(Schema.String),
+  asm_group_id: Schema.optional(Schema.Number),
+  consentkit_tenant: Schema.optional(Schema.String),
+  consentkit_subject: Schema.optional(Schema.String),
+})
+type SendGridEvent = typeof SendGridEvent.Type
+const decodeEvents = Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Array(SendGridEvent)))
+
+/** What `POST /v3/marketing/contacts/search/emails` answers: contacts by address. */
+const ContactSearch = Schema.Struct({
+  result: Schema.optional(
+    Schema.Record(
+      Schema.String,
+      Schema.Struct({ contact: Schema.optional(Schema.Struct({ id: Schema.optional(Schema.String) })) }),
+    ),
+  ),
+})
+const decodeContactSearch = Schema.decodeUnknownSync(ContactSearch)
 
 // Refusals that follow an earlier permission, so a suppression list may still be holding them.
 const WITHDRAWN: ReadonlySet<Decision.Reason> = new Set(["withdrawn", "parent_withdrawn", "gpc_opt_out"])
@@ -143,10 +152,17 @@ const errorText = (error: unknown): string => {
   return `${statusOf(error) ?? ""} ${(error as Error).message ?? String(error)}${details ? `: ${details}` : ""}`.trim()
 }
 
-/** Builds the gated SendGrid messenger. */
-export const sendgridMessenger = (options: SendGridMessengerOptions): SendGridMessenger => {
+/**
+ * The gated SendGrid messenger as an adapter descriptor: register it with the kit
+ * (`createConsentKit({ messengers: [mail] })`), then `kit.adapter(mail)` gives the messenger whose
+ * every send passes the kit's gate. The SendGrid client is built on first use.
+ */
+export const sendgridMessenger = (
+  options: SendGridMessengerOptions,
+): AdapterDescriptor<SendGridMessenger> => {
   const channel = options.channel ?? "email"
-  const client = options.client ?? newClient(options.apiKey, options.baseUrl)
+  let made: SendGridClient | undefined
+  const client = (): SendGridClient => (made ??= options.client ?? newClient(options.apiKey, options.baseUrl))
   const from = typeof options.from === "string" ? { email: options.from } : options.from
 
   const targetOf = (purpose: string | null): Target => {
@@ -168,7 +184,7 @@ export const sendgridMessenger = (options: SendGridMessengerOptions): SendGridMe
   // For intent handlers: a 4xx other than 429 will not succeed on retry, so it goes to the dead letters at once.
   const call = async (request: Parameters<SendGridClient["request"]>[0]) => {
     try {
-      return await client.request(request)
+      return await client().request(request)
     } catch (error) {
       const status = statusOf(error)
       throw new AdapterError({
@@ -180,187 +196,191 @@ export const sendgridMessenger = (options: SendGridMessengerOptions): SendGridMe
     }
   }
 
-  const gate = makeGate({
-    name,
-    channels: [channel],
-    kit: options.kit,
-    suppress: async (intent) => {
-      const email = await addressOf(intent.tenant, intent.subject)
-      if (!email) return
-      const target = targetOf(intent.purpose)
-      await call({
-        method: "POST",
-        url: target === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${target}/suppressions`,
-        body: { recipient_emails: [email] },
-      })
-    },
-    resume: async (intent) => {
-      const email = await addressOf(intent.tenant, intent.subject)
-      if (!email) return
-      const target = targetOf(intent.purpose)
-      // One list can hold several purposes' withdrawals: lift it only when none of the others is still withdrawn.
-      const kit = gate.kit()
-      const held = new Set(gate.suppressedPurposes(intent.tenant, intent.subject))
-      const sharing = kit.policy.purposeIds.filter(
-        (p: string) =>
-          p !== intent.purpose &&
-          kit.policy.purposes.get(p)!.channels.includes(channel) &&
-          targetOf(p) === target,
-      )
-      for (const p of sharing) {
-        if (held.has(p)) return
-        const decision = await kit.decide(intent.tenant, intent.subject, p)
-        if (!decision.allowed && WITHDRAWN.has(decision.reason)) return
-      }
-      const path =
-        target === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${target}/suppressions`
-      await call({ method: "DELETE", url: `${path}/${encodeURIComponent(email)}` })
-    },
-    erase: async (intent) => {
-      const emails = new Set<string>()
-      for (const alias of intent.aliases) if (alias.kind === "email") emails.add(alias.value.toLowerCase())
-      const resolved = await addressOf(intent.tenant, intent.subject)
-      if (resolved) emails.add(resolved)
-      if (emails.size === 0) return
-      let found: Record<string, { contact?: { id?: string } }>
-      try {
-        const [, body] = await call({
+  return defineMessenger(
+    {
+      name,
+      channels: [channel],
+      suppress: async (intent) => {
+        const email = await addressOf(intent.tenant, intent.subject)
+        if (!email) return
+        const target = targetOf(intent.purpose)
+        await call({
           method: "POST",
-          url: "/v3/marketing/contacts/search/emails",
-          body: { emails: [...emails] },
+          url: target === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${target}/suppressions`,
+          body: { recipient_emails: [email] },
         })
-        found = body?.result ?? {}
-      } catch (error) {
-        // 404: no contact has any of these addresses, so there is nothing to delete.
-        if (statusOf((error as AdapterError).cause) === 404) return
-        throw error
-      }
-      const ids = Object.values(found).flatMap((r) => (r.contact?.id ? [r.contact.id] : []))
-      if (ids.length > 0)
-        await call({ method: "DELETE", url: "/v3/marketing/contacts", qs: { ids: ids.join(",") } })
+      },
+      resume: async (intent, gate) => {
+        const email = await addressOf(intent.tenant, intent.subject)
+        if (!email) return
+        const target = targetOf(intent.purpose)
+        // One list can hold several purposes' withdrawals: lift it only when none of the others is still withdrawn.
+        const kit = gate.kit
+        const held = new Set(gate.suppressedPurposes(intent.tenant, intent.subject))
+        const sharing = kit.policy.purposeIds.filter(
+          (p: string) =>
+            p !== intent.purpose &&
+            kit.policy.purposes.get(p)!.channels.includes(channel) &&
+            targetOf(p) === target,
+        )
+        for (const p of sharing) {
+          if (held.has(p)) return
+          const decision = await kit.decide(intent.tenant, intent.subject, p)
+          if (!decision.allowed && WITHDRAWN.has(decision.reason)) return
+        }
+        const path =
+          target === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${target}/suppressions`
+        await call({ method: "DELETE", url: `${path}/${encodeURIComponent(email)}` })
+      },
+      erase: async (intent) => {
+        const emails = new Set<string>()
+        for (const alias of intent.aliases) if (alias.kind === "email") emails.add(alias.value.toLowerCase())
+        const resolved = await addressOf(intent.tenant, intent.subject)
+        if (resolved) emails.add(resolved)
+        if (emails.size === 0) return
+        let found: NonNullable<(typeof ContactSearch.Type)["result"]>
+        try {
+          const [, body] = await call({
+            method: "POST",
+            url: "/v3/marketing/contacts/search/emails",
+            body: { emails: [...emails] },
+          })
+          found = decodeContactSearch(body).result ?? {}
+        } catch (error) {
+          // 404: no contact has any of these addresses, so there is nothing to delete.
+          if (statusOf((error as AdapterError).cause) === 404) return
+          throw error
+        }
+        const ids = Object.values(found).flatMap((r) => (r.contact?.id ? [r.contact.id] : []))
+        if (ids.length > 0)
+          await call({ method: "DELETE", url: "/v3/marketing/contacts", qs: { ids: ids.join(",") } })
+      },
     },
-  })
-
-  const SOURCES: Readonly<Record<string, string>> = {
-    unsubscribe: "sendgrid-unsubscribe",
-    group_unsubscribe: "sendgrid-group-unsubscribe",
-    spamreport: "sendgrid-spamreport",
-  }
-  // One opt-out event: an unsubscribe or spam report stops every email purpose, a group unsubscribe the group's.
-  const recordOptOut = async (event: SendGridEvent): Promise<number> => {
-    const source = SOURCES[event.event ?? ""]
-    const tenant = event.consentkit_tenant
-    if (!source || !tenant || !event.email) return 0
-    const kit = gate.kit()
-    const subject =
-      event.consentkit_subject ??
-      (await kit.resolveAlias(tenant, { kind: "email", value: event.email.toLowerCase() }))
-    if (!subject) return 0
-    const purposes: Array<string | undefined> =
-      event.event === "group_unsubscribe" && typeof event.asm_group_id === "number"
-        ? kit.policy.purposeIds.filter(
-            (p: string) =>
-              kit.policy.purposes.get(p)!.channels.includes(channel) && targetOf(p) === event.asm_group_id,
-          )
-        : [undefined]
-    const occurredAt = new Date(Math.min((event.timestamp ?? Date.now() / 1000) * 1000, Date.now()))
-    for (const purpose of purposes)
-      await kit.optOut({
-        tenant,
-        subject,
-        channel,
-        source,
-        ...(purpose !== undefined ? { purpose } : {}),
-        occurredAt,
-        ...(event.sg_event_id ? { idempotencyKey: `sendgrid:${event.sg_event_id}:${purpose ?? "*"}` } : {}),
-        evidence: {
-          metadata: { sgEventId: event.sg_event_id ?? null, asmGroupId: event.asm_group_id ?? null },
-        },
-      })
-    return purposes.length
-  }
-
-  return {
-    adapter: gate.adapter,
-    bind: gate.bind,
-    send: async ({ tenant, subject, purpose, message }) => {
-      const decision = await gate.assertSend({ tenant, subject, channel, purpose })
-      const to = await addressOf(tenant, subject)
-      if (!to)
-        throw new RecipientNotFound({
-          message: `no email address for subject "${subject}" of tenant "${tenant}"`,
-          tenant,
-          subject,
-          channel,
-        })
-      const target = targetOf(purpose)
-      const content = [
-        ...(message.text !== undefined ? [{ type: "text/plain", value: message.text }] : []),
-        ...(message.html !== undefined ? [{ type: "text/html", value: message.html }] : []),
-      ]
-      const [response] = await client.request({
-        method: "POST",
-        url: "/v3/mail/send",
-        body: {
-          personalizations: [
-            {
-              to: [{ email: to }],
-              ...(message.dynamicTemplateData ? { dynamic_template_data: message.dynamicTemplateData } : {}),
-              // Echoed in event webhooks, so an unsubscribe made at SendGrid finds its way back to the ledger.
-              custom_args: {
-                consentkit_tenant: tenant,
-                consentkit_subject: subject,
-                consentkit_purpose: purpose,
-              },
+    (gate): SendGridMessenger => {
+      const SOURCES: Readonly<Record<string, string>> = {
+        unsubscribe: "sendgrid-unsubscribe",
+        group_unsubscribe: "sendgrid-group-unsubscribe",
+        spamreport: "sendgrid-spamreport",
+      }
+      // One opt-out event: an unsubscribe or spam report stops every email purpose, a group unsubscribe the group's.
+      const recordOptOut = async (event: SendGridEvent): Promise<number> => {
+        const source = SOURCES[event.event ?? ""]
+        const tenant = event.consentkit_tenant
+        if (!source || !tenant || !event.email) return 0
+        const kit = gate.kit
+        const subject =
+          event.consentkit_subject ??
+          (await kit.resolveAlias(tenant, { kind: "email", value: event.email.toLowerCase() }))
+        if (!subject) return 0
+        const purposes: Array<string | undefined> =
+          event.event === "group_unsubscribe" && typeof event.asm_group_id === "number"
+            ? kit.policy.purposeIds.filter(
+                (p: string) =>
+                  kit.policy.purposes.get(p)!.channels.includes(channel) &&
+                  targetOf(p) === event.asm_group_id,
+              )
+            : [undefined]
+        const occurredAt = new Date(Math.min((event.timestamp ?? Date.now() / 1000) * 1000, Date.now()))
+        for (const purpose of purposes)
+          await kit.optOut({
+            tenant,
+            subject,
+            channel,
+            source,
+            ...(purpose !== undefined ? { purpose } : {}),
+            occurredAt,
+            ...(event.sg_event_id
+              ? { idempotencyKey: `sendgrid:${event.sg_event_id}:${purpose ?? "*"}` }
+              : {}),
+            evidence: {
+              metadata: { sgEventId: event.sg_event_id ?? null, asmGroupId: event.asm_group_id ?? null },
             },
-          ],
-          from,
-          ...(message.subject !== undefined ? { subject: message.subject } : {}),
-          ...(content.length > 0 ? { content } : {}),
-          ...(message.templateId ? { template_id: message.templateId } : {}),
-          ...(message.categories ? { categories: [...message.categories] } : {}),
-          // With a group, SendGrid enforces that group's suppressions itself and adds its unsubscribe link.
-          ...(target !== "global" ? { asm: { group_id: target } } : {}),
-        },
-      })
-      const id = response.headers["x-message-id"]
-      return { messageId: typeof id === "string" ? id : null, to, decision }
-    },
-    eventWebhook: (webhook) => {
-      const key = createPublicKey(
-        webhook.publicKey.includes("BEGIN PUBLIC KEY")
-          ? webhook.publicKey
-          : { key: Buffer.from(webhook.publicKey, "base64"), format: "der", type: "spki" },
-      )
+          })
+        return purposes.length
+      }
+
       return {
-        method: "POST",
-        path: webhook.path,
-        handle: async (request) => {
-          const body = await request.text()
-          const signature = request.headers.get("x-twilio-email-event-webhook-signature")
-          const timestamp = request.headers.get("x-twilio-email-event-webhook-timestamp")
-          const fresh =
-            webhook.maxAgeSeconds === undefined ||
-            Math.abs(Date.now() / 1000 - Number(timestamp)) <= webhook.maxAgeSeconds
-          if (
-            !signature ||
-            !timestamp ||
-            !fresh ||
-            !verify("sha256", Buffer.from(timestamp + body), key, Buffer.from(signature, "base64"))
+        send: async ({ tenant, subject, purpose, message }) => {
+          const decision = await gate.assertSend({ tenant, subject, channel, purpose })
+          const to = await addressOf(tenant, subject)
+          if (!to)
+            throw new RecipientNotFound({
+              message: `no email address for subject "${subject}" of tenant "${tenant}"`,
+              tenant,
+              subject,
+              channel,
+            })
+          const target = targetOf(purpose)
+          const content = [
+            ...(message.text !== undefined ? [{ type: "text/plain", value: message.text }] : []),
+            ...(message.html !== undefined ? [{ type: "text/html", value: message.html }] : []),
+          ]
+          const [response] = await client().request({
+            method: "POST",
+            url: "/v3/mail/send",
+            body: {
+              personalizations: [
+                {
+                  to: [{ email: to }],
+                  ...(message.dynamicTemplateData
+                    ? { dynamic_template_data: message.dynamicTemplateData }
+                    : {}),
+                  // Echoed in event webhooks, so an unsubscribe made at SendGrid finds its way back to the ledger.
+                  custom_args: {
+                    consentkit_tenant: tenant,
+                    consentkit_subject: subject,
+                    consentkit_purpose: purpose,
+                  },
+                },
+              ],
+              from,
+              ...(message.subject !== undefined ? { subject: message.subject } : {}),
+              ...(content.length > 0 ? { content } : {}),
+              ...(message.templateId ? { template_id: message.templateId } : {}),
+              ...(message.categories ? { categories: [...message.categories] } : {}),
+              // With a group, SendGrid enforces that group's suppressions itself and adds its unsubscribe link.
+              ...(target !== "global" ? { asm: { group_id: target } } : {}),
+            },
+          })
+          const id = response.headers["x-message-id"]
+          return { messageId: typeof id === "string" ? id : null, to, decision }
+        },
+        eventWebhook: (webhook) => {
+          const key = createPublicKey(
+            webhook.publicKey.includes("BEGIN PUBLIC KEY")
+              ? webhook.publicKey
+              : { key: Buffer.from(webhook.publicKey, "base64"), format: "der", type: "spki" },
           )
-            return new Response("signature verification failed", { status: 403 })
-          let events: Array<SendGridEvent>
-          try {
-            events = JSON.parse(body)
-            if (!Array.isArray(events)) throw new TypeError("not an array")
-          } catch {
-            return new Response("expected a JSON array of events", { status: 400 })
+          return {
+            method: "POST",
+            path: webhook.path,
+            handle: async (request) => {
+              const body = await request.text()
+              const signature = request.headers.get("x-twilio-email-event-webhook-signature")
+              const timestamp = request.headers.get("x-twilio-email-event-webhook-timestamp")
+              const fresh =
+                webhook.maxAgeSeconds === undefined ||
+                Math.abs(Date.now() / 1000 - Number(timestamp)) <= webhook.maxAgeSeconds
+              if (
+                !signature ||
+                !timestamp ||
+                !fresh ||
+                !verify("sha256", Buffer.from(timestamp + body), key, Buffer.from(signature, "base64"))
+              )
+                return new Response("signature verification failed", { status: 403 })
+              let events: ReadonlyArray<SendGridEvent>
+              try {
+                events = decodeEvents(body)
+              } catch {
+                return new Response("expected a JSON array of events", { status: 400 })
+              }
+              let recorded = 0
+              for (const event of events) recorded += await recordOptOut(event)
+              return Response.json({ recorded })
+            },
           }
-          let recorded = 0
-          for (const event of events) recorded += await recordOptOut(event)
-          return Response.json({ recorded })
         },
       }
     },
-  }
+  )
 }

@@ -17,16 +17,14 @@ messengerConformance("sendgrid", {
       suppression: { kind: "global" },
     })
     return {
-      adapter: mail.adapter,
+      adapter: mail,
       channel: "email",
-      enroll: async (kit, { subject }) => {
-        mail.bind(kit)
+      enroll: async (_kit, { subject }) => {
         server.addContact(emailOf(subject))
       },
       send: async (kit, { tenant, subject, purpose, text }) => {
-        mail.bind(kit)
         try {
-          await mail.send({ tenant, subject, purpose, message: { subject: text, text } })
+          await kit.adapter(mail).send({ tenant, subject, purpose, message: { subject: text, text } })
           return "sent"
         } catch (error) {
           if (error instanceof ConsentRequired) return "refused"

@@ -1,7 +1,7 @@
 import { type Client, ConsentRequired, createConsentKit, MemoryStore, Policy } from "@consentkit/core"
 import { generateKeyPairSync, sign } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { sendgridMessenger } from "../src/index.js"
+import { type SendGridMessenger, sendgridMessenger } from "../src/index.js"
 import { type LocalSendGrid, localSendGrid } from "../src/testing.js"
 
 const API_KEY = "SG.test-key"
@@ -51,11 +51,11 @@ describe.each([
 ])("SendGrid messenger with $mode suppression", ({ mode, suppression }) => {
   let server: LocalSendGrid
   let kit: Client<Purpose>
-  let mail: ReturnType<typeof sendgridMessenger>
+  let mail: SendGridMessenger
 
   beforeAll(async () => {
     server = await localSendGrid({ apiKey: API_KEY, groups: [NEWS, PROMO] })
-    mail = sendgridMessenger({
+    const messenger = sendgridMessenger({
       apiKey: API_KEY,
       baseUrl: server.url,
       from: { email: "news@siamtea.example", name: "Siam Tea" },
@@ -66,10 +66,10 @@ describe.each([
       policy,
       store: MemoryStore.make(),
       secret: "kit-secret",
-      messengers: [mail.adapter],
+      messengers: [messenger],
       dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
     })
-    mail.bind(kit)
+    mail = kit.adapter(messenger)
   })
   afterAll(async () => {
     await kit?.close()

@@ -7,11 +7,11 @@
  * @since 0.1.0
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
-import { type Client, OptOut } from "@consentkit/core"
+import { type MessengerGate, OptOut } from "@consentkit/core"
 import type { Route, RouteContext } from "@consentkit/core"
 
 /** What the handler needs from the kit: `optOut` and `resolveAlias` (any `createConsentKit(...)` client). */
-export type OptOutKit = Pick<Client<any>, "optOut" | "resolveAlias">
+export type OptOutKit = MessengerGate.OptOutKit
 
 /** core's `Route` (re-exported under its old name here so imports from this package keep compiling). */
 export type { Route }

@@ -71,7 +71,7 @@ export const channels = async () => {
   const lineIdOf = (subject: string) => `U${createHash("md5").update(subject).digest("hex")}`
   const browsers = new Map<string, BrowserSubscription>()
 
-  const mail = nodemailerMessenger({
+  const mailer = nodemailerMessenger({
     transport: nodemailer.createTransport({
       host: smtp.host,
       port: smtp.port,
@@ -82,19 +82,19 @@ export const channels = async () => {
     recipients: { resolve: (_t, subject) => emailOf(subject) },
     unsubscribe: { url: "https://siamtea.example/consent/unsubscribe", secret: UNSUBSCRIBE_SECRET },
   })
-  const lineM = lineMessenger({
+  const lineMessages = lineMessenger({
     channelAccessToken: LINE_TOKEN,
     baseURL: line.url,
     recipients: { resolve: (_t, subject) => lineIdOf(subject) },
   })
-  const sg = sendgridMessenger({
+  const sendgridMail = sendgridMessenger({
     apiKey: SENDGRID_KEY,
     baseUrl: sendgrid.url,
     from: "news@siamtea.example",
     recipients: { resolve: (_t, subject) => emailOf(subject) },
     suppression: { kind: "global" },
   })
-  const push = webPushMessenger({
+  const webPush = webPushMessenger({
     vapid: { subject: "mailto:dpo@siamtea.example", ...webpush.generateVAPIDKeys() },
     agent: pushService.agent,
   })
@@ -102,10 +102,14 @@ export const channels = async () => {
     policy,
     store: MemoryStore.make(),
     secret: "kit-secret",
-    messengers: [mail.adapter, lineM.adapter, sg.adapter, push.adapter],
+    messengers: [mailer, lineMessages, sendgridMail, webPush],
     dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
   })
-  for (const m of [mail, lineM, sg, push]) m.bind(kit)
+  // Each messenger as the kit built it, with the kit's gate.
+  const mail = kit.adapter(mailer)
+  const lineM = kit.adapter(lineMessages)
+  const sg = kit.adapter(sendgridMail)
+  const push = kit.adapter(webPush)
 
   const unsubscribe = oneClickUnsubscribe(kit, { secret: UNSUBSCRIBE_SECRET, path: "/consent/unsubscribe" })
 

@@ -6,9 +6,9 @@
  * @since 0.1.0
  */
 import type { Agent } from "node:https"
-import type { Adapter, Decision } from "@consentkit/core"
+import type { AdapterDescriptor, Decision, MessengerGate } from "@consentkit/core"
 import webpush from "web-push"
-import { type Kit, makeGate, RecipientNotFound } from "./internal/gate.js"
+import { defineMessenger, RecipientNotFound } from "./internal/gate.js"
 import * as Subscriptions from "./Subscriptions.js"
 
 /** Options of `webPushMessenger`. */
@@ -21,8 +21,6 @@ export interface WebPushMessengerOptions {
   readonly agent?: Agent
   /** Seconds a push service keeps an undelivered message (default web-push's four weeks). */
   readonly ttl?: number
-  /** The consentkit client; or call `bind(kit)` once it exists. */
-  readonly kit?: Kit
   /** Adapter name, unique within the kit (default `webpush`). */
   readonly name?: string
   /** The channel it sends on (default `push`). */
@@ -49,11 +47,8 @@ export interface PushSent {
   readonly decision: Decision.Decision
 }
 
-/** The gated web-push messenger. */
+/** The gated web-push messenger: what `kit.adapter(webPushMessenger(...))` returns. */
 export interface WebPushMessenger {
-  /** For `createConsentKit({ messengers: [push.adapter] })`. */
-  readonly adapter: Adapter.Adapter
-  readonly bind: (kit: Kit) => void
   /**
    * Stores a browser's subscription if the subject allows push now (for `purpose`, or for any
    * purpose of the channel); resolves with whether it was stored and the decision.
@@ -85,8 +80,12 @@ const isSubscription = (value: Subscriptions.PushSubscription): boolean => {
 
 const GONE = new Set([404, 410])
 
-/** Builds the gated web-push messenger. */
-export const webPushMessenger = (options: WebPushMessengerOptions): WebPushMessenger => {
+/**
+ * The gated web-push messenger as an adapter descriptor: register it with the kit
+ * (`createConsentKit({ messengers: [push] })`), then `kit.adapter(push)` gives the messenger whose
+ * subscribe and send ask the kit's gate.
+ */
+export const webPushMessenger = (options: WebPushMessengerOptions): AdapterDescriptor<WebPushMessenger> => {
   const channel = options.channel ?? "push"
   const store = options.subscriptions ?? Subscriptions.memory()
   // Fails fast on malformed keys instead of at the first send.
@@ -99,8 +98,13 @@ export const webPushMessenger = (options: WebPushMessengerOptions): WebPushMesse
   )
 
   // Whether any purpose on the channel still allows push (e.g. order updates under contract).
-  const channelAllowed = async (tenant: string, subject: string, purpose?: string) => {
-    const kit = gate.kit()
+  const channelAllowed = async (
+    gate: MessengerGate.Gate,
+    tenant: string,
+    subject: string,
+    purpose?: string,
+  ) => {
+    const kit = gate.kit
     const purposes =
       purpose !== undefined
         ? [purpose]
@@ -113,68 +117,68 @@ export const webPushMessenger = (options: WebPushMessengerOptions): WebPushMesse
     return last ?? (await kit.gate.send({ tenant, subject, channel }))
   }
 
-  const gate = makeGate({
-    name: options.name ?? "webpush",
-    channels: [channel],
-    kit: options.kit,
-    suppress: async (intent) => {
-      const still = await channelAllowed(intent.tenant, intent.subject)
-      if (!still.allowed) await store.remove(intent.tenant, intent.subject)
+  return defineMessenger(
+    {
+      name: options.name ?? "webpush",
+      channels: [channel],
+      suppress: async (intent, gate) => {
+        const still = await channelAllowed(gate, intent.tenant, intent.subject)
+        if (!still.allowed) await store.remove(intent.tenant, intent.subject)
+      },
+      erase: async (intent) => {
+        await store.remove(intent.tenant, intent.subject)
+      },
     },
-    erase: async (intent) => {
-      await store.remove(intent.tenant, intent.subject)
-    },
-  })
-
-  return {
-    adapter: gate.adapter,
-    bind: gate.bind,
-    subscriptions: store,
-    subscribe: async ({ tenant, subject, subscription, purpose }) => {
-      if (!isSubscription(subscription))
-        throw new TypeError("not a push subscription: expected an https endpoint and keys.p256dh / keys.auth")
-      const decision = await channelAllowed(tenant, subject, purpose)
-      if (decision.allowed) await store.add(tenant, subject, subscription)
-      return { stored: decision.allowed, decision }
-    },
-    unsubscribe: (tenant, subject, endpoint) => store.remove(tenant, subject, endpoint),
-    send: async ({ tenant, subject, purpose, payload, ttl, urgency, topic }) => {
-      const decision = await gate.assertSend({ tenant, subject, channel, purpose })
-      const devices = await store.list(tenant, subject)
-      if (devices.length === 0)
-        throw new RecipientNotFound({
-          message: `no push subscription for subject "${subject}" of tenant "${tenant}"`,
-          tenant,
-          subject,
-          channel,
-        })
-      const body =
-        typeof payload === "string" || payload instanceof Uint8Array
-          ? Buffer.from(payload)
-          : Buffer.from(JSON.stringify(payload))
-      const gone: Array<string> = []
-      let delivered = 0
-      let failure: unknown
-      for (const device of devices) {
-        try {
-          await webpush.sendNotification(device as webpush.PushSubscription, body, {
-            vapidDetails: options.vapid,
-            TTL: ttl ?? options.ttl,
-            urgency,
-            topic,
-            agent: options.agent,
-            contentEncoding: "aes128gcm",
+    (gate): WebPushMessenger => ({
+      subscriptions: store,
+      subscribe: async ({ tenant, subject, subscription, purpose }) => {
+        if (!isSubscription(subscription))
+          throw new TypeError(
+            "not a push subscription: expected an https endpoint and keys.p256dh / keys.auth",
+          )
+        const decision = await channelAllowed(gate, tenant, subject, purpose)
+        if (decision.allowed) await store.add(tenant, subject, subscription)
+        return { stored: decision.allowed, decision }
+      },
+      unsubscribe: (tenant, subject, endpoint) => store.remove(tenant, subject, endpoint),
+      send: async ({ tenant, subject, purpose, payload, ttl, urgency, topic }) => {
+        const decision = await gate.assertSend({ tenant, subject, channel, purpose })
+        const devices = await store.list(tenant, subject)
+        if (devices.length === 0)
+          throw new RecipientNotFound({
+            message: `no push subscription for subject "${subject}" of tenant "${tenant}"`,
+            tenant,
+            subject,
+            channel,
           })
-          delivered++
-        } catch (error) {
-          if (error instanceof webpush.WebPushError && GONE.has(error.statusCode)) {
-            gone.push(...(await store.remove(tenant, subject, device.endpoint)))
-          } else failure ??= error
+        const body =
+          typeof payload === "string" || payload instanceof Uint8Array
+            ? Buffer.from(payload)
+            : Buffer.from(JSON.stringify(payload))
+        const gone: Array<string> = []
+        let delivered = 0
+        let failure: unknown
+        for (const device of devices) {
+          try {
+            await webpush.sendNotification(device as webpush.PushSubscription, body, {
+              vapidDetails: options.vapid,
+              TTL: ttl ?? options.ttl,
+              urgency,
+              topic,
+              agent: options.agent,
+              contentEncoding: "aes128gcm",
+            })
+            delivered++
+          } catch (error) {
+            if (error instanceof webpush.WebPushError && GONE.has(error.statusCode)) {
+              gone.push(...(await store.remove(tenant, subject, device.endpoint)))
+            } else failure ??= error
+          }
         }
-      }
-      // One device failing for another reason fails the send only when no device got it.
-      if (delivered === 0 && failure !== undefined) throw failure
-      return { delivered, gone, decision }
-    },
-  }
+        // One device failing for another reason fails the send only when no device got it.
+        if (delivered === 0 && failure !== undefined) throw failure
+        return { delivered, gone, decision }
+      },
+    }),
+  )
 }

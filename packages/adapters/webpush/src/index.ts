@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-export { type Kit, RecipientNotFound } from "./internal/gate.js"
+export { RecipientNotFound } from "./internal/gate.js"
 export * as Subscriptions from "./Subscriptions.js"
 export type { PushSubscription, SubscriptionStore } from "./Subscriptions.js"
 export {

@@ -24,21 +24,20 @@ messengerConformance("webpush", {
       },
     })
     return {
-      adapter: push.adapter,
+      adapter: push,
       channel: "push",
       // The browser subscribed earlier and the app stored it, as it would have before this consent.
       enroll: async (kit, { tenant, subject }) => {
-        push.bind(kit)
         const browser = service.subscribe()
         browsers.set(subject, browser)
-        await push.subscriptions.add(tenant, subject, browser.subscription)
+        await kit.adapter(push).subscriptions.add(tenant, subject, browser.subscription)
       },
       // A page visit re-registers the browser's subscription (stored only while push is allowed), then the app sends.
       send: async (kit, { tenant, subject, purpose, text }) => {
-        push.bind(kit)
-        await push.subscribe({ tenant, subject, subscription: browsers.get(subject)!.subscription })
+        const messenger = kit.adapter(push)
+        await messenger.subscribe({ tenant, subject, subscription: browsers.get(subject)!.subscription })
         try {
-          await push.send({ tenant, subject, purpose, payload: text })
+          await messenger.send({ tenant, subject, purpose, payload: text })
           return "sent"
         } catch (error) {
           if (error instanceof ConsentRequired) return "refused"

@@ -1,7 +1,7 @@
 import { type Client, ConsentRequired, createConsentKit, MemoryStore, Policy } from "@consentkit/core"
 import webpush from "web-push"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { webPushMessenger } from "../src/index.js"
+import { type WebPushMessenger, webPushMessenger } from "../src/index.js"
 import { type LocalPushService, localPushService } from "../src/testing.js"
 
 const controller = {
@@ -44,9 +44,9 @@ const freshTenant = () => `push-${Date.now().toString(36)}-${tenants++}`
 describe("web push against a local HTTPS push service", () => {
   let service: LocalPushService
   const kits: Array<{ close: () => Promise<void> }> = []
-  let push: ReturnType<typeof webPushMessenger>
+  let push: WebPushMessenger
   let kit: Client<"marketing.push">
-  let ordersPush: ReturnType<typeof webPushMessenger>
+  let ordersPush: WebPushMessenger
   let ordersKit: Client<Purpose>
 
   const setup = <P extends string>(policy: Policy.Policy<P>) => {
@@ -58,12 +58,11 @@ describe("web push against a local HTTPS push service", () => {
       policy,
       store: MemoryStore.make(),
       secret: "kit-secret",
-      messengers: [messenger.adapter],
+      messengers: [messenger],
       dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
     })
-    messenger.bind(client)
     kits.push(client)
-    return [messenger, client] as const
+    return [client.adapter(messenger), client] as const
   }
 
   beforeAll(async () => {
