@@ -7,6 +7,7 @@ import type { Mapping } from "@consentkit/consent-mode"
 import type { Client, Route as CoreRoute, RouteContext as CoreRouteContext } from "@consentkit/core"
 
 /** A consentkit Promise client, whatever its policy's purpose ids. */
+// biome-ignore lint/suspicious/noExplicitAny: the handler serves any policy; Client<P> is invariant in P (its purpose ids sit in parameter and result positions), so no narrower type accepts every client.
 export type Kit = Client<any>
 
 /** An event the collection endpoint accepted: only consented events reach the `collect` hook. */

@@ -80,7 +80,7 @@ export class ConsentClient extends EventTarget {
   /** Loads the model once (concurrent callers share the request); `refresh` asks the server again. */
   load(refresh = false): Promise<PreferencesModel> {
     if (this.loading && !refresh) return this.loading
-    const loading = this.request("GET", "/preferences").then(async (model: PreferencesModel) => {
+    const loading = this.request<PreferencesModel>("GET", "/preferences").then(async (model) => {
       this.apply(model)
       // A GPC signal refuses the purposes it covers that the visitor has not answered.
       const refusals = this.gpc ? gpcRefusals(model, gpcPurposes(model, this.gpcList)) : []
@@ -120,7 +120,7 @@ export class ConsentClient extends EventTarget {
         },
       })
     }
-    const model = await this.request("GET", "/preferences")
+    const model = await this.request<PreferencesModel>("GET", "/preferences")
     this.apply(model)
     this.loading = Promise.resolve(model)
     return model
@@ -152,7 +152,7 @@ export class ConsentClient extends EventTarget {
     this.dispatchEvent(new Event("change"))
   }
 
-  private async request(method: "GET" | "POST", path: string, body?: unknown): Promise<any> {
+  private async request<A = unknown>(method: "GET" | "POST", path: string, body?: unknown): Promise<A> {
     const response = await this.doFetch(`${this.endpoint}${path}`, {
       method,
       credentials: "same-origin",

@@ -34,6 +34,7 @@ export interface TableConfig {
 /** Options of `cdpSql`. */
 export interface CdpSqlOptions {
   /** The brand's database. */
+  // biome-ignore lint/suspicious/noExplicitAny: the brand's own schema, unknown to consentkit; tables are named at runtime (Kysely's documented idiom).
   readonly db: Kysely<any>
   readonly tables: ReadonlyArray<TableConfig>
   /** Adapter name (default `cdp-sql`). */
