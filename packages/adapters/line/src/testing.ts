@@ -18,7 +18,8 @@ import type { AddressInfo } from "node:net"
 export interface LineRequest {
   readonly method: string
   readonly path: string
-  readonly body: any
+  /** The parsed JSON body, as sent (narrow it to what the test expects). */
+  readonly body: unknown
   readonly retryKey: string | null
 }
 
@@ -32,7 +33,8 @@ export interface LineAudience {
 /** A narrowcast request and what became of it. */
 export interface LineNarrowcast {
   readonly requestId: string
-  readonly body: any
+  /** The parsed JSON body, as sent. */
+  readonly body: unknown
   phase: "waiting" | "succeeded" | "failed"
   errorCode?: number
   delivered: ReadonlyArray<string>
@@ -57,9 +59,22 @@ export interface LocalLine {
   readonly close: () => Promise<void>
 }
 
-const isUserId = (value: unknown) => typeof value === "string" && /^U[0-9a-f]{32}$/.test(value)
+const isUserId = (value: unknown): value is string =>
+  typeof value === "string" && /^U[0-9a-f]{32}$/.test(value)
 
-const summary = (message: any) => (message?.type === "text" ? String(message.text) : `[${message?.type}]`)
+/** A message object as far as the server reads it. */
+interface Message {
+  readonly type: string
+  readonly text?: unknown
+}
+
+/** A field of a JSON object, or undefined for anything else. */
+const field = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined
+
+const summary = (message: Message) => (message.type === "text" ? String(message.text) : `[${message.type}]`)
 
 class BadRequest extends Error {
   constructor(
@@ -70,12 +85,26 @@ class BadRequest extends Error {
   }
 }
 
-const checkMessages = (messages: unknown, max = 5) => {
+const checkMessages = (messages: unknown, max = 5): ReadonlyArray<Message> => {
   if (!Array.isArray(messages) || messages.length === 0 || messages.length > max)
     throw new BadRequest("messages", `Size must be between 1 and ${max}`)
-  for (const m of messages)
-    if (typeof m?.type !== "string") throw new BadRequest("messages", "May not be empty")
+  const checked: Array<Message> = []
+  for (const m of messages) {
+    const type = field(m, "type")
+    if (typeof type !== "string") throw new BadRequest("messages", "May not be empty")
+    checked.push({ type, text: field(m, "text") })
+  }
+  return checked
 }
+
+/** The user ids of an upload request's `audiences: [{ id }]`. */
+const audienceIds = (body: unknown): Array<unknown> => {
+  const list = field(body, "audiences") ?? []
+  if (!Array.isArray(list)) throw new BadRequest("audiences", "invalid audiences")
+  return list.map((a: unknown) => field(a, "id"))
+}
+
+const userIds = (ids: ReadonlyArray<unknown>): ids is ReadonlyArray<string> => ids.every(isUserId)
 
 /** Starts the local LINE API; `channelAccessToken` is the only token it accepts. */
 export const localLine = async (options: { readonly channelAccessToken: string }): Promise<LocalLine> => {
@@ -87,72 +116,79 @@ export const localLine = async (options: { readonly channelAccessToken: string }
   const friends = new Set<string>()
   let nextAudience = 1_000_000
 
-  const deliver = (userId: string, messages: ReadonlyArray<any>) => {
+  const deliver = (userId: string, messages: ReadonlyArray<Message>) => {
     const list = inbox.get(userId) ?? []
     for (const m of messages) list.push(summary(m))
     inbox.set(userId, list)
   }
 
   // Evaluates a recipient object over the friends now; undefined audience ids fail like LINE does.
-  const evaluate = (recipient: any, tooSmall: Array<number>): Set<string> => {
+  const evaluate = (recipient: unknown, tooSmall: Array<number>): Set<string> => {
     if (!recipient) return new Set(friends)
-    if (recipient.type === "audience") {
-      const audience = audiences.get(Number(recipient.audienceGroupId))
+    const type = field(recipient, "type")
+    const list = (key: string): ReadonlyArray<unknown> => {
+      const value = field(recipient, key)
+      return Array.isArray(value) ? value : []
+    }
+    if (type === "audience") {
+      const audience = audiences.get(Number(field(recipient, "audienceGroupId")))
       if (!audience) throw new BadRequest("recipient.audienceGroupId", "audience not found")
       if (audience.userIds.size < 50) tooSmall.push(audience.audienceGroupId)
       return new Set([...audience.userIds].filter((u) => friends.has(u)))
     }
-    if (recipient.type === "operator") {
+    if (type === "operator") {
       let set: Set<string> | undefined
-      if (recipient.and)
-        for (const r of recipient.and) {
+      if (field(recipient, "and"))
+        for (const r of list("and")) {
           const next = evaluate(r, tooSmall)
           set = set ? new Set([...set].filter((u) => next.has(u))) : next
         }
-      if (recipient.or) {
+      if (field(recipient, "or")) {
         const union = new Set<string>(set ?? [])
-        for (const r of recipient.or) for (const u of evaluate(r, tooSmall)) union.add(u)
+        for (const r of list("or")) for (const u of evaluate(r, tooSmall)) union.add(u)
         set = union
       }
-      if (recipient.not) {
-        const excluded = evaluate(recipient.not, tooSmall)
+      const not = field(recipient, "not")
+      if (not) {
+        const excluded = evaluate(not, tooSmall)
         set = new Set([...(set ?? friends)].filter((u) => !excluded.has(u)))
       }
       return set ?? new Set()
     }
-    throw new BadRequest("recipient.type", `unsupported recipient type ${recipient.type}`)
+    throw new BadRequest("recipient.type", `unsupported recipient type ${String(type)}`)
   }
 
   const settle = () => {
     for (const n of narrowcasts) {
       if (n.phase !== "waiting") continue
       const tooSmall: Array<number> = []
-      const users = evaluate(n.body.recipient, tooSmall)
+      const users = evaluate(field(n.body, "recipient"), tooSmall)
       if (tooSmall.length > 0) {
         n.phase = "failed"
         n.errorCode = 4
         continue
       }
-      const max = n.body.limit?.max
+      const max = field(field(n.body, "limit"), "max")
       const targets = [...users].slice(0, typeof max === "number" ? max : undefined)
-      for (const u of targets) deliver(u, n.body.messages)
+      for (const u of targets) deliver(u, checkMessages(field(n.body, "messages")))
       n.delivered = targets
       n.phase = "succeeded"
     }
   }
 
-  const route = (req: IncomingMessage, body: any, res: ServerResponse): [number, unknown] => {
+  const route = (req: IncomingMessage, body: unknown, res: ServerResponse): [number, unknown] => {
     const url = new URL(req.url ?? "/", "http://line.local")
     const path = url.pathname
     const key = `${req.method} ${path}`
     if (key === "POST /v2/bot/message/push") {
-      if (!isUserId(body?.to)) throw new BadRequest("to", "The value for the 'to' field is not valid")
-      checkMessages(body.messages)
-      deliver(body.to, body.messages)
+      const to = field(body, "to")
+      if (!isUserId(to)) throw new BadRequest("to", "The value for the 'to' field is not valid")
+      const messages = checkMessages(field(body, "messages"))
+      deliver(to, messages)
       return [
         200,
         {
-          sentMessages: body.messages.map(() => ({
+          sentMessages: messages.map(() => ({
             id: String(Date.now()) + String(Math.random()).slice(2, 8),
             quoteToken: randomUUID(),
           })),
@@ -160,21 +196,22 @@ export const localLine = async (options: { readonly channelAccessToken: string }
       ]
     }
     if (key === "POST /v2/bot/message/multicast") {
-      if (!Array.isArray(body?.to) || body.to.length === 0 || body.to.length > 500)
+      const to = field(body, "to")
+      if (!Array.isArray(to) || to.length === 0 || to.length > 500)
         throw new BadRequest("to", "Size must be between 1 and 500")
-      if (!body.to.every(isUserId)) throw new BadRequest("to", "The value for the 'to' field is not valid")
-      checkMessages(body.messages)
-      for (const u of body.to) deliver(u, body.messages)
+      if (!userIds(to)) throw new BadRequest("to", "The value for the 'to' field is not valid")
+      const messages = checkMessages(field(body, "messages"))
+      for (const u of to) deliver(u, messages)
       return [200, {}]
     }
     if (key === "POST /v2/bot/message/broadcast") {
-      checkMessages(body?.messages)
-      for (const u of friends) deliver(u, body.messages)
+      const messages = checkMessages(field(body, "messages"))
+      for (const u of friends) deliver(u, messages)
       return [200, {}]
     }
     if (key === "POST /v2/bot/message/narrowcast") {
-      checkMessages(body?.messages)
-      evaluate(body.recipient, [])
+      checkMessages(field(body, "messages"))
+      evaluate(field(body, "recipient"), [])
       const requestId = randomUUID()
       narrowcasts.push({ requestId, body, phase: "waiting", delivered: [] })
       res.setHeader("x-line-request-id", requestId)
@@ -195,11 +232,11 @@ export const localLine = async (options: { readonly channelAccessToken: string }
       ]
     }
     if (key === "POST /v2/bot/audienceGroup/upload") {
-      const description = body?.description
+      const description = field(body, "description")
       if (typeof description !== "string" || description.length === 0 || description.length > 120)
         throw new BadRequest("description", "Size must be between 1 and 120")
-      const ids = (body.audiences ?? []).map((a: any) => a?.id)
-      if (ids.length > 10_000 || !ids.every(isUserId)) throw new BadRequest("audiences", "invalid audiences")
+      const ids = audienceIds(body)
+      if (ids.length > 10_000 || !userIds(ids)) throw new BadRequest("audiences", "invalid audiences")
       const audienceGroupId = nextAudience++
       audiences.set(audienceGroupId, { audienceGroupId, description, userIds: new Set(ids) })
       return [
@@ -217,10 +254,10 @@ export const localLine = async (options: { readonly channelAccessToken: string }
       ]
     }
     if (key === "PUT /v2/bot/audienceGroup/upload") {
-      const audience = audiences.get(Number(body?.audienceGroupId))
+      const audience = audiences.get(Number(field(body, "audienceGroupId")))
       if (!audience) throw new BadRequest("audienceGroupId", "AUDIENCE_GROUP_NOT_FOUND")
-      const ids = (body.audiences ?? []).map((a: any) => a?.id)
-      if (ids.length === 0 || ids.length > 10_000 || !ids.every(isUserId))
+      const ids = audienceIds(body)
+      if (ids.length === 0 || ids.length > 10_000 || !userIds(ids))
         throw new BadRequest("audiences", "invalid audiences")
       for (const id of ids) audience.userIds.add(id)
       return [202, {}]
@@ -248,7 +285,7 @@ export const localLine = async (options: { readonly channelAccessToken: string }
       }
     } else {
       try {
-        const body = raw ? JSON.parse(raw) : undefined
+        const body: unknown = raw ? JSON.parse(raw) : undefined
         requests.push({
           method: req.method ?? "GET",
           path: req.url ?? "/",

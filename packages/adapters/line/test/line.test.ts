@@ -107,9 +107,10 @@ describe("LINE messenger against a local LINE API", () => {
       { subject: d, reason: "withdrawn" },
     ])
     const multicasts = server.requests.filter(
-      (r) => r.path === "/v2/bot/message/multicast" && r.body.to.includes(lineId(a!)),
+      (r) =>
+        r.path === "/v2/bot/message/multicast" && (r.body as { to: Array<string> }).to.includes(lineId(a!)),
     )
-    expect(multicasts.map((r) => r.body.to)).toEqual([[lineId(a!), lineId(b!)]])
+    expect(multicasts.map((r) => (r.body as { to: Array<string> }).to)).toEqual([[lineId(a!), lineId(b!)]])
     expect(multicasts[0]!.retryKey).toMatch(/^[0-9a-f-]{36}$/)
 
     const refusal = await line
@@ -154,7 +155,7 @@ describe("LINE messenger against a local LINE API", () => {
       subjects.slice(50).map(lineId).sort(),
     )
     const request = server.narrowcasts.find((n) => n.requestId === result.requestId)!
-    expect(request.body.recipient).toEqual({
+    expect((request.body as { recipient: unknown }).recipient).toEqual({
       type: "operator",
       and: [
         { type: "audience", audienceGroupId: result.audienceGroupId },
