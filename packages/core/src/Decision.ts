@@ -4,37 +4,45 @@
  *
  * @since 0.1.0
  */
+import { Schema } from "effect"
 import * as Policy from "./Policy.js"
 import type { PurposeState, SubjectState } from "./State.js"
 import * as Wire from "./wire.js"
 
-/** Why a decision came out as it did (defined once, in the effect-free wire entry). */
+/** Why a decision came out as it did (its values defined once, in the effect-free wire entry). */
+export const Reason = Schema.Literals(Wire.REASONS)
+/** Why a decision came out as it did. */
 export type Reason = Wire.Reason
 
 /** Every reason, for exhaustive tests and dashboards. */
 export const REASONS: ReadonlyArray<Reason> = Wire.REASONS
 
 /** W3C Data Privacy Vocabulary consent status names. */
-export type DpvStatus =
-  | "ConsentGiven"
-  | "ConsentRefused"
-  | "ConsentWithdrawn"
-  | "ConsentExpired"
-  | "ConsentInvalidated"
-  | "ConsentUnknown"
-  | "ConsentRequested"
+export const DpvStatus = Schema.Literals([
+  "ConsentGiven",
+  "ConsentRefused",
+  "ConsentWithdrawn",
+  "ConsentExpired",
+  "ConsentInvalidated",
+  "ConsentUnknown",
+  "ConsentRequested",
+])
+/** W3C Data Privacy Vocabulary consent status names. */
+export type DpvStatus = typeof DpvStatus.Type
 
 /** The answer for one subject and purpose. */
-export interface Decision {
-  readonly purpose: string
-  readonly allowed: boolean
-  readonly reason: Reason
+export const Decision = Schema.Struct({
+  purpose: Schema.String,
+  allowed: Schema.Boolean,
+  reason: Reason,
   /** The ledger event the decision rests on (for parent_withdrawn, the parent's event); null without one. */
-  readonly eventId: string | null
-  readonly noticeVersion: number | null
+  eventId: Schema.NullOr(Schema.String),
+  noticeVersion: Schema.NullOr(Schema.Number),
   /** The W3C DPV status name; null where consent is not the lawful basis. */
-  readonly dpv: DpvStatus | null
-}
+  dpv: Schema.NullOr(DpvStatus),
+})
+/** The answer for one subject and purpose. */
+export type Decision = typeof Decision.Type
 
 const DPV: Readonly<Record<Reason, DpvStatus | null>> = {
   granted: "ConsentGiven",

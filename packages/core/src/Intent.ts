@@ -5,73 +5,85 @@
  *
  * @since 0.1.0
  */
+import { Schema } from "effect"
 import * as Decision from "./Decision.js"
 import type { Policy } from "./Policy.js"
 import * as State from "./State.js"
 
-/** The kinds of intent. */
-export type Kind =
-  | "tracking.stop"
-  | "tracking.resume"
-  | "messaging.suppress"
-  | "messaging.resume"
-  | "subject.erase"
-  | "consent.changed"
-
 /** Every kind, in the order adapters usually subscribe. */
-export const KINDS: ReadonlyArray<Kind> = [
+export const KINDS = [
   "tracking.stop",
   "tracking.resume",
   "messaging.suppress",
   "messaging.resume",
   "subject.erase",
   "consent.changed",
-]
+] as const
+
+/** The kinds of intent. */
+export const Kind = Schema.Literals(KINDS)
+/** The kinds of intent. */
+export type Kind = typeof Kind.Type
 
 /** One decision that changed, as carried by `consent.changed`. */
-export interface Change {
-  readonly purpose: string
-  readonly allowed: boolean
-  readonly reason: Decision.Reason
-}
+export const Change = Schema.Struct({
+  purpose: Schema.String,
+  allowed: Schema.Boolean,
+  reason: Decision.Reason,
+})
+/** One decision that changed, as carried by `consent.changed`. */
+export type Change = typeof Change.Type
 
 /** An identifier the subject is known by elsewhere (anonymous id, email, phone, LINE user id, ...). */
-export interface Alias {
-  readonly kind: string
-  readonly value: string
-}
+export const Alias = Schema.Struct({ kind: Schema.String, value: Schema.String })
+/** An identifier the subject is known by elsewhere. */
+export type Alias = typeof Alias.Type
 
-/** What a change means downstream. */
-export interface Intent {
+const fields = {
   /** Unique; adapters use it as their idempotency key. */
-  readonly id: string
-  readonly tenant: string
-  readonly subject: string
-  readonly kind: Kind
+  id: Schema.NonEmptyString,
+  tenant: Schema.NonEmptyString,
+  subject: Schema.NonEmptyString,
+  kind: Kind,
   /**
    * The subject's ledger position after the change (its state's `seq`): orders one subject's
    * intents, so a replayed older intent never overrides a newer one (see `Suppressions`). An
    * erasure starts the subject over; its intent carries the position it erased at.
    */
-  readonly seq: number
-  readonly createdAt: Date
+  seq: Schema.Number,
+  createdAt: Schema.Date,
   /** The purpose that changed (null for erase and for multi-purpose `consent.changed`). */
-  readonly purpose: string | null
-  readonly reason: Decision.Reason | null
+  purpose: Schema.NullOr(Schema.String),
+  reason: Schema.NullOr(Decision.Reason),
   /** Tracker categories to stop or resume. */
-  readonly categories: ReadonlyArray<string>
+  categories: Schema.Array(Schema.String),
   /** Messenger channels to suppress or resume. */
-  readonly channels: ReadonlyArray<string>
+  channels: Schema.Array(Schema.String),
   /** For `consent.changed`: every decision that changed. */
-  readonly changes: ReadonlyArray<Change>
+  changes: Schema.Array(Change),
   /** For `subject.erase`: the subject's aliases, so each provider can delete by the id it knows. */
-  readonly aliases: ReadonlyArray<Alias>
+  aliases: Schema.Array(Alias),
   /** For `subject.erase`: the erasure request and the pseudonym the subject becomes. */
-  readonly erasureId: string | null
-  readonly pseudonym: string | null
+  erasureId: Schema.NullOr(Schema.String),
+  pseudonym: Schema.NullOr(Schema.String),
   /** For `consent.changed`: the subject's whole state after the change, so a replica can decide without the store. */
-  readonly snapshot: State.StateJson | null
+  snapshot: Schema.NullOr(State.StateJson),
 }
+
+/** What a change means downstream. */
+export const Intent = Schema.Struct(fields)
+/** What a change means downstream. */
+export type Intent = typeof Intent.Type
+
+/**
+ * An intent on the wire: plain JSON with `createdAt` as an ISO string. `seq` may be absent
+ * (intents written before 0.2): the snapshot's is taken, else 0.
+ */
+export const IntentJson = Schema.Struct({
+  ...fields,
+  seq: Schema.optionalKey(Schema.Number),
+  createdAt: Schema.DateFromString,
+})
 
 /** An intent before it has an id and time. */
 export type Draft = Omit<Intent, "id" | "createdAt" | "tenant" | "subject" | "seq">
@@ -153,52 +165,22 @@ export const scrub = (intent: Intent, pseudonym: string): Intent => ({
   snapshot: intent.snapshot ? { ...intent.snapshot, subject: pseudonym } : null,
 })
 
-const KIND_SET: ReadonlySet<string> = new Set(KINDS)
-
-const text = (raw: Record<string, unknown>, field: string): string => {
-  const value = raw[field]
-  if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`not a consentkit intent: "${field}" is missing or not a string`)
-  }
-  return value
-}
-
-const list = <A>(raw: Record<string, unknown>, field: string): ReadonlyArray<A> =>
-  Array.isArray(raw[field]) ? (raw[field] as Array<A>) : []
-
-const nullable = <A>(raw: Record<string, unknown>, field: string): A | null =>
-  raw[field] === undefined ? null : (raw[field] as A | null)
-
 /** An intent on the wire (buses, webhooks): plain JSON, dates as ISO strings, so services in any language read it. */
 export const encode = (intent: Intent): string => JSON.stringify(intent)
 
+const decodeJson = Schema.decodeUnknownSync(Schema.fromJsonString(IntentJson))
+
 /** Reads an intent back into core's shape (`createdAt` a Date); throws on anything that is not one. */
 export const decode = (json: string): Intent => {
-  const raw: unknown = JSON.parse(json)
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new Error("not a consentkit intent: the message is not a JSON object")
+  let wire: typeof IntentJson.Type
+  try {
+    wire = decodeJson(json)
+  } catch (cause) {
+    throw new Error(`not a consentkit intent: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    })
   }
-  const r = raw as Record<string, unknown>
-  const kind = text(r, "kind")
-  if (!KIND_SET.has(kind)) throw new Error(`not a consentkit intent: unknown kind "${kind}"`)
-  const createdAt = new Date(text(r, "createdAt"))
-  if (Number.isNaN(createdAt.getTime())) throw new Error("not a consentkit intent: createdAt is not a date")
-  return {
-    id: text(r, "id"),
-    tenant: text(r, "tenant"),
-    subject: text(r, "subject"),
-    kind: kind as Kind,
-    // Intents written before 0.2 carry no seq: their snapshot's, else 0 (ordered by time alone).
-    seq: typeof r.seq === "number" ? r.seq : (nullable<State.StateJson>(r, "snapshot")?.seq ?? 0),
-    createdAt,
-    purpose: nullable(r, "purpose"),
-    reason: nullable(r, "reason"),
-    categories: list(r, "categories"),
-    channels: list(r, "channels"),
-    changes: list(r, "changes"),
-    aliases: list(r, "aliases"),
-    erasureId: nullable(r, "erasureId"),
-    pseudonym: nullable(r, "pseudonym"),
-    snapshot: nullable(r, "snapshot"),
-  }
+  if (Number.isNaN(wire.createdAt.getTime()))
+    throw new Error("not a consentkit intent: createdAt is not a date")
+  return { ...wire, seq: wire.seq ?? wire.snapshot?.seq ?? 0 }
 }

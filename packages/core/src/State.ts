@@ -4,10 +4,13 @@
  *
  * @since 0.1.0
  */
-import type { ActorKind, ConsentEvent } from "./Ledger.js"
+import { Schema } from "effect"
+import { ActorKind, type ConsentEvent } from "./Ledger.js"
 
 /** The explicit status an event leaves a purpose in. */
-export type Status = "granted" | "denied" | "withdrawn"
+export const Status = Schema.Literals(["granted", "denied", "withdrawn"])
+/** The explicit status an event leaves a purpose in. */
+export type Status = typeof Status.Type
 
 /** A subject's standing on one purpose, resting on one event. */
 export interface PurposeState {
@@ -143,26 +146,30 @@ export const equivalent = (a: SubjectState, b: SubjectState): boolean => {
 }
 
 /** A subject's state as plain JSON (ISO dates), as carried by `consent.changed` and kept by replicas. */
-export interface StateJson {
-  readonly tenant: string
-  readonly subject: string
-  readonly jurisdiction: string | null
-  readonly age: number | null
-  readonly seq: number
-  readonly head: string | null
-  readonly purposes: ReadonlyArray<{
-    readonly purpose: string
-    readonly status: Status
-    readonly noticeVersion: number
-    readonly occurredAt: string
-    readonly expiresAt: string | null
-    readonly eventId: string
-    readonly seq: number
-    readonly source: string
-    readonly actor: ActorKind
-    readonly guardianGranted: boolean
-  }>
-}
+export const StateJson = Schema.Struct({
+  tenant: Schema.String,
+  subject: Schema.String,
+  jurisdiction: Schema.NullOr(Schema.String),
+  age: Schema.NullOr(Schema.Number),
+  seq: Schema.Number,
+  head: Schema.NullOr(Schema.String),
+  purposes: Schema.Array(
+    Schema.Struct({
+      purpose: Schema.String,
+      status: Status,
+      noticeVersion: Schema.Number,
+      occurredAt: Schema.String,
+      expiresAt: Schema.NullOr(Schema.String),
+      eventId: Schema.String,
+      seq: Schema.Number,
+      source: Schema.String,
+      actor: ActorKind,
+      guardianGranted: Schema.Boolean,
+    }),
+  ),
+})
+/** A subject's state as plain JSON. */
+export type StateJson = typeof StateJson.Type
 
 /** A state as plain JSON. */
 export const toJson = (state: SubjectState): StateJson => ({
