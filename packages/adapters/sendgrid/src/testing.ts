@@ -14,13 +14,38 @@
 import { randomUUID } from "node:crypto"
 import { createServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { Schema } from "effect"
+
+/** A field of a JSON value, if it is an object. */
+const field = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined
+
+// The parts of a mail-send body the server reads; a body that does not match is checked field by field below as empty.
+const MailSend = Schema.Struct({
+  personalizations: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        to: Schema.optional(Schema.Array(Schema.Struct({ email: Schema.String }))),
+        custom_args: Schema.optional(Schema.Record(Schema.String, Schema.String)),
+      }),
+    ),
+  ),
+  from: Schema.optional(Schema.Struct({ email: Schema.optional(Schema.String) })),
+  template_id: Schema.optional(Schema.String),
+  subject: Schema.optional(Schema.String),
+  content: Schema.optional(Schema.Array(Schema.Struct({ type: Schema.String, value: Schema.String }))),
+  asm: Schema.optional(Schema.Struct({ group_id: Schema.optional(Schema.Number) })),
+  custom_args: Schema.optional(Schema.Record(Schema.String, Schema.String)),
+})
+const isMailSend = Schema.is(MailSend)
 
 /** One API request the server received. */
 export interface SendGridRequest {
   readonly method: string
   readonly path: string
   readonly query: Readonly<Record<string, string>>
-  readonly body: any
+  /** The JSON body as sent (narrow it before use). */
+  readonly body: unknown
 }
 
 /** One mail the server accepted. */
@@ -76,8 +101,8 @@ export const localSendGrid = async (options: {
   const contacts = new Map<string, string>()
   const deletedContactIds: Array<string> = []
 
-  const emailsOf = (body: any): Array<string> => {
-    const list = body?.recipient_emails
+  const emailsOf = (body: unknown): Array<string> => {
+    const list = field(body, "recipient_emails")
     if (!Array.isArray(list) || list.length === 0)
       throw new ApiError(400, "recipient_emails is required", "recipient_emails")
     if (!list.every((e) => typeof e === "string" && emailPattern.test(e)))
@@ -94,11 +119,12 @@ export const localSendGrid = async (options: {
     method: string,
     path: string,
     query: Record<string, string>,
-    body: any,
+    raw: unknown,
     res: ServerResponse,
   ): [number, unknown] => {
     if (method === "POST" && path === "/v3/mail/send") {
-      const personalizations = body?.personalizations
+      const body: typeof MailSend.Type = isMailSend(raw) ? raw : {}
+      const personalizations = body.personalizations
       if (!Array.isArray(personalizations) || personalizations.length === 0)
         throw new ApiError(
           400,
@@ -128,7 +154,7 @@ export const localSendGrid = async (options: {
             messageId,
             to,
             subject: body.subject,
-            text: body.content?.find((c: any) => c.type === "text/plain")?.value,
+            text: body.content?.find((c) => c.type === "text/plain")?.value,
             groupId,
             customArgs: { ...body.custom_args, ...p.custom_args },
             delivered: !suppressed,
@@ -139,7 +165,7 @@ export const localSendGrid = async (options: {
       return [202, undefined]
     }
     if (method === "POST" && path === "/v3/asm/suppressions/global") {
-      const emails = emailsOf(body)
+      const emails = emailsOf(raw)
       for (const e of emails) global.add(e)
       return [201, { recipient_emails: emails }]
     }
@@ -151,7 +177,7 @@ export const localSendGrid = async (options: {
     const groupAll = /^\/v3\/asm\/groups\/(\d+)\/suppressions$/.exec(path)
     if (method === "POST" && groupAll) {
       const group = groupOf(groupAll[1]!)
-      const emails = emailsOf(body)
+      const emails = emailsOf(raw)
       for (const e of emails) group.add(e)
       return [201, { recipient_emails: emails }]
     }
@@ -161,7 +187,7 @@ export const localSendGrid = async (options: {
       return [204, undefined]
     }
     if (method === "POST" && path === "/v3/marketing/contacts/search/emails") {
-      const emails = body?.emails
+      const emails = field(raw, "emails")
       if (!Array.isArray(emails) || emails.length === 0 || emails.length > 100)
         throw new ApiError(400, "emails must hold 1 to 100 addresses", "emails")
       const result: Record<string, unknown> = {}

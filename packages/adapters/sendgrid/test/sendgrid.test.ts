@@ -94,7 +94,8 @@ describe.each([
       .filter(
         (r) =>
           r.path.startsWith("/v3/asm/") &&
-          (r.path.includes(encodeURIComponent(email)) || r.body?.recipient_emails?.includes(email)),
+          (r.path.includes(encodeURIComponent(email)) ||
+            (r.body as { recipient_emails?: Array<string> } | undefined)?.recipient_emails?.includes(email)),
       )
       .map((r) => `${r.method} ${r.path.replace(encodeURIComponent(email), "{email}")}`)
 
@@ -170,7 +171,7 @@ describe.each([
     await kit.dispatchPending()
     expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
     const search = server.requests.filter((r) => r.path === "/v3/marketing/contacts/search/emails").at(-1)!
-    expect([...search.body.emails].sort()).toEqual(
+    expect([...(search.body as { emails: Array<string> }).emails].sort()).toEqual(
       [`${subject}@old-address.example`, emailOf(subject).toLowerCase()].sort(),
     )
     const deletion = server.requests

@@ -85,7 +85,9 @@ describe("a three-step journey across channels", () => {
     for (const subject of [unsubscribes!, texts!])
       expect(c.received(subject)).toEqual({ email: ["1-welcome"], sendgrid: [], line: [], push: [] })
     // Nothing reached the providers for them after step 1: no LINE push, no push-service request.
-    const pushedTo = c.line.requests.filter((r) => r.path === "/v2/bot/message/push").map((r) => r.body.to)
+    const pushedTo = c.line.requests
+      .filter((r) => r.path === "/v2/bot/message/push")
+      .map((r) => (r.body as { to?: string }).to)
     expect(pushedTo).toEqual([c.lineIdOf(stays!)])
   })
 
