@@ -8,9 +8,9 @@
  *
  * @since 0.1.0
  */
-import { Clock, Deferred, Effect, Fiber, PubSub, Random } from "effect"
+import { Clock, Context, Deferred, Effect, Fiber, Layer, PubSub, Random } from "effect"
 import type { Adapter } from "./Adapter.js"
-import type { Change, ConsentKitShape } from "./ConsentKit.js"
+import { type Change, ConsentKit, type ConsentKitShape } from "./ConsentKit.js"
 import * as Decision from "./Decision.js"
 import type { Delivery } from "./ConsentStore.js"
 import type { StoreError } from "./Errors.js"
@@ -250,4 +250,33 @@ export const start = (dispatcher: Dispatcher): Effect.Effect<{ readonly stop: Ef
       ),
     ),
     (fiber) => ({ stop: Fiber.interrupt(fiber).pipe(Effect.asVoid) }),
+  )
+
+/** The dispatcher as a service, for programs built from layers. */
+export class Service extends Context.Service<Service, Dispatcher>()("@consentkit/core/Dispatcher") {}
+
+/**
+ * A layer providing a dispatcher over the `ConsentKit` in context. Unless `autoStart` is false it
+ * also runs it for the layer's lifetime (interrupted when the scope closes); a store outage is
+ * logged and the loop goes on.
+ */
+export const layer = (
+  options: Options & { readonly autoStart?: boolean } = {},
+): Layer.Layer<Service, never, ConsentKit> =>
+  Layer.effect(
+    Service,
+    Effect.gen(function* () {
+      const dispatcher = make(yield* ConsentKit, options)
+      if (options.autoStart !== false) {
+        yield* Effect.forkScoped(
+          dispatcher.run.pipe(
+            Effect.catch((error) =>
+              Effect.logWarning("dispatcher round failed", error).pipe(Effect.andThen(Effect.sleep(1000))),
+            ),
+            Effect.forever,
+          ),
+        )
+      }
+      return dispatcher
+    }),
   )

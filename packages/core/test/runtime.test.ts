@@ -325,7 +325,6 @@ describe("the Effect service", () => {
       // An hour: only the commit's wake-up can deliver within the test's timeout.
       dispatcher: { pollMs: 3_600_000 },
     })
-    await new Promise((r) => setTimeout(r, 50))
     await kit.record({
       tenant: freshTenant(),
       subject: "w",
