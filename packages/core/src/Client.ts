@@ -163,7 +163,8 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     secret: options.secret,
     cache: options.cache,
   }).pipe(Layer.provide(Layer.succeed(ConsentStore, options.store)))
-  const runtime = ManagedRuntime.make(layer)
+  // One runtime holds the kit and its dispatcher; disposing it stops the dispatcher with it.
+  const runtime = ManagedRuntime.make(Layer.provideMerge(Dispatcher.layer(options.dispatcher), layer))
   const kitPromise = runtime.runPromise(
     Effect.gen(function* () {
       return yield* ConsentKit.ConsentKit
@@ -172,11 +173,11 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
   const run = <A, E>(f: (kit: ConsentKit.ConsentKitShape) => Effect.Effect<A, E>): Promise<A> =>
     kitPromise.then((kit) => runtime.runPromise(f(kit)))
 
-  const dispatcherPromise = kitPromise.then((kit) => Dispatcher.make(kit, options.dispatcher))
-  const stopPromise =
-    options.dispatcher?.autoStart === false
-      ? Promise.resolve(undefined)
-      : dispatcherPromise.then((d) => runtime.runPromise(Dispatcher.start(d)))
+  const dispatcherPromise = runtime.runPromise(
+    Effect.gen(function* () {
+      return yield* Dispatcher.Service
+    }),
+  )
   let kitSync: ConsentKit.ConsentKitShape | undefined
   void kitPromise.then((kit) => {
     kitSync = kit
@@ -220,10 +221,6 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     adapter: registry.adapter,
     dispatchPending: () => dispatcherPromise.then((d) => runtime.runPromise(d.drain)),
     runtime,
-    close: async () => {
-      const handle = await stopPromise
-      if (handle) await runtime.runPromise(handle.stop)
-      await runtime.dispose()
-    },
+    close: () => runtime.dispose(),
   }
 }
