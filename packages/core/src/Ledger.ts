@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { canonicalJson } from "./internal/canonical.js"
 import { sha256Hex } from "./internal/crypto.js"
 
@@ -154,30 +154,37 @@ export const canonicalBody = (event: Omit<ConsentEvent, "hash" | "erased">, dige
 /** An event before its chain fields are filled in. */
 export type UnsealedEvent = Omit<ConsentEvent, "seq" | "prevHash" | "hash" | "personalDigest" | "erased">
 
-/** Seals events onto a subject's chain: assigns seq, the personal digest, prevHash and hash. */
-export const seal = async (
-  head: { readonly seq: number; readonly hash: string | null },
-  events: ReadonlyArray<UnsealedEvent>,
-): Promise<Array<ConsentEvent>> => {
-  const out: Array<ConsentEvent> = []
-  let seq = head.seq
-  let prev = head.hash
-  for (const event of events) {
-    seq += 1
-    const digest = await personalDigest({
+// SHA-256 is asynchronous in WebCrypto (the browser and edge fallback): the one Promise boundary.
+const sha256 = (text: string) => Effect.promise(() => sha256Hex(text))
+const digestOf = (event: UnsealedEvent | ConsentEvent) =>
+  Effect.promise(() =>
+    personalDigest({
       subject: event.subject,
       actorId: event.actor.id,
       evidence: event.evidence,
       salt: event.salt,
-    })
-    const body = { ...event, seq, prevHash: prev, personalDigest: digest }
-    const hash = await sha256Hex(canonicalBody(body, digest))
-    const sealed: ConsentEvent = { ...body, hash, erased: false }
-    out.push(sealed)
-    prev = hash
-  }
-  return out
-}
+    }),
+  )
+
+/** Seals events onto a subject's chain: assigns seq, the personal digest, prevHash and hash. */
+export const seal = (
+  head: { readonly seq: number; readonly hash: string | null },
+  events: ReadonlyArray<UnsealedEvent>,
+): Effect.Effect<Array<ConsentEvent>> =>
+  Effect.gen(function* () {
+    const out: Array<ConsentEvent> = []
+    let seq = head.seq
+    let prev = head.hash
+    for (const event of events) {
+      seq += 1
+      const digest = yield* digestOf(event)
+      const body = { ...event, seq, prevHash: prev, personalDigest: digest }
+      const hash = yield* sha256(canonicalBody(body, digest))
+      out.push({ ...body, hash, erased: false })
+      prev = hash
+    }
+    return out
+  })
 
 /** The form an erased event takes: subject replaced by its pseudonym, personal fields removed. */
 export const erase = (event: ConsentEvent, pseudonym: string): ConsentEvent => ({
@@ -203,96 +210,101 @@ export type Verification =
   | { readonly ok: true; readonly count: number; readonly head: string | null }
   | { readonly ok: false; readonly count: number; readonly problem: ChainProblem }
 
-const recomputeHash = async (event: ConsentEvent): Promise<{ hash: string; digestOk: boolean }> => {
-  let digest = event.personalDigest
-  let digestOk = true
-  if (!event.erased) {
-    digest = await personalDigest({
-      subject: event.subject,
-      actorId: event.actor.id,
-      evidence: event.evidence,
-      salt: event.salt,
-    })
-    digestOk = digest === event.personalDigest
-  }
-  return { hash: await sha256Hex(canonicalBody(event, digest)), digestOk }
-}
+const recomputeHash = (event: ConsentEvent) =>
+  Effect.gen(function* () {
+    // An erased event keeps its stored digest: the personal fields it was computed over are gone.
+    const digest = event.erased ? event.personalDigest : yield* digestOf(event)
+    return { hash: yield* sha256(canonicalBody(event, digest)), digestOk: digest === event.personalDigest }
+  })
 
 /**
  * Verifies one subject's chain, in the order the store returns it (by seq). Links are checked
  * before contents, so a swapped pair reads as `reordered` and a missing event as `removed`.
  */
-export const verify = async (
+export const verify = (
   events: ReadonlyArray<ConsentEvent>,
   /** The head hash the store's state holds; catches removal of the newest events. */
   expectedHead?: string | null,
-): Promise<Verification> => {
-  const positionOf = new Map<string, number>()
-  events.forEach((e, i) => {
-    positionOf.set(e.hash, i)
-  })
-  let prevHash: string | null = null
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!
-    if (event.prevHash !== prevHash) {
-      const at = event.prevHash === null ? -1 : (positionOf.get(event.prevHash) ?? -2)
-      const problem: ChainProblem =
-        at > i
-          ? {
-              kind: "reordered",
-              eventId: event.id,
-              seq: event.seq,
-              message: `event ${event.id} (seq ${event.seq}) is out of order: its predecessor comes after it`,
-            }
-          : at >= 0 && at < i - 1
+): Effect.Effect<Verification> =>
+  Effect.gen(function* () {
+    const positionOf = new Map<string, number>()
+    events.forEach((e, i) => {
+      positionOf.set(e.hash, i)
+    })
+    let prevHash: string | null = null
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!
+      if (event.prevHash !== prevHash) {
+        const at = event.prevHash === null ? -1 : (positionOf.get(event.prevHash) ?? -2)
+        const problem: ChainProblem =
+          at > i
             ? {
-                kind: "inserted",
-                eventId: events[i - 1]!.id,
-                seq: events[i - 1]!.seq,
-                message: `event ${events[i - 1]!.id} (seq ${events[i - 1]!.seq}) was inserted into the chain`,
+                kind: "reordered",
+                eventId: event.id,
+                seq: event.seq,
+                message: `event ${event.id} (seq ${event.seq}) is out of order: its predecessor comes after it`,
               }
-            : at === -1 && i > 0
+            : at >= 0 && at < i - 1
               ? {
                   kind: "inserted",
-                  eventId: event.id,
-                  seq: event.seq,
-                  message: `event ${event.id} (seq ${event.seq}) starts a second chain`,
+                  eventId: events[i - 1]!.id,
+                  seq: events[i - 1]!.seq,
+                  message: `event ${events[i - 1]!.id} (seq ${events[i - 1]!.seq}) was inserted into the chain`,
                 }
-              : {
-                  kind: "removed",
-                  eventId: event.id,
-                  seq: event.seq,
-                  message: `an event before ${event.id} (seq ${event.seq}) was removed`,
-                }
-      return { ok: false, count: events.length, problem }
+              : at === -1 && i > 0
+                ? {
+                    kind: "inserted",
+                    eventId: event.id,
+                    seq: event.seq,
+                    message: `event ${event.id} (seq ${event.seq}) starts a second chain`,
+                  }
+                : {
+                    kind: "removed",
+                    eventId: event.id,
+                    seq: event.seq,
+                    message: `an event before ${event.id} (seq ${event.seq}) was removed`,
+                  }
+        return { ok: false, count: events.length, problem }
+      }
+      const { hash, digestOk } = yield* recomputeHash(event)
+      if (hash !== event.hash || !digestOk) {
+        return {
+          ok: false,
+          count: events.length,
+          problem: {
+            kind: "changed",
+            eventId: event.id,
+            seq: event.seq,
+            message: `event ${event.id} (seq ${event.seq}) was changed after it was recorded`,
+          },
+        }
+      }
+      prevHash = event.hash
     }
-    const { hash, digestOk } = await recomputeHash(event)
-    if (hash !== event.hash || !digestOk) {
+    if (expectedHead !== undefined && expectedHead !== prevHash) {
+      const last = events[events.length - 1]
       return {
         ok: false,
         count: events.length,
         problem: {
-          kind: "changed",
-          eventId: event.id,
-          seq: event.seq,
-          message: `event ${event.id} (seq ${event.seq}) was changed after it was recorded`,
+          kind: "removed",
+          eventId: last?.id ?? "",
+          seq: (last?.seq ?? 0) + 1,
+          message: `the newest event(s) after seq ${last?.seq ?? 0} were removed: the chain ends before the recorded head`,
         },
       }
     }
-    prevHash = event.hash
-  }
-  if (expectedHead !== undefined && expectedHead !== prevHash) {
-    const last = events[events.length - 1]
-    return {
-      ok: false,
-      count: events.length,
-      problem: {
-        kind: "removed",
-        eventId: last?.id ?? "",
-        seq: (last?.seq ?? 0) + 1,
-        message: `the newest event(s) after seq ${last?.seq ?? 0} were removed: the chain ends before the recorded head`,
-      },
-    }
-  }
-  return { ok: true, count: events.length, head: prevHash }
-}
+    return { ok: true, count: events.length, head: prevHash }
+  })
+
+/** `seal` as a Promise, for code outside Effect. */
+export const sealPromise = (
+  head: { readonly seq: number; readonly hash: string | null },
+  events: ReadonlyArray<UnsealedEvent>,
+): Promise<Array<ConsentEvent>> => Effect.runPromise(seal(head, events))
+
+/** `verify` as a Promise, for code outside Effect. */
+export const verifyPromise = (
+  events: ReadonlyArray<ConsentEvent>,
+  expectedHead?: string | null,
+): Promise<Verification> => Effect.runPromise(verify(events, expectedHead))

@@ -40,7 +40,7 @@ const withLifetime = (e: Ledger.UnsealedEvent): Ledger.UnsealedEvent => {
 }
 
 const sealSteps = (subject: string, steps: ReadonlyArray<Step>) =>
-  Ledger.seal(
+  Ledger.sealPromise(
     { seq: 0, hash: null },
     steps.map((s) => withLifetime(unsealed(subject, s))),
   )
@@ -230,10 +230,10 @@ describe("hash chain", () => {
     "catches any single changed field, at that event",
     async (steps, pick, f) => {
       const events = await sealSteps("s", steps)
-      expect((await Ledger.verify(events)).ok).toBe(true)
+      expect((await Ledger.verifyPromise(events)).ok).toBe(true)
       const i = pick % events.length
       const changed = events.map((e, k) => (k === i ? tamper(e, f) : e))
-      const result = await Ledger.verify(changed, events[events.length - 1]!.hash)
+      const result = await Ledger.verifyPromise(changed, events[events.length - 1]!.hash)
       expect(result.ok).toBe(false)
       if (!result.ok) {
         expect(result.problem.kind).toBe("changed")
@@ -246,7 +246,7 @@ describe("hash chain", () => {
     const events = await sealSteps("s", steps)
     const i = pick % events.length
     const removed = events.filter((_, k) => k !== i)
-    const result = await Ledger.verify(removed, events[events.length - 1]!.hash)
+    const result = await Ledger.verifyPromise(removed, events[events.length - 1]!.hash)
     expect(result.ok).toBe(false)
     if (!result.ok) {
       expect(result.problem.kind).toBe("removed")
@@ -260,7 +260,7 @@ describe("hash chain", () => {
     const swapped = [...events]
     swapped[i] = events[i + 1]!
     swapped[i + 1] = events[i]!
-    const result = await Ledger.verify(swapped, events[events.length - 1]!.hash)
+    const result = await Ledger.verifyPromise(swapped, events[events.length - 1]!.hash)
     expect(result.ok).toBe(false)
     if (!result.ok) expect(result.problem.kind).toBe("reordered")
   })
@@ -269,11 +269,11 @@ describe("hash chain", () => {
     const events = await sealSteps("s", steps)
     const i = pick % (events.length - 1)
     // A forger can seal a plausible event onto the prefix, but cannot make the next link point at it.
-    const [forged] = await Ledger.seal({ seq: events[i]!.seq, hash: events[i]!.hash }, [
+    const [forged] = await Ledger.sealPromise({ seq: events[i]!.seq, hash: events[i]!.hash }, [
       withLifetime(unsealed("s", { purpose: "marketing", action: "grant", at: T0, version: 1 })),
     ])
     const inserted = [...events.slice(0, i + 1), forged!, ...events.slice(i + 1)]
-    const result = await Ledger.verify(inserted, events[events.length - 1]!.hash)
+    const result = await Ledger.verifyPromise(inserted, events[events.length - 1]!.hash)
     expect(result.ok).toBe(false)
     if (!result.ok) {
       expect(result.problem.kind).toBe("inserted")
@@ -284,7 +284,7 @@ describe("hash chain", () => {
   test.prop([chain])("an erased chain still verifies and holds no personal data", async (steps) => {
     const events = await sealSteps("alice@example.com", steps)
     const erased = events.map((e) => Ledger.erase(e, "erased:abc"))
-    expect((await Ledger.verify(erased)).ok).toBe(true)
+    expect((await Ledger.verifyPromise(erased)).ok).toBe(true)
     expect(JSON.stringify(erased)).not.toContain("alice")
   })
 })

@@ -17,7 +17,7 @@ export const verify: Command = async (values, _, io) => {
     const check = async (subject: string) => {
       const events = await Effect.runPromise(store.history(tenant, subject))
       const state = await Effect.runPromise(store.state(tenant, subject))
-      return Ledger.verify(events, state ? state.head : undefined)
+      return Ledger.verifyPromise(events, state ? state.head : undefined)
     }
     if (values.subject !== undefined) {
       const result = await check(values.subject)

@@ -79,7 +79,7 @@ export const makeCommit = (ctx: KitContext) => {
             }
           })
           const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
-          const events = yield* Effect.promise(() => Ledger.seal(head, unsealed))
+          const events = yield* Ledger.seal(head, unsealed)
           let after = before ?? State.empty(valid.tenant, valid.subject)
           for (const e of events) after = State.apply(after, e)
           const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map(

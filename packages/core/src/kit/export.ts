@@ -17,7 +17,7 @@ export const makeExport = (ctx: KitContext) => {
     Effect.gen(function* () {
       const events = yield* store.history(tenant, subject)
       const state = yield* store.state(tenant, subject)
-      return yield* Effect.promise(() => Ledger.verify(events, state ? state.head : undefined))
+      return yield* Ledger.verify(events, state ? state.head : undefined)
     })
 
   const exportSubject: ConsentKitShape["exportSubject"] = (tenant, subject) =>
@@ -27,7 +27,7 @@ export const makeExport = (ctx: KitContext) => {
       const state = yield* store.state(tenant, subject)
       const receipts = yield* store.receipts(tenant, subject)
       const aliases = yield* store.withSubject(tenant, subject, (tx) => tx.aliases)
-      const chain = yield* Effect.promise(() => Ledger.verify(events, state ? state.head : undefined))
+      const chain = yield* Ledger.verify(events, state ? state.head : undefined)
       return {
         tenant,
         subject,

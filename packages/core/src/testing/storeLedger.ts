@@ -29,7 +29,7 @@ export const ledgerCases = (suite: Suite): void => {
     const state = await run(store.state(tenant, "s1"))
     expect(state).not.toBeNull()
     expect(State.equivalent(state!, State.fold(tenant, "s1", events))).toBe(true)
-    expect(await Ledger.verify(events, state!.head)).toMatchObject({ ok: true, count: 3 })
+    expect(await Ledger.verifyPromise(events, state!.head)).toMatchObject({ ok: true, count: 3 })
     expect((await kit.decide(tenant, "s1", "analytics")).reason).toBe("withdrawn")
     expect((await kit.decide(tenant, "s1", "marketing.email")).reason).toBe("granted")
   })
@@ -109,7 +109,7 @@ export const ledgerCases = (suite: Suite): void => {
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1))
     const state = await run(store.state(tenant, "busy"))
     expect(State.equivalent(state!, State.fold(tenant, "busy", events))).toBe(true)
-    expect((await Ledger.verify(events, state!.head)).ok).toBe(true)
+    expect((await Ledger.verifyPromise(events, state!.head)).ok).toBe(true)
   })
 
   it("answers history per purpose and the state at a past instant", async () => {

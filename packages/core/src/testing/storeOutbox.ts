@@ -132,7 +132,7 @@ export const outboxCases = (suite: Suite): void => {
     const proof = await run(store.erasedHistory(tenant, receipt.pseudonym))
     expect(proof).toHaveLength(2)
     expect(JSON.stringify(proof)).not.toMatch(/alice/)
-    expect((await Ledger.verify(proof)).ok).toBe(true)
+    expect((await Ledger.verifyPromise(proof)).ok).toBe(true)
     expect((await kit.decide(tenant, "alice@example.com", "analytics")).allowed).toBe(false)
     // A new command with the erased subject's old idempotency key records anew.
     expect(
