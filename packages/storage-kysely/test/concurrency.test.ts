@@ -83,7 +83,10 @@ describe.each(shared)("two processes writing the same subjects ($name)", (dialec
         expect(state).not.toBeNull()
         expect(history.map((e) => e.seq)).toEqual(history.map((_, n) => n + 1))
         expect(State.equivalent(state!, State.fold(tenant, subject, history))).toBe(true)
-        expect(await Ledger.verifyPromise(history, state!.head)).toMatchObject({ ok: true, count: history.length })
+        expect(await Ledger.verifyPromise(history, state!.head)).toMatchObject({
+          ok: true,
+          count: history.length,
+        })
         const receipts = await Effect.runPromise(store.receipts(tenant, subject))
         const keys = receipts.map((r) => r.key)
         expect(new Set(keys).size).toBe(keys.length)
