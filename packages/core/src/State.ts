@@ -56,15 +56,34 @@ export const empty = (tenant: string, subject: string): SubjectState => ({
   head: null,
 })
 
+/** Whole seconds: the precision of sources such as SendGrid's event webhook. */
+const isWholeSecond = (ms: number): boolean => ms % 1000 === 0
+
+const isOptOut = (status: Status): boolean => status !== "granted"
+
+/**
+ * Whether an event supersedes the current standing: the later time wins, then the later seq (the
+ * ledger's order). Between two sources of which one may know only whole seconds (SendGrid's event
+ * webhook stamps seconds), times are compared at that coarser precision, and on a tie there an
+ * opt-out wins over a grant: arrival order says nothing about which act came first.
+ */
 const isNewer = (event: ConsentEvent, current: PurposeState): boolean => {
   const t = event.occurredAt.getTime()
   const c = current.occurredAt.getTime()
+  if (event.source !== current.source && (isWholeSecond(t) || isWholeSecond(c))) {
+    const ts = Math.floor(t / 1000)
+    const cs = Math.floor(c / 1000)
+    if (ts !== cs) return ts > cs
+    const incoming = isOptOut(statusOf(event))
+    if (incoming !== isOptOut(current.status)) return incoming
+  }
   return t > c || (t === c && event.seq > current.seq)
 }
 
 /**
- * Applies one event. The newest event by the time the subject acted wins (ties by seq), so a
- * late-recorded event from an offline store does not override a later decision.
+ * Applies one event. The newest event by the time the subject acted wins, so a late-recorded
+ * event from an offline store does not override a later decision; between two sources of
+ * which one knows only seconds, a tie within that second goes to an opt-out over a grant.
  */
 export const apply = (state: SubjectState, event: ConsentEvent): SubjectState => {
   const current = state.purposes.get(event.purpose)

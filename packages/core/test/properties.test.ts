@@ -1,6 +1,6 @@
 import { fc, test } from "@fast-check/vitest"
 import { Decision, Identity, Ledger, Policy, State } from "@consentkit/core"
-import { describe, expect } from "vitest"
+import { describe, expect, it } from "vitest"
 import { type PurposeId, policy } from "./fixtures.js"
 
 const T0 = Date.parse("2026-02-01T00:00:00Z")
@@ -286,5 +286,70 @@ describe("hash chain", () => {
     const erased = events.map((e) => Ledger.erase(e, "erased:abc"))
     expect((await Ledger.verifyPromise(erased)).ok).toBe(true)
     expect(JSON.stringify(erased)).not.toContain("alice")
+  })
+})
+
+describe("the state fold on a tie", () => {
+  const at = Date.parse("2026-03-01T10:00:00.000Z")
+  const standing = async (steps: ReadonlyArray<Step & { source?: string }>) =>
+    State.fold(
+      "t",
+      "tie",
+      await Ledger.sealPromise(
+        { seq: 0, hash: null },
+        steps.map((s) => ({ ...withLifetime(unsealed("tie", s)), source: s.source ?? "banner" })),
+      ),
+    ).purposes.get("marketing")?.status
+
+  it("an opt-out on a whole second beats a grant later in that same second (SendGrid's precision)", async () => {
+    // The grant is recorded first with milliseconds; the unsubscribe event arrives later, known only to the second.
+    expect(
+      await standing([
+        { purpose: "marketing", action: "grant", at: at + 640, version: currentAtT0("marketing") },
+        {
+          purpose: "marketing",
+          action: "withdraw",
+          at,
+          version: currentAtT0("marketing"),
+          source: "sendgrid",
+        },
+      ]),
+    ).toBe("withdrawn")
+    // Recorded the other way round the opt-out still wins the tie.
+    expect(
+      await standing([
+        {
+          purpose: "marketing",
+          action: "withdraw",
+          at,
+          version: currentAtT0("marketing"),
+          source: "sendgrid",
+        },
+        { purpose: "marketing", action: "grant", at: at + 640, version: currentAtT0("marketing") },
+      ]),
+    ).toBe("withdrawn")
+  })
+
+  it("at millisecond precision the later instant wins, one source keeps its own order, and a grant a second later lifts the opt-out", async () => {
+    const v = currentAtT0("marketing")
+    expect(
+      await standing([
+        { purpose: "marketing", action: "withdraw", at: at + 100, version: v },
+        { purpose: "marketing", action: "grant", at: at + 640, version: v },
+      ]),
+    ).toBe("granted")
+    // One source, one instant: its own order stands (a re-grant right after a withdrawal counts).
+    expect(
+      await standing([
+        { purpose: "marketing", action: "withdraw", at, version: v },
+        { purpose: "marketing", action: "grant", at, version: v },
+      ]),
+    ).toBe("granted")
+    expect(
+      await standing([
+        { purpose: "marketing", action: "withdraw", at, version: v, source: "sendgrid" },
+        { purpose: "marketing", action: "grant", at: at + 1000, version: v },
+      ]),
+    ).toBe("granted")
   })
 })
