@@ -67,7 +67,7 @@ export const audienceScenario = async (engine: Engine, runs: number): Promise<Fi
   const kit = createConsentKit({
     policy: benchPolicy,
     store: database.store,
-    secret: "bench",
+    secret: "bench-0123456789abcdef0123456789abcdef",
     dispatcher: { autoStart: false },
   })
   const ours: Array<number> = []

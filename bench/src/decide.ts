@@ -12,7 +12,7 @@ const seededStore = async (subjects: number) => {
   const kit = createConsentKit({
     policy: benchPolicy,
     store,
-    secret: "bench",
+    secret: "bench-0123456789abcdef0123456789abcdef",
     dispatcher: { autoStart: false },
   })
   for (let i = 0; i < subjects; i++) {
@@ -43,7 +43,7 @@ const readingKit = (store: ConsentStore.ConsentStoreShape, subjects: number) =>
   createConsentKit({
     policy: benchPolicy,
     store: copyingReads(store),
-    secret: "bench",
+    secret: "bench-0123456789abcdef0123456789abcdef",
     cache: { ttlMs: 3_600_000, maxSubjects: subjects * 2 },
     dispatcher: { autoStart: false },
   })

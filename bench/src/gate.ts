@@ -66,7 +66,7 @@ export const gateScenario = async (runs: number): Promise<Figure> => {
   const kit = createConsentKit({
     policy: benchPolicy,
     store,
-    secret: "bench",
+    secret: "bench-0123456789abcdef0123456789abcdef",
     cache: { ttlMs: 3_600_000, maxSubjects: SUBJECTS * 2 },
     dispatcher: { autoStart: false },
   })

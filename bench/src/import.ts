@@ -55,7 +55,7 @@ export const importScenario = async (runs: number): Promise<Figure> => {
     const kit = createConsentKit({
       policy: benchPolicy,
       store: database.store,
-      secret: "bench",
+      secret: "bench-0123456789abcdef0123456789abcdef",
       dispatcher: { autoStart: false },
     })
     try {

@@ -52,14 +52,14 @@ const latencyRun = async (mode: { notify: boolean; pollMs: number }, run: number
   const app = createConsentKit({
     policy: benchPolicy,
     store: database.store,
-    secret: "bench",
+    secret: "bench-0123456789abcdef0123456789abcdef",
     adapters: silent.adapters,
     dispatcher: { autoStart: false },
   })
   const dispatcher = createConsentKit({
     policy: benchPolicy,
     store: mode.notify ? dispatcherSide.store : withoutNotify(dispatcherSide.store),
-    secret: "bench",
+    secret: "bench-0123456789abcdef0123456789abcdef",
     adapters: receiving.adapters,
     dispatcher: { pollMs: mode.pollMs },
   })

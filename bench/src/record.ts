@@ -140,7 +140,7 @@ export const recordScenario = async (engine: Engine, runs: number): Promise<Read
   const kit = createConsentKit({
     policy: benchPolicy,
     store,
-    secret: "bench",
+    secret: "bench-0123456789abcdef0123456789abcdef",
     adapters: [sink],
     dispatcher: { autoStart: false },
   })

@@ -42,7 +42,7 @@ export const startTestShop = (customers = 150): Promise<Shop> => {
     port: 0,
     database: join(dir, "shop.sqlite"),
     customers,
-    secret: "test-secret-of-the-demo-shop",
+    secret: "test-secret-of-the-demo-shop-0123456789abcdef0123456789abcdef",
   })
 }
 

@@ -21,6 +21,7 @@ import type * as Intent from "./Intent.js"
 import * as Dispatcher from "./Dispatcher.js"
 import * as Gatekeeper from "./Gatekeeper.js"
 import * as Registry from "./Registry.js"
+import * as Secret from "./Secret.js"
 import type * as Ledger from "./Ledger.js"
 import type * as Policy from "./Policy.js"
 import type * as State from "./State.js"
@@ -39,7 +40,10 @@ export interface ClientOptions<P extends string> {
   readonly policy: Policy.Policy<P>
   /** A store value (e.g. `MemoryStore.make()` or `@consentkit/storage-kysely`'s `kyselyStore(...)`). */
   readonly store: ConsentStoreShape
-  /** Secret for pseudonyms of erased subjects. */
+  /**
+   * The kit's secret (pseudonyms of erased subjects, keys for signed visitor cookies): at least 32
+   * random bytes from the environment; empty, short and well-known values throw `WeakSecret`.
+   */
   readonly secret: string
   readonly trackers?: ReadonlyArray<Registry.Registered>
   readonly messengers?: ReadonlyArray<Registry.Registered>
@@ -119,6 +123,8 @@ export interface Client<P extends string> {
   }
   /** The API of a registered adapter descriptor, built once with this kit's gatekeeper. */
   readonly adapter: <Api>(descriptor: Gatekeeper.AdapterDescriptor<Api>) => Api
+  /** A 32-byte key for one use (`label`), derived from the kit's secret with HKDF (e.g. to sign cookies). */
+  readonly deriveKey: (label: string) => Promise<Uint8Array>
   /** Delivers everything due now, in this process; resolves with what it did. */
   readonly dispatchPending: () => Promise<Dispatcher.Round>
   /** The Effect runtime, for mixing both styles. */
@@ -141,13 +147,14 @@ export interface Client<P extends string> {
  *     "marketing.email": { title: { en: "Email offers" }, versions: [{ version: 1, effectiveAt: "2026-01-01", textHash: "h1", material: true }], channels: ["email"] },
  *   },
  * })
- * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: "change-me" })
+ * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: process.env.CONSENTKIT_SECRET! })
  * await kit.record({ tenant: "siamtea", subject: "c-1", source: "banner", decisions: [{ purpose: "marketing.email", action: "grant", noticeVersion: 1 }] })
  * const decision = await kit.decide("siamtea", "c-1", "marketing.email") // { allowed: true, reason: "granted", ... }
  * await kit.close()
  * ```
  */
 export const createConsentKit = <P extends string>(options: ClientOptions<P>): Client<P> => {
+  Secret.assertStrong(options.secret, "createConsentKit's `secret`")
   const registry = Registry.make(
     [
       ...(options.trackers ?? []),
@@ -219,6 +226,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
         ),
     },
     adapter: registry.adapter,
+    deriveKey: (label) => run((kit) => kit.deriveKey(label)),
     dispatchPending: () => dispatcherPromise.then((d) => runtime.runPromise(d.drain)),
     runtime,
     close: () => runtime.dispose(),

@@ -11,6 +11,21 @@ import { Action, Actor, Evidence } from "./Ledger.js"
 import * as Policy from "./Policy.js"
 
 const MAX_EVIDENCE_BYTES = 8 * 1024
+const MAX_EVIDENCE_DEPTH = 16
+
+/** How deeply a JSON value nests (iteratively, so a hostile depth cannot overflow the stack). */
+export const depthOf = (value: unknown): number => {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (typeof v !== "object" || v === null) continue
+    if (depth > deepest) deepest = depth
+    if (deepest > 1_000) return deepest
+    for (const child of Object.values(v)) stack.push([child, depth + 1])
+  }
+  return deepest
+}
 /** How far ahead of the clock a timestamp may be (device clock skew). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000
 /** Nothing before this instant is plausible consent data. */
@@ -18,11 +33,29 @@ export const EARLIEST = Date.UTC(2000, 0, 1)
 
 const Text = (max: number) => Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(max))
 
+/**
+ * Ids are well-formed Unicode (no unpaired surrogates: engines would store them differently, and
+ * PostgreSQL would merge two ids into one) in Normalization Form C, so two ids that read the same
+ * are the same id. Ids are then compared code point for code point; normalise user-typed ids with
+ * `.normalize("NFC")` before passing them.
+ */
+// With the `u` flag a pair is one code point, so only an unpaired surrogate matches.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+const isWellFormedNfc = Schema.makeFilter<string>((s) =>
+  LONE_SURROGATE.test(s)
+    ? "must be well-formed Unicode (it has an unpaired surrogate)"
+    : s.normalize("NFC") !== s
+      ? 'must be in Unicode Normalization Form C (normalise it with .normalize("NFC"))'
+      : true,
+)
+/** Text of 1 to `max` characters, well-formed and NFC: the shape of every id. */
+const IdText = (max: number) => Text(max).check(isWellFormedNfc)
+
 /** A tenant id: letters, digits, `.`, `_`, `-`, up to 64. */
 export const TenantId = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/))
 /** A subject id as the host app knows it: 1 to 256 characters, no control characters. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-export const SubjectId = Text(256).check(Schema.isPattern(/^[^\u0000-\u001f\u007f]+$/))
+export const SubjectId = IdText(256).check(Schema.isPattern(/^[^\u0000-\u001f\u007f]+$/))
 /** A jurisdiction: ISO 3166 country or region (`TH`, `EU`, `EU-FR`, `US-CA`). */
 export const Jurisdiction = Schema.String.check(Schema.isPattern(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/))
 /** An instant: a Date, an ISO 8601 string or epoch milliseconds. */
@@ -36,7 +69,7 @@ export const Instant = Schema.Union([
 
 /** One purpose's decision inside a record command. */
 export const PurposeDecision = Schema.Struct({
-  purpose: Text(128),
+  purpose: IdText(128),
   action: Action,
   /** The notice version shown; required for grants, defaults to the current one otherwise. */
   noticeVersion: Schema.optional(Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
@@ -179,6 +212,14 @@ export const validateRecord = (
     })
   }
   const evidence = cmd.evidence ?? {}
+  if (depthOf(evidence) > MAX_EVIDENCE_DEPTH) {
+    issues.push({
+      code: "EVIDENCE_TOO_DEEP",
+      path: ["evidence"],
+      message: `nests deeper than ${MAX_EVIDENCE_DEPTH} levels`,
+    })
+    return { ok: false, error: Errors.InvalidCommand.fromIssues(issues) }
+  }
   const evidenceBytes = new TextEncoder().encode(canonicalJson(evidence)).length
   if (evidenceBytes > MAX_EVIDENCE_BYTES) {
     issues.push({
@@ -263,7 +304,7 @@ export const validateRecord = (
 export const LinkInput = Schema.Struct({
   tenant: TenantId,
   subject: SubjectId,
-  alias: Schema.Struct({ kind: Text(32), value: SubjectId }),
+  alias: Schema.Struct({ kind: IdText(32), value: SubjectId }),
 })
 /** The link command. */
 export type LinkInput = typeof LinkInput.Type

@@ -12,6 +12,7 @@ import { makeDecide } from "./kit/decide.js"
 import { makeErase } from "./kit/erase.js"
 import { makeExport } from "./kit/export.js"
 import { makeRecord } from "./kit/record.js"
+import * as Secret from "./Secret.js"
 import type { Change, ConsentKitShape, Options } from "./kit/types.js"
 
 export type {
@@ -31,9 +32,10 @@ export class ConsentKit extends Context.Service<ConsentKit, ConsentKitShape>()(
   "@consentkit/core/ConsentKit",
 ) {}
 
-/** Builds the runtime over the store in context. */
-export const make = (options: Options): Effect.Effect<ConsentKitShape, never, ConsentStore> =>
-  Effect.gen(function* () {
+/** Builds the runtime over the store in context; throws `WeakSecret` at once for a weak `secret`. */
+export const make = (options: Options): Effect.Effect<ConsentKitShape, never, ConsentStore> => {
+  Secret.assertStrong(options.secret, "the kit's `secret`")
+  return Effect.gen(function* () {
     const store = yield* ConsentStore
     const ctx = makeContext(options, store, yield* PubSub.sliding<Change>(4_096))
     const { policy, adapters, cache, changes } = ctx
@@ -72,8 +74,10 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       },
       changes,
       observe: (change) => cache.observe(change.tenant, change.subject, change.seq, change.kind),
+      deriveKey: (label) => Effect.promise(() => Secret.derive(options.secret, label)),
     } satisfies ConsentKitShape
   })
+}
 
 /** A layer providing `ConsentKit` over the `ConsentStore` in context. */
 export const layer = (options: Options): Layer.Layer<ConsentKit, never, ConsentStore> =>

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { checkShape } from "./internal/policyShape.js"
 import type { Lifetime } from "./internal/time.js"
 
 export type { Lifetime } from "./internal/time.js"
@@ -238,6 +239,9 @@ export const define = <const Purposes extends Record<string, PurposeInput>>(
   input: PolicyInput<Purposes>,
 ): Policy<keyof Purposes & string> => {
   type P = keyof Purposes & string
+  checkShape(input, (message) => {
+    throw new PolicyDefinitionError(message)
+  })
   const ids = Object.keys(input.purposes) as Array<P>
   if (ids.length === 0) throw new PolicyDefinitionError("a policy needs at least one purpose")
   const purposes = new Map<P, Purpose>()

@@ -118,11 +118,10 @@ export const fromEvents = (
       purpose: event.purpose,
       action: event.action,
       noticeVersion: event.noticeVersion,
+      // The notice's hash is the policy's: evidence a caller supplied never stands in for it.
       noticeHash:
-        event.evidence.noticeHash ??
         policy.purposes.get(event.purpose)?.versions.find((v) => v.version === event.noticeVersion)
-          ?.textHash ??
-        "",
+          ?.textHash ?? "",
       dpv: DPV_OF_ACTION[event.action],
       eventId: event.id,
       eventHash: event.hash,

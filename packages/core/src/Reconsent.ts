@@ -84,9 +84,10 @@ export const reconsentImpact = async (
   const next = Policy.withVersion(policy, purposeId, { ...version, material: true })
   const at = Math.max(effectiveAt.getTime(), new Date(version.effectiveAt).getTime())
   const pageSize = Math.max(1, options.pageSize ?? 500)
-  const purposes: Record<string, number> = {}
-  const channels: Record<string, number> = {}
-  const categories: Record<string, number> = {}
+  // Keyed by names from the policy (channels and categories are free text): no prototype.
+  const purposes: Record<string, number> = Object.create(null)
+  const channels: Record<string, number> = Object.create(null)
+  const categories: Record<string, number> = Object.create(null)
   const bump = (counts: Record<string, number>, key: string) => {
     counts[key] = (counts[key] ?? 0) + 1
   }

@@ -5,7 +5,7 @@ import { freshTenant, policy } from "./fixtures.js"
 const kit = createConsentKit({
   policy,
   store: MemoryStore.make(),
-  secret: "s",
+  secret: "s-0123456789abcdef0123456789abcdef",
   dispatcher: { autoStart: false },
 })
 afterAll(() => kit.close())

@@ -18,9 +18,11 @@ it("retries on the Effect clock: a row waits out its backoff and is delivered on
         : Effect.void
     },
   })
-  const kitLayer = ConsentKit.layer({ policy, secret: "clock-test-secret", adapters: [flaky] }).pipe(
-    Layer.provide(MemoryStore.layer),
-  )
+  const kitLayer = ConsentKit.layer({
+    policy,
+    secret: "clock-test-secret-0123456789abcdef0123456789abcdef",
+    adapters: [flaky],
+  }).pipe(Layer.provide(MemoryStore.layer))
   const program = Effect.gen(function* () {
     yield* TestClock.setTime(Date.parse("2026-06-01T00:00:00Z"))
     const kit = yield* ConsentKit.ConsentKit

@@ -51,7 +51,12 @@ const rows = (tenant: string): ReadonlyArray<Import.ImportItem> => [
 ]
 
 const kitOn = () =>
-  createConsentKit({ policy, store: MemoryStore.make(), secret: "s", dispatcher: { autoStart: false } })
+  createConsentKit({
+    policy,
+    store: MemoryStore.make(),
+    secret: "s-0123456789abcdef0123456789abcdef",
+    dispatcher: { autoStart: false },
+  })
 
 describe("importConsents on the memory store", () => {
   it("records good rows with their original time, rejects bad ones by line, and records nothing twice", async () => {

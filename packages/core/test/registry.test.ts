@@ -60,7 +60,7 @@ it("a process that only records writes the descriptor's outbox rows and never bu
   const kit = createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "s",
+    secret: "s-0123456789abcdef0123456789abcdef",
     adapters: [d],
     dispatcher: { autoStart: false },
   })
@@ -77,7 +77,7 @@ it("kit.adapter(d) builds once and gives the same api; its gate decides", async 
   const kit = createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "s",
+    secret: "s-0123456789abcdef0123456789abcdef",
     adapters: [d],
     dispatcher: { autoStart: false },
   })
@@ -97,7 +97,7 @@ it("the dispatcher delivers through the built deliver", async () => {
   const kit = createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "s",
+    secret: "s-0123456789abcdef0123456789abcdef",
     trackers: [d],
     dispatcher: { autoStart: false },
   })
@@ -127,7 +127,7 @@ it("MessengerGate.defineMessenger: routed by its channels, built on kit.adapter 
   const kit = createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "s",
+    secret: "s-0123456789abcdef0123456789abcdef",
     messengers: [d],
     dispatcher: { autoStart: false },
   })

@@ -29,7 +29,7 @@ const newKit = (options: Partial<Parameters<typeof createConsentKit>[0]> = {}) =
   const kit = createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "test-secret",
+    secret: "test-secret-0123456789abcdef0123456789abcdef",
     dispatcher: { autoStart: false },
     ...options,
   })
@@ -350,7 +350,9 @@ describe("the Effect service", () => {
       yield* kit.erase({ tenant, subject: "f" })
       return yield* Effect.forEach([1, 2, 3], () => PubSub.take(feed))
     })
-    const layer = ConsentKit.layer({ policy, secret: "s" }).pipe(Layer.provide(MemoryStore.layer))
+    const layer = ConsentKit.layer({ policy, secret: "s-0123456789abcdef0123456789abcdef" }).pipe(
+      Layer.provide(MemoryStore.layer),
+    )
     const changes = await Effect.runPromise(Effect.scoped(Effect.provide(program, layer)))
     expect(changes.map((c) => [c.subject, c.seq, c.kind])).toEqual([
       ["f", 1, "write"],
@@ -372,7 +374,9 @@ describe("the Effect service", () => {
       const failure = yield* Effect.flip(kit.record({ tenant, subject: "e", source: "api", decisions: [] }))
       return { decision: yield* kit.decide(tenant, "e", "marketing.email"), failure }
     })
-    const layer = ConsentKit.layer({ policy, secret: "s" }).pipe(Layer.provide(MemoryStore.layer))
+    const layer = ConsentKit.layer({ policy, secret: "s-0123456789abcdef0123456789abcdef" }).pipe(
+      Layer.provide(MemoryStore.layer),
+    )
     const { decision, failure } = await Effect.runPromise(Effect.provide(program, layer))
     expect(decision.reason).toBe("granted")
     expect(failure._tag).toBe("InvalidCommand")

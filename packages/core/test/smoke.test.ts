@@ -16,7 +16,7 @@ it("records, decides, dispatches", async () => {
   const kit = createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "s",
+    secret: "s-0123456789abcdef0123456789abcdef",
     trackers: [tracker],
     dispatcher: { autoStart: false },
   })

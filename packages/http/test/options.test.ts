@@ -6,7 +6,7 @@ import { afterAll, expect, it } from "vitest"
 const kit = createConsentKit({
   policy: conformancePolicy,
   store: MemoryStore.make(),
-  secret: "s",
+  secret: "s-0123456789abcdef0123456789abcdef",
   dispatcher: { autoStart: false },
 })
 afterAll(() => kit.close())

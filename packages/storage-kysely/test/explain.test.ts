@@ -54,7 +54,7 @@ describe.each(postgres)("PostgreSQL plans ($name)", (dialect) => {
     const kit = createConsentKit({
       policy,
       store,
-      secret: "s",
+      secret: "s-0123456789abcdef0123456789abcdef",
       trackers: [
         Tracker.make({ name: "plan-tracker", stop: async () => undefined, resume: async () => undefined }),
       ],

@@ -75,7 +75,7 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
       const kit = createConsentKit({
         policy,
         store: other.store,
-        secret: "s",
+        secret: "s-0123456789abcdef0123456789abcdef",
         dispatcher: { autoStart: false },
       })
       await kit.record({
@@ -203,7 +203,7 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
     const kit = createConsentKit({
       policy,
       store: opened.store,
-      secret: "s",
+      secret: "s-0123456789abcdef0123456789abcdef",
       trackers: [tracker, other],
       dispatcher: { autoStart: false },
     })
@@ -385,7 +385,7 @@ describe("SQLite specifics", () => {
   it("commits a batch all together, or nothing of it when one subject fails", async () => {
     const { store, close } = await openStore(tempSqlite("batch"))
     const kit = await Effect.runPromise(
-      ConsentKit.make({ policy, secret: "s" }).pipe(
+      ConsentKit.make({ policy, secret: "s-0123456789abcdef0123456789abcdef" }).pipe(
         Effect.provideService((await import("@consentkit/core")).ConsentStore.ConsentStore, store),
       ),
     )
@@ -542,7 +542,7 @@ describe("opening databases", () => {
       })
       return yield* kit.decide(tenant, "s", "marketing.email")
     })
-    const live = ConsentKit.layer({ policy: conformancePolicy, secret: "s" }).pipe(
+    const live = ConsentKit.layer({ policy: conformancePolicy, secret: "s-0123456789abcdef0123456789abcdef" }).pipe(
       Layer.provide(layer({ url: tempSqlite("layer") })),
     )
     expect(await Effect.runPromise(program.pipe(Effect.provide(live)))).toMatchObject({

@@ -18,7 +18,7 @@ const descriptor = defineTracker(
 const kit = createConsentKit({
   policy: conformancePolicy,
   store: MemoryStore.make(),
-  secret: "s",
+  secret: "s-0123456789abcdef0123456789abcdef",
   trackers: [descriptor],
   dispatcher: { autoStart: false },
 })
@@ -156,7 +156,7 @@ it("defineTracker: the kit routes by the descriptor and builds it once, with its
   const k = createConsentKit({
     policy: conformancePolicy,
     store: MemoryStore.make(),
-    secret: "s",
+    secret: "s-0123456789abcdef0123456789abcdef",
     trackers: [d],
     dispatcher: { autoStart: false },
   })

@@ -86,7 +86,9 @@ export class ConsentPreferences extends ConsentElement {
           ? t.alwaysOn
           : gpc.includes(p.id) && !p.choice.allowed
             ? (t.reasons.gpc_opt_out ?? "")
-            : (t.reasons[p.choice.reason] ?? "")
+            : Object.hasOwn(t.reasons, p.choice.reason)
+              ? (t.reasons[p.choice.reason] ?? "")
+              : ""
         const description = localize(p.description, locale)
         const described = [description ? `${id}-d` : "", note ? `${id}-n` : ""].filter(Boolean).join(" ")
         return `<div class="purpose${depth > 0 ? " child" : ""}" data-purpose="${escapeHtml(p.id)}">

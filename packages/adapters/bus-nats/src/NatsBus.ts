@@ -121,7 +121,7 @@ interface Handles {
  * import { natsBus } from "@consentkit/adapter-bus-nats"
  *
  * const bus = natsBus({ servers: "nats://127.0.0.1:4222" })
- * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: "change-me", buses: [bus.adapter] })
+ * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: process.env.CONSENTKIT_SECRET!, buses: [bus.adapter] })
  * const sub = await bus.subscribe({ group: "email-service", onIntent: async (intent) => console.log(intent.kind) })
  * ```
  */

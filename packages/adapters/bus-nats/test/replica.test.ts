@@ -88,7 +88,7 @@ describe.runIf(url)("a replica fed by NATS", () => {
       const kit = createConsentKit({
         policy,
         store: MemoryStore.make(),
-        secret: "s",
+        secret: "s-0123456789abcdef0123456789abcdef",
         buses: [bus.adapter],
         dispatcher: { autoStart: false },
       })

@@ -116,7 +116,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * import { redisBus } from "@consentkit/adapter-bus-redis"
  *
  * const bus = redisBus({ url: "redis://127.0.0.1:6379" })
- * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: "change-me", buses: [bus.adapter] })
+ * const kit = createConsentKit({ policy, store: MemoryStore.make(), secret: process.env.CONSENTKIT_SECRET!, buses: [bus.adapter] })
  * const sub = await bus.subscribe({ group: "email-service", onIntent: async (intent) => console.log(intent.kind) })
  * ```
  */

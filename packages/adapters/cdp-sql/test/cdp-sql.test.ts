@@ -58,7 +58,7 @@ describe.each(dialects())("cdp-sql on $name", ({ name, connect }) => {
     kit = createConsentKit({
       policy: conformancePolicy,
       store: MemoryStore.make(),
-      secret: "test-secret",
+      secret: "test-secret-0123456789abcdef0123456789abcdef",
       adapters: [descriptor],
       dispatcher: { autoStart: false },
     })
@@ -193,7 +193,7 @@ describe.each(dialects())("cdp-sql on $name", ({ name, connect }) => {
     const badKit = createConsentKit({
       policy: conformancePolicy,
       store: MemoryStore.make(),
-      secret: "test-secret",
+      secret: "test-secret-0123456789abcdef0123456789abcdef",
       adapters: [bad],
       dispatcher: { autoStart: false },
     })

@@ -16,7 +16,7 @@ it("sends before a withdrawal with consent parameters, nothing after it, and sub
   const kit = createConsentKit({
     policy: conformancePolicy,
     store: MemoryStore.make(),
-    secret: "test-secret",
+    secret: "test-secret-0123456789abcdef0123456789abcdef",
     adapters: [descriptor],
     dispatcher: { autoStart: false },
   })

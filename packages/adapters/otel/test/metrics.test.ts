@@ -65,7 +65,7 @@ describe("consentkit metrics", () => {
           {
             policy: conformancePolicy,
             store: MemoryStore.make(),
-            secret: "s",
+            secret: "s-0123456789abcdef0123456789abcdef",
             trackers: [tracker, broken],
             dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
           },
@@ -117,7 +117,7 @@ describe("consentkit metrics", () => {
       createConsentKit({
         policy: conformancePolicy,
         store: MemoryStore.make(),
-        secret: "s",
+        secret: "s-0123456789abcdef0123456789abcdef",
         dispatcher: { autoStart: false },
       }),
       { meter },

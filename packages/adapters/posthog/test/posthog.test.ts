@@ -27,7 +27,7 @@ beforeAll(async () => {
   kit = createConsentKit({
     policy: conformancePolicy,
     store: MemoryStore.make(),
-    secret: "test-secret",
+    secret: "test-secret-0123456789abcdef0123456789abcdef",
     adapters: [descriptor],
     dispatcher: { autoStart: false },
   })

@@ -36,7 +36,7 @@ const setup = (deletion: Parameters<typeof segment>[0]["deletion"]) => {
   const kit = createConsentKit({
     policy: conformancePolicy,
     store: MemoryStore.make(),
-    secret: "test-secret",
+    secret: "test-secret-0123456789abcdef0123456789abcdef",
     adapters: [descriptor],
     dispatcher: { autoStart: false },
   })

@@ -57,7 +57,7 @@ describe("web push against a local HTTPS push service", () => {
     const client = createConsentKit({
       policy,
       store: MemoryStore.make(),
-      secret: "kit-secret",
+      secret: "kit-secret-0123456789abcdef0123456789abcdef",
       messengers: [messenger],
       dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
     })

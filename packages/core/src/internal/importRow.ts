@@ -26,18 +26,22 @@ const numeric = (value: unknown) =>
  * what they should be, so validation reports them.
  */
 export const rowFromRecord = (record: Record<string, unknown>): Record<string, unknown> => {
-  const flat: Record<string, unknown> = {}
+  // Keys come from a file: no prototype, so a `__proto__` column is a column like any other.
+  const flat: Record<string, unknown> = Object.create(null)
   for (const [key, value] of Object.entries(record))
     if (!blank(value)) flat[camel(key)] = typeof value === "string" ? value.trim() : value
   const { actorKind, actorId, locale, userAgent, ipHash, noticeHash, metadata, ...rest } = flat
-  const row: Record<string, unknown> = { ...rest }
+  const row: Record<string, unknown> = Object.assign(Object.create(null), rest)
   if (row.noticeVersion !== undefined) row.noticeVersion = numeric(row.noticeVersion)
   if (row.age !== undefined) row.age = numeric(row.age)
   if (typeof row.occurredAt === "string" && /^\d+$/.test(row.occurredAt))
     row.occurredAt = Number(row.occurredAt)
   if (actorKind !== undefined)
     row.actor = { kind: actorKind, ...(actorId !== undefined ? { id: String(actorId) } : {}) }
-  const evidence: Record<string, unknown> = { ...(row.evidence as object | undefined) }
+  const evidence: Record<string, unknown> = Object.assign(
+    Object.create(null),
+    row.evidence as object | undefined,
+  )
   if (locale !== undefined) evidence.locale = locale
   if (userAgent !== undefined) evidence.userAgent = userAgent
   if (ipHash !== undefined) evidence.ipHash = ipHash

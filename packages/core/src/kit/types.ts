@@ -19,7 +19,11 @@ export interface Options {
   readonly policy: Policy.Policy
   /** Trackers, messengers, buses and CDP adapters that receive intents. */
   readonly adapters?: ReadonlyArray<Adapter>
-  /** Secret for pseudonyms of erased subjects (HMAC-SHA-256). Keep it stable and out of the database. */
+  /**
+   * The kit's secret: pseudonyms of erased subjects, and the keys derived for signing (visitor
+   * cookies). At least 32 random bytes, stable, out of the code and the database; an empty, short
+   * or well-known value throws `WeakSecret` at construction.
+   */
   readonly secret: string
   /** Decision cache: entries live `ttlMs` (default 30 s) and at most `maxSubjects` (default 100,000) are kept. */
   readonly cache?: { readonly ttlMs?: number; readonly maxSubjects?: number }
@@ -191,6 +195,8 @@ export interface ConsentKitShape {
    * instance's feed): an entry read before it is dropped, the kit's own newer writes stay.
    */
   readonly observe: (change: Change) => void
+  /** A 32-byte key for one use (`label`), derived from the kit's secret with HKDF; labels give independent keys. */
+  readonly deriveKey: (label: string) => Effect.Effect<Uint8Array>
 }
 
 /** A committed change of one subject's consent, in the order of its ledger. */

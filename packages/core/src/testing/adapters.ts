@@ -12,7 +12,7 @@ const kitFor = (adapter: Registered): Client<ConformancePurpose> =>
   createConsentKit({
     policy: conformancePolicy,
     store: MemoryStore.make(),
-    secret: "conformance-secret",
+    secret: "conformance-secret-0123456789abcdef0123456789abcdef",
     adapters: [adapter],
     cache: { ttlMs: 0 },
     dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },

@@ -54,7 +54,7 @@ export const busConformance = (name: string, harness: BusHarness): void => {
       kit = createConsentKit({
         policy: conformancePolicy,
         store: MemoryStore.make(),
-        secret: "conformance-secret",
+        secret: "conformance-secret-0123456789abcdef0123456789abcdef",
         buses: [h.adapter],
         dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
       })

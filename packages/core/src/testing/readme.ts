@@ -6,6 +6,7 @@
  * @since 0.2.0
  */
 import { execFile } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -56,8 +57,15 @@ export const runReadmeExample = async (options: ReadmeOptions): Promise<ReadmeRu
   try {
     const file = join(dir, "example.mts")
     writeFileSync(file, code)
-    const printed = options.run === "process" ? await inProcess(file, dir, options) : await imported(file)
-    return { code, printed, promised: promisedOutput(code) }
+    // A reader exports CONSENTKIT_SECRET before running an example; the test does it for them.
+    const unset = process.env.CONSENTKIT_SECRET === undefined
+    if (unset) process.env.CONSENTKIT_SECRET = randomBytes(32).toString("base64url")
+    try {
+      const printed = options.run === "process" ? await inProcess(file, dir, options) : await imported(file)
+      return { code, printed, promised: promisedOutput(code) }
+    } finally {
+      if (unset) delete process.env.CONSENTKIT_SECRET
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -39,7 +39,7 @@ export const storeConformance = (name: string, harness: StoreHarness): void => {
       const kit = createConsentKit({
         policy: conformancePolicy,
         store,
-        secret: "conformance-secret",
+        secret: "conformance-secret-0123456789abcdef0123456789abcdef",
         adapters,
         cache: { ttlMs: 0 },
         dispatcher: {

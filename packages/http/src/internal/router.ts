@@ -21,7 +21,7 @@ export const compile = (method: string, path: string, run: Compiled["run"]): Com
 /** The route's `:name` values, or null when the path is not the route's. */
 export const match = (route: Compiled, segments: ReadonlyArray<string>): Record<string, string> | null => {
   if (route.segments.length !== segments.length) return null
-  const params: Record<string, string> = {}
+  const params: Record<string, string> = Object.create(null)
   for (let i = 0; i < segments.length; i++) {
     const want = route.segments[i]!
     const got = segments[i]!

@@ -64,7 +64,7 @@ export const httpConformance = (name: string, start: StartServer): void => {
       kit = createConsentKit({
         policy: conformancePolicy,
         store: MemoryStore.make(),
-        secret: "http-conformance",
+        secret: "http-conformance-0123456789abcdef0123456789abcdef",
         dispatcher: { autoStart: false },
       })
       server = await start(kit, conformanceOptions(collected))
