@@ -204,3 +204,32 @@ describe("user-keyed data has no prototype", () => {
     await kit.close()
   })
 })
+
+describe("idempotency keys are scoped to the subject", () => {
+  it("a key another subject used does not return that subject's receipt nor drop this subject's decision", async () => {
+    const kit = createConsentKit({
+      policy,
+      store: MemoryStore.make(),
+      secret: SECRET,
+      dispatcher: { autoStart: false },
+    })
+    const tenant = freshTenant("idem")
+    const command = (subject: string, action: "grant" | "withdraw") => ({
+      tenant,
+      subject,
+      source: "banner",
+      idempotencyKey: "shared-key-1",
+      decisions: [{ purpose: "analytics" as const, action, noticeVersion: 3 }],
+    })
+    const a = await kit.record(command("visitor-a", "grant"))
+    const b = await kit.record(command("visitor-b", "withdraw"))
+    expect(b.duplicate).toBe(false)
+    expect(b.commandId).not.toBe(a.commandId)
+    expect((await kit.history(tenant, "visitor-b")).map((e) => e.action)).toEqual(["withdraw"])
+    // The same subject retrying with its key still records once.
+    const again = await kit.record(command("visitor-a", "grant"))
+    expect(again).toMatchObject({ duplicate: true, commandId: a.commandId })
+    expect(await kit.history(tenant, "visitor-a")).toHaveLength(1)
+    await kit.close()
+  })
+})

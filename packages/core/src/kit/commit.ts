@@ -9,7 +9,7 @@ import type * as Command from "../Command.js"
 import type { ConsentStoreShape, StoredCommand } from "../ConsentStore.js"
 import * as Decision from "../Decision.js"
 import type { StoreError } from "../Errors.js"
-import { randomId, randomSalt } from "../internal/crypto.js"
+import { randomId, randomSalt, sha256Hex } from "../internal/crypto.js"
 import { addLifetime } from "../internal/time.js"
 import * as Intent from "../Intent.js"
 import * as Ledger from "../Ledger.js"
@@ -29,114 +29,134 @@ export type Select = (state: State.SubjectState | null) => Command.ValidRecord["
 export const makeCommit = (ctx: KitContext) => {
   const { store, policy, remember, committed, toDeliveries } = ctx
   return (valid: Command.ValidRecord, now: number, extra?: Extra, select?: Select) =>
-    store
-      .withSubject(valid.tenant, valid.subject, (tx) =>
-        Effect.gen(function* () {
-          if (valid.idempotencyKey) {
-            const earlier = yield* tx.findCommand(valid.idempotencyKey)
-            if (earlier) return { earlier, created: null }
-          }
-          const before = yield* tx.state
-          const decisions = select ? select(before) : valid.decisions
-          const commandId = randomId()
-          if (decisions.length === 0) {
-            if (extra) yield* extra(tx)
-            return {
-              earlier: null,
-              created: {
+    scopedKey(valid).pipe(
+      Effect.flatMap((scoped) =>
+        store
+          .withSubject(valid.tenant, valid.subject, (tx) =>
+            Effect.gen(function* () {
+              if (scoped) {
+                const earlier = yield* tx.findCommand(scoped)
+                if (earlier) return { earlier, created: null }
+              }
+              const before = yield* tx.state
+              const decisions = select ? select(before) : valid.decisions
+              const commandId = randomId()
+              if (decisions.length === 0) {
+                if (extra) yield* extra(tx)
+                return {
+                  earlier: null,
+                  created: {
+                    commandId,
+                    events: [] as Array<Ledger.ConsentEvent>,
+                    before,
+                    after: before,
+                    intents: [] as Array<Intent.Intent>,
+                    receipt: null,
+                  },
+                }
+              }
+              const recordedAt = new Date(now)
+              const unsealed: Array<Ledger.UnsealedEvent> = decisions.map((d) => {
+                const purpose = policy.purposes.get(d.purpose)!
+                return {
+                  id: randomId(),
+                  tenant: valid.tenant,
+                  subject: valid.subject,
+                  purpose: d.purpose,
+                  action: d.action,
+                  noticeVersion: d.noticeVersion,
+                  occurredAt: valid.occurredAt,
+                  recordedAt,
+                  source: valid.source,
+                  actor: valid.actor,
+                  evidence: valid.evidence,
+                  jurisdiction: valid.jurisdiction,
+                  subjectAge: valid.age,
+                  expiresAt:
+                    d.action === "grant" && purpose.lifetime
+                      ? addLifetime(valid.occurredAt, purpose.lifetime)
+                      : null,
+                  commandId,
+                  salt: randomSalt(),
+                }
+              })
+              const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
+              const events = yield* Ledger.seal(head, unsealed)
+              let after = before ?? State.empty(valid.tenant, valid.subject)
+              for (const e of events) after = State.apply(after, e)
+              const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map(
+                (draft) => ({
+                  ...draft,
+                  id: randomId(),
+                  tenant: valid.tenant,
+                  subject: valid.subject,
+                  seq: after.seq,
+                  createdAt: recordedAt,
+                }),
+              )
+              const receipt = Receipt.fromEvents(policy, commandId, events)
+              yield* tx.append(events)
+              yield* tx.saveState(after)
+              const deliveries = toDeliveries(intents)
+              if (deliveries.length > 0) yield* tx.enqueue(deliveries)
+              const stored: StoredCommand = {
+                tenant: valid.tenant,
+                key: scoped ?? commandId,
+                subject: valid.subject,
                 commandId,
-                events: [] as Array<Ledger.ConsentEvent>,
-                before,
-                after: before,
-                intents: [] as Array<Intent.Intent>,
-                receipt: null,
-              },
-            }
-          }
-          const recordedAt = new Date(now)
-          const unsealed: Array<Ledger.UnsealedEvent> = decisions.map((d) => {
-            const purpose = policy.purposes.get(d.purpose)!
-            return {
-              id: randomId(),
-              tenant: valid.tenant,
-              subject: valid.subject,
-              purpose: d.purpose,
-              action: d.action,
-              noticeVersion: d.noticeVersion,
-              occurredAt: valid.occurredAt,
-              recordedAt,
-              source: valid.source,
-              actor: valid.actor,
-              evidence: valid.evidence,
-              jurisdiction: valid.jurisdiction,
-              subjectAge: valid.age,
-              expiresAt:
-                d.action === "grant" && purpose.lifetime
-                  ? addLifetime(valid.occurredAt, purpose.lifetime)
-                  : null,
-              commandId,
-              salt: randomSalt(),
-            }
-          })
-          const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
-          const events = yield* Ledger.seal(head, unsealed)
-          let after = before ?? State.empty(valid.tenant, valid.subject)
-          for (const e of events) after = State.apply(after, e)
-          const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map(
-            (draft) => ({
-              ...draft,
-              id: randomId(),
-              tenant: valid.tenant,
-              subject: valid.subject,
-              seq: after.seq,
-              createdAt: recordedAt,
+                recordedAt,
+                eventIds: events.map((e) => e.id),
+                receipt,
+              }
+              yield* tx.saveCommand(stored)
+              if (extra) yield* extra(tx)
+              return { earlier: null, created: { commandId, events, before, after, intents, receipt } }
             }),
           )
-          const receipt = Receipt.fromEvents(policy, commandId, events)
-          yield* tx.append(events)
-          yield* tx.saveState(after)
-          const deliveries = toDeliveries(intents)
-          if (deliveries.length > 0) yield* tx.enqueue(deliveries)
-          const stored: StoredCommand = {
-            tenant: valid.tenant,
-            key: valid.idempotencyKey ?? commandId,
-            subject: valid.subject,
-            commandId,
-            recordedAt,
-            eventIds: events.map((e) => e.id),
-            receipt,
-          }
-          yield* tx.saveCommand(stored)
-          if (extra) yield* extra(tx)
-          return { earlier: null, created: { commandId, events, before, after, intents, receipt } }
-        }),
-      )
-      .pipe(
-        Effect.map(({ earlier, created }): RecordResult => {
-          if (earlier) {
-            return {
-              commandId: earlier.commandId,
-              duplicate: true,
-              events: [],
-              eventIds: earlier.eventIds,
-              receipt: earlier.receipt,
-              decisions: [],
-              intents: [],
-            }
-          }
-          const c = created!
-          remember(valid.tenant, valid.subject, c.after, now)
-          if (c.events.length > 0)
-            committed({ tenant: valid.tenant, subject: valid.subject, seq: c.after?.seq ?? 0, kind: "write" })
-          return {
-            commandId: c.commandId,
-            duplicate: false,
-            events: c.events,
-            eventIds: c.events.map((e) => e.id),
-            receipt: c.receipt,
-            decisions: c.events.map((e) => Decision.decide(policy, c.after ?? undefined, e.purpose, now)),
-            intents: c.intents,
-          }
-        }),
-      )
+          .pipe(
+            Effect.map(({ earlier, created }): RecordResult => {
+              if (earlier) {
+                return {
+                  commandId: earlier.commandId,
+                  duplicate: true,
+                  events: [],
+                  eventIds: earlier.eventIds,
+                  receipt: earlier.receipt,
+                  decisions: [],
+                  intents: [],
+                }
+              }
+              const c = created!
+              remember(valid.tenant, valid.subject, c.after, now)
+              if (c.events.length > 0)
+                committed({
+                  tenant: valid.tenant,
+                  subject: valid.subject,
+                  seq: c.after?.seq ?? 0,
+                  kind: "write",
+                })
+              return {
+                commandId: c.commandId,
+                duplicate: false,
+                events: c.events,
+                eventIds: c.events.map((e) => e.id),
+                receipt: c.receipt,
+                decisions: c.events.map((e) => Decision.decide(policy, c.after ?? undefined, e.purpose, now)),
+                intents: c.intents,
+              }
+            }),
+          ),
+      ),
+    )
 }
+
+/**
+ * The stored form of an idempotency key: scoped to the tenant and subject (a key another subject
+ * used finds nothing) and digested, so the key column holds no subject id.
+ */
+const scopedKey = (valid: Command.ValidRecord): Effect.Effect<string | null> =>
+  valid.idempotencyKey === null
+    ? Effect.succeed(null)
+    : Effect.promise(() =>
+        sha256Hex(`${valid.tenant}\u0000${valid.subject}\u0000${valid.idempotencyKey}`),
+      ).pipe(Effect.map((digest) => `k1:${digest}`))
