@@ -19,4 +19,6 @@ export interface Route<Context extends RouteContext = RouteContext> {
   readonly method: string
   readonly path: string
   readonly handle: (request: Request, context: Context) => Promise<Response>
+  /** The largest body this route reads (e.g. a webhook's provider limit); the handler's limit otherwise. */
+  readonly maxBodyBytes?: number
 }

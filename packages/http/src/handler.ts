@@ -37,13 +37,21 @@ export const createHandler = (kit: Kit, options: HandlerOptions): ConsentHandler
   const basePath = `/${(options.basePath ?? "/consent").replace(/^\/+|\/+$/g, "")}`.replace(/^\/$/, "")
   const baseSegments = basePath.split("/").filter(Boolean)
   const session = makeSession(kit, options)
+  const limits = {
+    maxBytes: options.maxBodyBytes ?? 64 * 1024,
+    timeoutMs: options.bodyTimeoutMs ?? 10_000,
+  }
   // In match order: the visitor's routes, the operator's, then the host's extra routes.
   const routes = [
     ...subjectRoutes(kit, options, session),
     ...operatorRoutes(kit, options, session),
     ...(options.routes ?? []).map((r) =>
-      compile(r.method, r.path, async (request, params) =>
-        r.handle(request, { params, tenant: await session.tenantOf(request), kit }),
+      compile(
+        r.method,
+        r.path,
+        async (request, params) =>
+          r.handle(request, { params, tenant: await session.tenantOf(request), kit }),
+        r.maxBodyBytes,
       ),
     ),
   ]
@@ -67,7 +75,7 @@ export const createHandler = (kit: Kit, options: HandlerOptions): ConsentHandler
     }
     if (!owns(url.pathname)) return failure(404, "NOT_FOUND", `no consent route at ${url.pathname}`)
     const rest = url.pathname.split("/").filter(Boolean).slice(baseSegments.length)
-    return dispatch(routes, request, rest, url.pathname, (error) =>
+    return dispatch(routes, request, rest, url.pathname, limits, (error) =>
       toResponse(error, request, options.onError),
     )
   }

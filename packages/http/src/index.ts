@@ -15,3 +15,4 @@ export {
   type Route,
   type RouteContext,
 } from "./handler.js"
+export { MIN_OPERATOR_TOKEN_LENGTH, operatorToken } from "./operatorToken.js"

@@ -24,7 +24,7 @@ export interface RouteContext extends CoreRouteContext {
   readonly kit: Kit
 }
 
-/** An extra route mounted under the base path (e.g. a one-click unsubscribe endpoint): core's `Route` with the kit in its context. */
+/** An extra route mounted under the base path (e.g. a one-click unsubscribe endpoint): core's `Route` with the kit in its context; its body is read within `maxBodyBytes` before it runs. */
 export type Route = CoreRoute<RouteContext>
 
 /** Options of `createHandler`. */
@@ -33,13 +33,33 @@ export interface HandlerOptions {
   readonly basePath?: string
   /** The tenant of a request: a fixed id, or read from the host, a header, the session. */
   readonly tenant: string | ((request: Request) => string | Promise<string>)
-  /** The logged-in customer's subject id, or null for an anonymous visitor. */
+  /**
+   * The logged-in customer's subject id, or null for an anonymous visitor. Customer ids must not
+   * start with `v_` (the namespace of the visitor ids the handler issues).
+   */
   readonly identify?: (request: Request) => string | null | undefined | Promise<string | null | undefined>
-  /** Where the visitor is (`US-CA`, `TH`, `EU-FR`), e.g. from a geo header; decides whether `Sec-GPC: 1` binds. */
+  /**
+   * Where the visitor is (`US-CA`, `TH`, `EU-FR`), e.g. from a geo header your CDN sets; decides
+   * whether `Sec-GPC: 1` binds and is recorded with each decision. Never read from the body.
+   */
   readonly jurisdiction?: (request: Request) => string | null | undefined | Promise<string | null | undefined>
-  /** Whether the request may use operator routes (history, export, erase). Without it they always answer 403. */
-  readonly authorizeOperator?: (request: Request) => boolean | Promise<boolean>
-  /** The anonymous visitor cookie: HttpOnly and SameSite=Lax always. */
+  /** The visitor's age where the host knows it (e.g. from the account); recorded with decisions. Never read from the body. */
+  readonly age?: (request: Request) => number | null | undefined | Promise<number | null | undefined>
+  /** Collection points a browser may name as `source` (default `banner`, `preference-center`; the first is the default). */
+  readonly sources?: ReadonlyArray<string>
+  /**
+   * Whether the request may use the operator routes (history, export, erase) of `tenant`. Without
+   * it they always answer 403; anything but `true` is a refusal. Compare tokens in constant time
+   * (see `operatorToken`).
+   */
+  readonly authorizeOperator?: (
+    request: Request,
+    context: { readonly tenant: string },
+  ) => boolean | Promise<boolean>
+  /**
+   * The anonymous visitor cookie: HttpOnly and SameSite=Lax always. It carries a visitor id the
+   * handler issued, signed with a key derived from the kit's secret; anything else is ignored.
+   */
   readonly cookie?: {
     /** Default `ck_vid`. */
     readonly name?: string
@@ -55,9 +75,14 @@ export interface HandlerOptions {
   readonly collect?: (event: CollectedEvent) => Promise<void>
   /** Extra routes under the base path. */
   readonly routes?: ReadonlyArray<Route>
-  /** Largest request body read (default 64 KiB). */
+  /** Largest request body read, for every route (default 64 KiB; a route may set its own `maxBodyBytes`); larger bodies get 413 before any parsing. */
   readonly maxBodyBytes?: number
-  /** When set, state-changing requests whose `Origin` is not listed get 403 (cross-site forgery guard). */
+  /** Longest time to receive a request body (default 10 s); slower bodies get 408. */
+  readonly bodyTimeoutMs?: number
+  /**
+   * When set, state-changing requests must carry a listed `Origin`, or no `Origin` and a
+   * `Sec-Fetch-Site` of `same-origin` or `same-site`; others get 403 (cross-site forgery guard).
+   */
   readonly allowedOrigins?: ReadonlyArray<string>
   /** `lastUpdate` of `/.well-known/gpc.json` (YYYY-MM-DD). */
   readonly gpcLastUpdate?: string

@@ -20,20 +20,33 @@ it("refuses state-changing requests from origins that are not allowed, and write
     allowedOrigins: ["https://shop.example"],
     cookie: { name: "vid" },
   })
-  const from = (origin: string) =>
+  const issued = (await handler(new Request("https://shop.example/consent/state"))).headers.getSetCookie()[0]!
+  const cookie = issued.split(";")[0]!
+  const visitor = decodeURIComponent(cookie.slice("vid=".length)).split(".")[0]!
+  const from = (headers: Record<string, string>) =>
     handler(
       new Request("https://shop.example/consent/record", {
         method: "POST",
-        headers: { origin, cookie: "vid=visitor-origin-1", "content-type": "application/json" },
+        headers: { cookie, "content-type": "application/json", ...headers },
         body: grant,
       }),
     )
-  const refused = await from("https://evil.example")
-  expect(refused.status).toBe(403)
-  expect((await refused.json()).error.code).toBe("FORBIDDEN_ORIGIN")
-  expect(await kit.history(tenant, "visitor-origin-1")).toEqual([])
-  expect((await from("https://shop.example")).status).toBe(201)
-  expect(await kit.history(tenant, "visitor-origin-1")).toHaveLength(1)
+  for (const headers of [
+    { origin: "https://evil.example" },
+    { origin: "null" },
+    // No Origin: only a same-origin or same-site fetch passes.
+    {},
+    { "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "none" },
+  ]) {
+    const refused = await from(headers)
+    expect(refused.status, JSON.stringify(headers)).toBe(403)
+    expect((await refused.json()).error.code).toBe("FORBIDDEN_ORIGIN")
+  }
+  expect(await kit.history(tenant, visitor)).toEqual([])
+  expect((await from({ origin: "https://shop.example" })).status).toBe(201)
+  expect((await from({ "sec-fetch-site": "same-origin" })).status).toBe(201)
+  expect(await kit.history(tenant, visitor)).toHaveLength(2)
 })
 
 it("serves under a configured base path, marks the cookie Secure by default and owns only its paths", async () => {
@@ -46,7 +59,9 @@ it("serves under a configured base path, marks the cookie Secure by default and 
   const response = await handler(new Request("https://shop.example/api/privacy/state"))
   expect(response.status).toBe(200)
   const [cookie] = response.headers.getSetCookie()
-  expect(cookie).toMatch(/^ck_vid=[0-9a-f-]{36}; Path=\/; Max-Age=34128000; HttpOnly; SameSite=Lax; Secure$/)
+  expect(cookie).toMatch(
+    /^ck_vid=v_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/; Max-Age=34128000; HttpOnly; SameSite=Lax; Secure$/,
+  )
   expect((await handler(new Request("https://shop.example/consent/state"))).status).toBe(404)
 })
 

@@ -20,7 +20,10 @@ const tooLarge = (limit: number) =>
   new Reply(failure(413, "BODY_TOO_LARGE", `the body is larger than ${limit} bytes`))
 
 /** Reads the whole body within the limits; null when the request has none. */
-export const readBody = async (request: Request, limits: BodyLimits): Promise<Uint8Array | null> => {
+export const readBody = async (
+  request: Request,
+  limits: BodyLimits,
+): Promise<Uint8Array<ArrayBuffer> | null> => {
   const header = request.headers.get("content-length")
   if (header !== null) {
     const declared = Number(header)
@@ -41,9 +44,7 @@ export const readBody = async (request: Request, limits: BodyLimits): Promise<Ui
     for (;;) {
       const next = await Promise.race([reader.read(), deadline])
       if (next === "timeout") {
-        throw new Reply(
-          failure(408, "BODY_TIMEOUT", `the body did not arrive within ${limits.timeoutMs} ms`),
-        )
+        throw new Reply(failure(408, "BODY_TIMEOUT", `the body did not arrive within ${limits.timeoutMs} ms`))
       }
       if (next.done) break
       size += next.value.byteLength
@@ -66,7 +67,7 @@ export const readBody = async (request: Request, limits: BodyLimits): Promise<Ui
 }
 
 /** The same request with its body in memory (so routes and webhooks read only what was bounded). */
-export const withBody = (request: Request, body: Uint8Array | null): Request => {
+export const withBody = (request: Request, body: Uint8Array<ArrayBuffer> | null): Request => {
   const headers = new Headers(request.headers)
   headers.delete("content-length")
   return new Request(request.url, {
@@ -87,7 +88,8 @@ export const nestsDeeperThan = (text: string, max: number): boolean => {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
-      if (c === 92) i++ // backslash: skip the escaped character
+      if (c === 92)
+        i++ // backslash: skip the escaped character
       else if (c === 34) inString = false
     } else if (c === 34) inString = true
     else if (c === 123 || c === 91) {
@@ -104,7 +106,9 @@ export const parseJson = (body: Uint8Array | null): unknown => {
   if (text.trim() === "") return undefined
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw new Reply(
-      invalid([{ code: "MALFORMED", path: [], message: `the body nests deeper than ${MAX_JSON_DEPTH} levels` }]),
+      invalid([
+        { code: "MALFORMED", path: [], message: `the body nests deeper than ${MAX_JSON_DEPTH} levels` },
+      ]),
     )
   }
   try {
@@ -116,3 +120,7 @@ export const parseJson = (body: Uint8Array | null): unknown => {
     )
   }
 }
+
+/** The JSON body of a request whose body the handler already read. */
+export const jsonOf = async (request: Request): Promise<unknown> =>
+  parseJson(request.body ? new Uint8Array(await request.arrayBuffer()) : null)

@@ -3,6 +3,7 @@
  *
  * @since 0.2.0
  */
+import { type BodyLimits, readBody, withBody } from "./body.js"
 import { failure } from "./wire.js"
 
 /** A route of the table, its path split into segments. */
@@ -10,12 +11,20 @@ export interface Compiled {
   readonly method: string
   readonly segments: ReadonlyArray<string>
   readonly run: (request: Request, params: Record<string, string>) => Promise<Response>
+  /** The route's own body limit (e.g. a webhook's), over the handler's. */
+  readonly maxBodyBytes?: number
 }
 
-export const compile = (method: string, path: string, run: Compiled["run"]): Compiled => ({
+export const compile = (
+  method: string,
+  path: string,
+  run: Compiled["run"],
+  maxBodyBytes?: number,
+): Compiled => ({
   method: method.toUpperCase(),
   segments: path.split("/").filter(Boolean),
   run,
+  ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
 })
 
 /** The route's `:name` values, or null when the path is not the route's. */
@@ -36,12 +45,16 @@ export const match = (route: Compiled, segments: ReadonlyArray<string>): Record<
   return params
 }
 
-/** Runs the route that matches (its errors answered by `onError`); 405 with `allow` if only the method differs, else 404. */
+/**
+ * Runs the route that matches (its errors answered by `onError`); 405 with `allow` if only the
+ * method differs, else 404. The body is read within the route's limits before the route runs.
+ */
 export const dispatch = async (
   routes: ReadonlyArray<Compiled>,
   request: Request,
   rest: ReadonlyArray<string>,
   pathname: string,
+  limits: BodyLimits,
   onError: (error: unknown) => Response,
 ): Promise<Response> => {
   const method = request.method.toUpperCase()
@@ -54,7 +67,12 @@ export const dispatch = async (
       continue
     }
     try {
-      return await route.run(request, params)
+      if (method === "GET" || method === "HEAD") return await route.run(request, params)
+      const body = await readBody(request, {
+        maxBytes: route.maxBodyBytes ?? limits.maxBytes,
+        timeoutMs: limits.timeoutMs,
+      })
+      return await route.run(withBody(request, body), params)
     } catch (error) {
       return onError(error)
     }

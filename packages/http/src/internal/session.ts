@@ -1,22 +1,28 @@
 /**
- * Who a request is about and what must happen before a route acts: the tenant, the subject (the
- * logged-in customer, else the visitor cookie, linked on login), `Sec-GPC: 1` where it binds, and
- * the origin check of writes.
+ * Who a request is about and what must hold before a route acts: the tenant; the subject (the
+ * logged-in customer, else the server-issued visitor of a signed cookie, linked on login); the
+ * cross-site guard of writes; `Sec-GPC: 1` where it binds. Nothing is written before the guard,
+ * and a request from a visitor the server has not seen before (no valid cookie) reads only.
  *
  * @since 0.2.0
  */
-import { Policy } from "@consentkit/core"
+import { type Decision, Policy } from "@consentkit/core"
 import type { HandlerOptions, Kit } from "../types.js"
+import { isVisitorId, makeVisitors } from "./visitor.js"
 import { failure, parseCookies, Reply, serializeCookie } from "./wire.js"
-
-const VISITOR_ID = /^[A-Za-z0-9_-]{8,64}$/
 
 /** What a subject route is told about the request. */
 export interface Who {
   readonly tenant: string
   readonly subject: string
   readonly customer: string | null
+  /** A visitor issued by this request (no valid cookie came with it). */
+  readonly fresh: boolean
+  /** Where the visitor is, from the `jurisdiction` hook. */
+  readonly jurisdiction: string | null
 }
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
 export const makeSession = (kit: Kit, options: HandlerOptions) => {
   const cookieName = options.cookie?.name ?? "ck_vid"
@@ -27,6 +33,7 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
     secure: options.cookie?.secure ?? true,
   }
   const policy = kit.policy
+  const visitors = makeVisitors(kit)
   const gpcPurposes = new Set(policy.purposeIds.filter((id) => policy.purposes.get(id)!.gpc))
   // Visitors already linked to a customer in this process, so linking runs once per login, not per request.
   const linked = new Set<string>()
@@ -34,71 +41,140 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
   const tenantOf = async (request: Request) =>
     typeof options.tenant === "string" ? options.tenant : await options.tenant(request)
 
-  /** Who the request is about: the logged-in customer, else the anonymous visitor (given a cookie when new). */
-  const resolveSubject = async (request: Request, tenant: string) => {
-    const customer = (await options.identify?.(request)) ?? null
-    const cookie = parseCookies(request.headers.get("cookie")).get(cookieName)
-    const visitor = cookie && VISITOR_ID.test(cookie) ? cookie : null
-    const setCookie: Array<string> = []
-    if (!customer && !visitor) {
-      const fresh = crypto.randomUUID()
-      setCookie.push(serializeCookie(cookieName, fresh, cookieAttributes))
-      return { subject: fresh, customer, setCookie }
+  /**
+   * The cross-site guard of state-changing routes: a JSON body (a cross-site form cannot send
+   * one without a CORS preflight, which the handler never grants), and with `allowedOrigins` a
+   * listed `Origin`, or none with a same-origin or same-site `Sec-Fetch-Site`.
+   */
+  const guardWrite = (request: Request) => {
+    const type = request.headers.get("content-type")
+    if (!type || !JSON_TYPE.test(type)) {
+      throw new Reply(
+        failure(
+          415,
+          "UNSUPPORTED_MEDIA_TYPE",
+          "state-changing requests must send Content-Type: application/json",
+        ),
+      )
     }
-    if (customer && visitor && visitor !== customer) {
-      const key = `${tenant}\u0000${customer}\u0000${visitor}`
-      if (!linked.has(key)) {
-        await kit.link({ tenant, subject: customer, alias: { kind: "anonymous", value: visitor } })
-        linked.add(key)
-        if (linked.size > 100_000) linked.delete(linked.values().next().value!)
+    if (!options.allowedOrigins) return
+    const origin = request.headers.get("origin")
+    if (origin !== null) {
+      if (!options.allowedOrigins.includes(origin)) {
+        throw new Reply(failure(403, "FORBIDDEN_ORIGIN", `requests from ${origin} are not accepted`))
       }
+      return
     }
-    return { subject: customer ?? visitor!, customer, setCookie }
+    const site = request.headers.get("sec-fetch-site")
+    if (site !== "same-origin" && site !== "same-site") {
+      throw new Reply(
+        failure(403, "FORBIDDEN_ORIGIN", "a state-changing request must come from an allowed origin"),
+      )
+    }
   }
 
-  /** Records `Sec-GPC: 1` as an opt-out where it binds, unless every GPC purpose is already refused. */
-  const honourGpc = async (request: Request, tenant: string, subject: string) => {
-    if (request.headers.get("sec-gpc")?.trim() !== "1" || gpcPurposes.size === 0) return
+  /** Who the request is about; writes nothing (a new visitor gets a cookie, kept by `settle`'s response). */
+  const identify = async (request: Request, tenant: string) => {
+    const customer = (await options.identify?.(request)) ?? null
+    if (customer !== null && isVisitorId(customer)) {
+      throw new Error(
+        `identify returned "${customer}", an id in the visitor namespace (v_...): customer ids must not start with "v_"`,
+      )
+    }
+    const cookie = parseCookies(request.headers.get("cookie")).get(cookieName)
+    const visitor = cookie ? await visitors.verify(tenant, cookie) : null
+    const setCookie: Array<string> = []
     const jurisdiction = (await options.jurisdiction?.(request)) ?? null
-    if (!jurisdiction || !Policy.gpcBinds(policy, jurisdiction)) return
+    if (!customer && !visitor) {
+      const fresh = await visitors.issue(tenant)
+      setCookie.push(serializeCookie(cookieName, fresh.cookie, cookieAttributes))
+      return { who: { tenant, subject: fresh.id, customer, fresh: true, jurisdiction }, visitor, setCookie }
+    }
+    return {
+      who: { tenant, subject: customer ?? visitor!, customer, fresh: false, jurisdiction },
+      visitor,
+      setCookie,
+    }
+  }
+
+  const gpcBinds = (request: Request, jurisdiction: string | null) =>
+    request.headers.get("sec-gpc")?.trim() === "1" &&
+    gpcPurposes.size > 0 &&
+    jurisdiction !== null &&
+    Policy.gpcBinds(policy, jurisdiction)
+
+  /** Records `Sec-GPC: 1` as an opt-out where it binds, unless every GPC purpose is already refused. */
+  const honourGpc = async (request: Request, who: Who) => {
+    if (!gpcBinds(request, who.jurisdiction)) return
+    const jurisdiction = who.jurisdiction!
     // Decided in the request's jurisdiction: a first visit from an opt-out state is allowed by default, so GPC must be recorded.
     let allowed = false
     for (const purpose of gpcPurposes) {
-      if ((await kit.decide(tenant, subject, purpose, { jurisdiction })).allowed) allowed = true
+      if ((await kit.decide(who.tenant, who.subject, purpose, { jurisdiction })).allowed) allowed = true
     }
     if (!allowed) return
     await kit.gpc({
-      tenant,
-      subject,
+      tenant: who.tenant,
+      subject: who.subject,
       jurisdiction,
       evidence: { userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? undefined },
     })
   }
 
-  const guardOrigin = (request: Request) => {
-    if (!options.allowedOrigins) return
-    const origin = request.headers.get("origin")
-    if (origin && !options.allowedOrigins.includes(origin)) {
-      throw new Reply(failure(403, "FORBIDDEN_ORIGIN", `requests from ${origin} are not accepted`))
+  /**
+   * What may be written for the request once the route has checked it: the login link (only of a
+   * visitor id this server issued) and the GPC signal. A new visitor reading only gets nothing
+   * written; its GPC is applied to what it reads (`withGpc`) and recorded once it writes.
+   */
+  const settle = async (request: Request, who: Who, visitor: string | null, writing: boolean) => {
+    if (who.customer && visitor && visitor !== who.customer) {
+      const key = `${who.tenant}\u0000${who.customer}\u0000${visitor}`
+      if (!linked.has(key)) {
+        await kit.link({
+          tenant: who.tenant,
+          subject: who.customer,
+          alias: { kind: "anonymous", value: visitor },
+        })
+        linked.add(key)
+        if (linked.size > 100_000) linked.delete(linked.values().next().value!)
+      }
     }
+    if (writing || !who.fresh) await honourGpc(request, who)
   }
-  /** Runs a subject route: resolve who, honour GPC, act, attach the visitor cookie. */
+
+  /** Decisions as a GPC signal not yet recorded makes them: its purposes (and their children) refused. */
+  const withGpc = (
+    request: Request,
+    who: Who,
+    decisions: ReadonlyArray<Decision.Decision>,
+  ): ReadonlyArray<Decision.Decision> => {
+    if (!who.fresh || !gpcBinds(request, who.jurisdiction)) return decisions
+    return decisions.map((d) => {
+      const p = policy.purposes.get(d.purpose)
+      const governed = p && (p.gpc || p.ancestors.some((a) => policy.purposes.get(a)?.gpc))
+      return governed ? { ...d, allowed: false, reason: "gpc_opt_out" as const } : d
+    })
+  }
+
+  /**
+   * Runs a subject route. Writes are guarded first; the route then checks its input and calls
+   * `settle()` just before it acts, so a refused request writes nothing; the visitor cookie is
+   * attached to the response.
+   */
   const subjectRoute =
     (
-      act: (
-        request: Request,
-        who: { tenant: string; subject: string; customer: string | null },
-      ) => Promise<Response>,
+      kind: "read" | "write",
+      act: (request: Request, who: Who, settle: () => Promise<void>) => Promise<Response>,
     ) =>
     async (request: Request): Promise<Response> => {
       const tenant = await tenantOf(request)
-      const { subject, customer, setCookie } = await resolveSubject(request, tenant)
-      await honourGpc(request, tenant, subject)
-      const response = await act(request, { tenant, subject, customer })
+      if (kind === "write") guardWrite(request)
+      const { who, visitor, setCookie } = await identify(request, tenant)
+      const response = await act(request, who, () => settle(request, who, visitor, kind === "write"))
       for (const cookie of setCookie) response.headers.append("set-cookie", cookie)
       return response
     }
-  return { tenantOf, guardOrigin, subjectRoute }
+  return { tenantOf, guardWrite, subjectRoute, withGpc }
 }
 
 /** The session helpers of one handler. */

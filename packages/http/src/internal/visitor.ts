@@ -25,7 +25,9 @@ export const makeVisitors = (kit: Kit) => {
     return key
   }
   const tagOf = async (tenant: string, id: string) =>
-    createHmac("sha256", await keyOf()).update(`${tenant}\u0000${id}`, "utf8").digest()
+    createHmac("sha256", await keyOf())
+      .update(`${tenant}\u0000${id}`, "utf8")
+      .digest()
 
   return {
     /** A new visitor id and the cookie value that carries it. */

@@ -1,4 +1,4 @@
-/** Small pieces of HTTP the handler needs: JSON replies, error bodies, bounded body reading, cookies. */
+/** Small pieces of HTTP the handler needs: JSON replies, error bodies, cookies. */
 
 /** One problem with a request, in the shape of core's `InvalidCommand` issues. */
 export interface WireIssue {
@@ -35,37 +35,6 @@ export const invalid = (issues: ReadonlyArray<WireIssue>): Response =>
 export class Reply extends Error {
   constructor(readonly response: Response) {
     super(`HTTP ${response.status}`)
-  }
-}
-
-/** Reads a JSON body of at most `limit` bytes; an empty body reads as `undefined`. */
-export const readJson = async (request: Request, limit: number): Promise<unknown> => {
-  const declared = Number(request.headers.get("content-length") ?? "0")
-  if (declared > limit)
-    throw new Reply(failure(413, "BODY_TOO_LARGE", `the body is larger than ${limit} bytes`))
-  if (!request.body) return undefined
-  const reader = request.body.getReader()
-  const chunks: Array<Uint8Array> = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined)
-      throw new Reply(failure(413, "BODY_TOO_LARGE", `the body is larger than ${limit} bytes`))
-    }
-    chunks.push(value)
-  }
-  const text = Buffer.concat(chunks).toString("utf8")
-  if (text.trim() === "") return undefined
-  try {
-    return JSON.parse(text)
-  } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause)
-    throw new Reply(
-      invalid([{ code: "MALFORMED", path: [], message: `the body is not valid JSON (${detail})` }]),
-    )
   }
 }
 

@@ -7,21 +7,23 @@
 import type { Ledger } from "@consentkit/core"
 import { compile, type Compiled } from "../internal/router.js"
 import type { Session } from "../internal/session.js"
-import { failure, json, objectBody, readJson } from "../internal/wire.js"
+import { jsonOf } from "../internal/body.js"
+import { failure, json, objectBody } from "../internal/wire.js"
 import type { HandlerOptions, Kit } from "../types.js"
 
 export const operatorRoutes = (kit: Kit, options: HandlerOptions, session: Session): Array<Compiled> => {
-  const { tenantOf, guardOrigin } = session
-  const limit = options.maxBodyBytes ?? 64 * 1024
+  const { tenantOf, guardWrite } = session
 
   /** Operator routes answer 403 unless the host app's hook says yes. */
   const operator =
     (act: (request: Request, tenant: string, params: Record<string, string>) => Promise<Response>) =>
     async (request: Request, params: Record<string, string>): Promise<Response> => {
-      if (!options.authorizeOperator || !(await options.authorizeOperator(request))) {
+      const tenant = await tenantOf(request)
+      // The hook is told the tenant, so an operator of one tenant is not let into another's subjects.
+      if (!options.authorizeOperator || (await options.authorizeOperator(request, { tenant })) !== true) {
         return failure(403, "FORBIDDEN", "operator routes need an authorized operator")
       }
-      return act(request, await tenantOf(request), params)
+      return act(request, tenant, params)
     }
   return [
     compile(
@@ -46,8 +48,8 @@ export const operatorRoutes = (kit: Kit, options: HandlerOptions, session: Sessi
       "POST",
       "/subjects/:subject/erase",
       operator(async (request, tenant, { subject }) => {
-        guardOrigin(request)
-        const body = await readJson(request, limit)
+        guardWrite(request)
+        const body = await jsonOf(request)
         const requestedBy = body === undefined ? undefined : objectBody(body).requestedBy
         return json(
           202,

@@ -5,28 +5,63 @@
  * @since 0.2.0
  */
 import { DEFAULT_MAPPING, fromChoices, withCategories } from "@consentkit/consent-mode"
-import { type Decision, Policy } from "@consentkit/core"
+import { Command, type Decision, Policy } from "@consentkit/core"
+import { jsonOf } from "../internal/body.js"
 import { compile, type Compiled } from "../internal/router.js"
 import type { Session } from "../internal/session.js"
-import {
-  invalid,
-  json,
-  objectBody,
-  preferredLocale,
-  Reply,
-  readJson,
-  type WireIssue,
-} from "../internal/wire.js"
+import { invalid, json, objectBody, preferredLocale, Reply, type WireIssue } from "../internal/wire.js"
 import type { HandlerOptions, Kit } from "../types.js"
 
-const SERVER_FIELDS = ["tenant", "subject", "actor"] as const
+/** Fields of a browser's record request that only the server sets (identity, time, place, age). */
+const SERVER_FIELDS = ["tenant", "subject", "actor", "occurredAt", "jurisdiction", "age"] as const
+/** Evidence fields the server takes from the request or the policy, never from the body. */
+const SERVER_EVIDENCE = ["noticeHash", "userAgent", "ipHash"] as const
+/** What a browser's record request may carry. */
+const RECORD_FIELDS = new Set(["decisions", "source", "idempotencyKey", "evidence"])
+/** Sources a browser may name by default. */
+const DEFAULT_SOURCES = ["banner", "preference-center"]
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
+/** Why a browser's record body cannot be taken as it is: the fields it must not set, and unknown ones. */
+const bodyIssues = (body: Record<string, unknown>, sources: ReadonlyArray<string>): Array<WireIssue> => {
+  const issues: Array<WireIssue> = []
+  for (const f of SERVER_FIELDS) {
+    if (f in body)
+      issues.push({ code: "MALFORMED", path: [f], message: "is set by the server, not the request" })
+  }
+  for (const key of Object.keys(body)) {
+    if (!RECORD_FIELDS.has(key) && !(SERVER_FIELDS as ReadonlyArray<string>).includes(key)) {
+      issues.push({ code: "MALFORMED", path: [key], message: "is not a field of a record request" })
+    }
+  }
+  if (body.source !== undefined && (typeof body.source !== "string" || !sources.includes(body.source))) {
+    issues.push({
+      code: "MALFORMED",
+      path: ["source"],
+      message: `must be one of ${sources.map((s) => `"${s}"`).join(", ")}`,
+    })
+  }
+  if (isPlainObject(body.evidence)) {
+    for (const f of SERVER_EVIDENCE) {
+      if (f in body.evidence) {
+        issues.push({
+          code: "MALFORMED",
+          path: ["evidence", f],
+          message: "is set by the server, not the request",
+        })
+      }
+    }
+  }
+  if (body.idempotencyKey !== undefined && typeof body.idempotencyKey !== "string") {
+    issues.push({ code: "MALFORMED", path: ["idempotencyKey"], message: "must be a string" })
+  }
+  return issues
+}
+
 export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Session): Array<Compiled> => {
-  const { subjectRoute, guardOrigin } = session
-  const limit = options.maxBodyBytes ?? 64 * 1024
+  const { subjectRoute, withGpc } = session
   const policy = kit.policy
   const mapping = options.consentMode ?? DEFAULT_MAPPING
 
@@ -42,29 +77,23 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
   const consentModeOf = (decisions: ReadonlyArray<Decision.Decision>) =>
     fromChoices(withCategories(decisions, policy), mapping)
 
-  const record = subjectRoute(async (request, { tenant, subject }) => {
-    guardOrigin(request)
-    const body = objectBody(await readJson(request, limit))
-    const serverSet = SERVER_FIELDS.filter((f) => f in body)
-    if (serverSet.length > 0) {
-      throw new Reply(
-        invalid(
-          serverSet.map((f) => ({
-            code: "MALFORMED",
-            path: [f],
-            message: "is set by the server, not the request",
-          })),
-        ),
-      )
-    }
+  const sources = options.sources ?? DEFAULT_SOURCES
+
+  const record = subjectRoute("write", async (request, who, settle) => {
+    const body = objectBody(await jsonOf(request))
+    const issues = bodyIssues(body, sources)
+    if (issues.length > 0) throw new Reply(invalid(issues))
     const given = body.evidence
-    const jurisdiction = (await options.jurisdiction?.(request)) ?? body.jurisdiction
-    const result = await kit.record({
-      source: "banner",
-      ...body,
-      tenant,
-      subject,
-      ...(jurisdiction !== undefined ? { jurisdiction } : {}),
+    const age = (await options.age?.(request)) ?? undefined
+    const command = {
+      decisions: body.decisions,
+      source: body.source ?? sources[0] ?? "banner",
+      tenant: who.tenant,
+      subject: who.subject,
+      ...(who.jurisdiction !== null ? { jurisdiction: who.jurisdiction } : {}),
+      ...(age !== undefined ? { age } : {}),
+      // A browser's keys live in their own namespace, so none can claim a key a webhook or import uses.
+      ...(typeof body.idempotencyKey === "string" ? { idempotencyKey: `web:${body.idempotencyKey}` } : {}),
       // Evidence that is not an object is passed through untouched so validation reports it.
       evidence:
         isPlainObject(given) || given === undefined
@@ -75,7 +104,12 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
               userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? undefined,
             }
           : given,
-    } as never)
+    }
+    // Checked before anything is written for the request (the login link, GPC).
+    const checked = Command.validateRecord(policy, command, Date.now())
+    if (!checked.ok) throw checked.error
+    await settle()
+    const result = await kit.record(command as never)
     return json(result.duplicate ? 200 : 201, {
       commandId: result.commandId,
       duplicate: result.duplicate,
@@ -84,8 +118,10 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     })
   })
 
-  const state = subjectRoute(async (_request, { tenant, subject, customer }) => {
-    const decisions = await kit.decisions(tenant, subject)
+  const state = subjectRoute("read", async (request, who, settle) => {
+    await settle()
+    const { tenant, subject, customer } = who
+    const decisions = withGpc(request, who, await kit.decisions(tenant, subject))
     return json(200, {
       identified: customer !== null,
       decisions: choices(decisions),
@@ -93,8 +129,12 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     })
   })
 
-  const preferences = subjectRoute(async (request, { tenant, subject, customer }) => {
-    const decisions = new Map((await kit.decisions(tenant, subject)).map((d) => [d.purpose, d]))
+  const preferences = subjectRoute("read", async (request, who, settle) => {
+    await settle()
+    const { tenant, subject, customer } = who
+    const decisions = new Map(
+      withGpc(request, who, await kit.decisions(tenant, subject)).map((d) => [d.purpose, d]),
+    )
     const requested = new URL(request.url).searchParams.get("locale")
     const locale =
       requested === "th" || requested === "en"
@@ -134,9 +174,9 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     })
   })
 
-  const events = subjectRoute(async (request, { tenant, subject }) => {
-    guardOrigin(request)
-    const body = objectBody(await readJson(request, limit))
+  const events = subjectRoute("write", async (request, who, settle) => {
+    const { tenant, subject } = who
+    const body = objectBody(await jsonOf(request))
     const issues: Array<WireIssue> = []
     const { purpose, name, properties } = body
     for (const key of Object.keys(body)) {
@@ -163,6 +203,7 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
       issues.push({ code: "MALFORMED", path: ["properties"], message: "must be an object" })
     }
     if (issues.length > 0) return invalid(issues)
+    await settle()
     const decision = await kit.gate.track({ tenant, subject, purpose: purpose as string })
     if (!decision.allowed) return json(200, { accepted: false, reason: decision.reason })
     await options.collect!({

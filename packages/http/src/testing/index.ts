@@ -9,6 +9,7 @@ import { type Client, createConsentKit, MemoryStore } from "@consentkit/core"
 import { type ConformancePurpose, conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { CollectedEvent, HandlerOptions, Kit } from "../handler.js"
+import { operatorToken } from "../operatorToken.js"
 
 /** A running server. */
 export interface StartedServer {
@@ -24,14 +25,14 @@ export interface StartedServer {
  */
 export type StartServer = (kit: Kit, options: HandlerOptions) => Promise<StartedServer>
 
-const OPERATOR = "Bearer operator-token"
+const OPERATOR = "Bearer operator-token-0123456789abcdef0123456789"
 
 /** The options the suite mounts: tenant, customer and jurisdiction from headers, an operator token, a collect hook. */
 export const conformanceOptions = (collected: Array<CollectedEvent>): HandlerOptions => ({
   tenant: (request) => request.headers.get("x-tenant") ?? "default",
   identify: (request) => request.headers.get("x-customer"),
   jurisdiction: (request) => request.headers.get("x-jurisdiction") ?? undefined,
-  authorizeOperator: (request) => request.headers.get("authorization") === OPERATOR,
+  authorizeOperator: operatorToken(OPERATOR.slice("Bearer ".length)),
   cookie: { secure: false },
   gpcLastUpdate: "2026-01-15",
   collect: async (event) => {
@@ -87,6 +88,12 @@ export const httpConformance = (name: string, start: StartServer): void => {
         body: typeof body === "string" ? body : JSON.stringify(body),
       })
 
+    /** A visitor the server issued: its subject id and the `cookie` header that carries it. */
+    const newVisitor = async (tenant: string) => {
+      const cookie = visitorCookie(await call(tenant, "/consent/state"))
+      return { subject: cookie.value.split(".")[0]!, headers: { cookie: `ck_vid=${cookie.value}` } }
+    }
+
     it("records consent and gives an anonymous visitor an HttpOnly, SameSite=Lax cookie", async () => {
       const tenant = uniqueTenant()
       const response = await post(
@@ -106,7 +113,9 @@ export const httpConformance = (name: string, start: StartServer): void => {
       expect(cookie.attributes).toMatch(/; SameSite=Lax/)
       expect(cookie.attributes).toMatch(/; Path=\//)
       expect(cookie.attributes).not.toMatch(/Secure/)
-      const history = await kit.history(tenant, cookie.value)
+      // A visitor id the server issued: `v_` and 128 random bits, signed.
+      expect(cookie.value).toMatch(/^v_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+      const history = await kit.history(tenant, cookie.value.split(".")[0]!)
       expect(history).toHaveLength(1)
       expect(history[0]).toMatchObject({ purpose: "analytics", action: "grant", source: "banner" })
       expect(history[0]!.evidence).toMatchObject({ userAgent: "conformance-agent", locale: "th" })
@@ -114,14 +123,14 @@ export const httpConformance = (name: string, start: StartServer): void => {
 
     it("reads the subject's state and the preference-center model in Thai and English", async () => {
       const tenant = uniqueTenant()
-      const visitor = `visitor-${tenant}`
+      const { subject: visitor, headers } = await newVisitor(tenant)
       await kit.record({
         tenant,
         subject: visitor,
         source: "banner",
         decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
       })
-      const state = await call(tenant, "/consent/state", { headers: { cookie: `ck_vid=${visitor}` } })
+      const state = await call(tenant, "/consent/state", { headers })
       expect(state.status).toBe(200)
       expect(state.headers.getSetCookie()).toEqual([])
       const stateBody = await state.json()
@@ -143,9 +152,7 @@ export const httpConformance = (name: string, start: StartServer): void => {
         security_storage: "granted",
       })
 
-      const prefs = await call(tenant, "/consent/preferences?locale=th", {
-        headers: { cookie: `ck_vid=${visitor}` },
-      })
+      const prefs = await call(tenant, "/consent/preferences?locale=th", { headers })
       expect(prefs.status).toBe(200)
       const model = await prefs.json()
       expect(model.locale).toBe("th")
@@ -166,10 +173,20 @@ export const httpConformance = (name: string, start: StartServer): void => {
 
     it("records Sec-GPC: 1 as an opt-out where it binds, and not where it does not", async () => {
       const tenant = uniqueTenant()
-      const californian = `ca-${tenant}`
-      const thai = `th-${tenant}`
+      const gpcCA = { "sec-gpc": "1", "x-jurisdiction": "US-CA" }
+      // A first, cookieless visit reads as opted out but writes nothing (anyone could send it).
+      const first = await call(tenant, "/consent/state", { headers: gpcCA })
+      expect(await first.json()).toMatchObject({
+        decisions: expect.arrayContaining([
+          expect.objectContaining({ purpose: "marketing", allowed: false, reason: "gpc_opt_out" }),
+        ]),
+      })
+      const cookie = visitorCookie(first)
+      const californian = cookie.value.split(".")[0]!
+      expect(await kit.history(tenant, californian)).toEqual([])
+      // The visitor's next request, with the cookie the server issued, records it.
       const response = await call(tenant, "/consent/state", {
-        headers: { cookie: `ck_vid=${californian}`, "sec-gpc": "1", "x-jurisdiction": "US-CA" },
+        headers: { cookie: `ck_vid=${cookie.value}`, ...gpcCA },
       })
       expect(response.status).toBe(200)
       const body = await response.json()
@@ -180,15 +197,14 @@ export const httpConformance = (name: string, start: StartServer): void => {
       expect(history.map((e) => [e.purpose, e.action, e.source])).toEqual([["marketing", "deny", "gpc"]])
       expect(history[0]!.jurisdiction).toBe("US-CA")
       // The same signal again writes nothing more.
-      await call(tenant, "/consent/state", {
-        headers: { cookie: `ck_vid=${californian}`, "sec-gpc": "1", "x-jurisdiction": "US-CA" },
-      })
+      await call(tenant, "/consent/state", { headers: { cookie: `ck_vid=${cookie.value}`, ...gpcCA } })
       expect(await kit.history(tenant, californian)).toHaveLength(1)
 
+      const thai = await newVisitor(tenant)
       await call(tenant, "/consent/state", {
-        headers: { cookie: `ck_vid=${thai}`, "sec-gpc": "1", "x-jurisdiction": "TH" },
+        headers: { ...thai.headers, "sec-gpc": "1", "x-jurisdiction": "TH" },
       })
-      expect(await kit.history(tenant, thai)).toEqual([])
+      expect(await kit.history(tenant, thai.subject)).toEqual([])
     })
 
     it("serves /.well-known/gpc.json", async () => {
@@ -200,8 +216,7 @@ export const httpConformance = (name: string, start: StartServer): void => {
 
     it("collects events only while the subject allows their purpose", async () => {
       const tenant = uniqueTenant()
-      const visitor = `collect-${tenant}`
-      const headers = { cookie: `ck_vid=${visitor}` }
+      const { subject: visitor, headers } = await newVisitor(tenant)
       const send = (name: string) =>
         post(tenant, "/consent/events", { purpose: "analytics", name, properties: { path: "/tea" } }, headers)
       expect(await (await send("before-consent")).json()).toEqual({ accepted: false, reason: "no_consent" })
@@ -228,8 +243,7 @@ export const httpConformance = (name: string, start: StartServer): void => {
 
     it("answers malformed bodies with 400 and a readable error, and writes nothing", async () => {
       const tenant = uniqueTenant()
-      const visitor = `malformed-${tenant}`
-      const headers = { cookie: `ck_vid=${visitor}` }
+      const { subject: visitor, headers } = await newVisitor(tenant)
       const cases: Array<[string, unknown, string]> = [
         ["/consent/record", "{not json", "MALFORMED"],
         ["/consent/record", [], "MALFORMED"],
@@ -248,6 +262,14 @@ export const httpConformance = (name: string, start: StartServer): void => {
           "/consent/record",
           {
             subject: "someone-else",
+            decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+          },
+          "MALFORMED",
+        ],
+        [
+          "/consent/record",
+          {
+            occurredAt: "2020-01-01T00:00:00Z",
             decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
           },
           "MALFORMED",
@@ -283,16 +305,16 @@ export const httpConformance = (name: string, start: StartServer): void => {
 
     it("links the anonymous visitor to the customer at login", async () => {
       const tenant = uniqueTenant()
-      const visitor = `before-login-${tenant}`
+      const { subject: visitor, headers } = await newVisitor(tenant)
       const customer = `customer-${tenant}`
       await post(
         tenant,
         "/consent/record",
         { decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }] },
-        { cookie: `ck_vid=${visitor}` },
+        headers,
       )
       const response = await call(tenant, "/consent/state", {
-        headers: { cookie: `ck_vid=${visitor}`, "x-customer": customer },
+        headers: { ...headers, "x-customer": customer },
       })
       const body = await response.json()
       expect(body.identified).toBe(true)
@@ -302,6 +324,45 @@ export const httpConformance = (name: string, start: StartServer): void => {
       expect((await kit.history(tenant, customer)).map((e) => [e.purpose, e.source])).toEqual([
         ["analytics", "link"],
       ])
+    })
+
+    it("ignores a visitor cookie the server did not issue: a customer's id there reads and writes nothing of theirs", async () => {
+      const tenant = uniqueTenant()
+      const customer = `customer-${tenant}`
+      await kit.record({
+        tenant,
+        subject: customer,
+        source: "pos",
+        decisions: [{ purpose: "marketing", action: "grant", noticeVersion: 1 }],
+      })
+      const forged = { cookie: `ck_vid=${customer}` }
+      const state = await call(tenant, "/consent/state", { headers: forged })
+      expect((await state.json()).decisions).toContainEqual(
+        expect.objectContaining({ purpose: "marketing", allowed: false, reason: "no_consent" }),
+      )
+      // A fresh visitor was issued instead.
+      expect(visitorCookie(state).value).toMatch(/^v_/)
+      const withdraw = await post(
+        tenant,
+        "/consent/record",
+        { decisions: [{ purpose: "marketing", action: "withdraw" }] },
+        forged,
+      )
+      expect(withdraw.status).toBe(201)
+      expect((await kit.history(tenant, customer)).map((e) => e.action)).toEqual(["grant"])
+    })
+
+    it("refuses a state change that is not JSON with 415 and writes nothing", async () => {
+      const tenant = uniqueTenant()
+      const { subject, headers } = await newVisitor(tenant)
+      const response = await call(tenant, "/consent/record", {
+        method: "POST",
+        headers: { ...headers, "content-type": "text/plain" },
+        body: JSON.stringify({ decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }] }),
+      })
+      expect(response.status).toBe(415)
+      expect((await response.json()).error.code).toBe("UNSUPPORTED_MEDIA_TYPE")
+      expect(await kit.history(tenant, subject)).toEqual([])
     })
 
     it("keeps history, export and erase behind the operator hook", async () => {
@@ -318,7 +379,10 @@ export const httpConformance = (name: string, start: StartServer): void => {
         ["GET", `/consent/subjects/${subject}/export`],
         ["POST", `/consent/subjects/${subject}/erase`],
       ] as const) {
-        const refused = await call(tenant, path, { method, headers: { authorization: "Bearer wrong" } })
+        const refused = await call(tenant, path, {
+          method,
+          headers: { authorization: "Bearer wrong", "content-type": "application/json" },
+        })
         expect(refused.status, `${method} ${path}`).toBe(403)
         expect((await refused.json()).error.code).toBe("FORBIDDEN")
       }
