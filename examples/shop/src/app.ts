@@ -232,7 +232,8 @@ export const createApp = (ctx: AppContext) => {
     const pc = await pageContext(c.req.raw)
     const form = await c.req.parseBody()
     if (form.confirm !== "yes") return page(erasePage(pc, pc.customer ? "customer" : "visitor"), 400)
-    const visitor = cookiesOf(c.req.header("cookie")).get("ck_vid")
+    // Only a visitor id the consent handler issued (its cookie is signed), never a raw cookie value.
+    const visitor = await consent.visitorOf(c.req.raw)
     const subject = pc.customer?.id ?? visitor
     if (!subject) return redirect("/privacy")
     const requestedBy = pc.customer

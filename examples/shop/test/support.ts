@@ -74,7 +74,8 @@ export const newContext = async (
 export const visitorOf = async (context: BrowserContext): Promise<string> => {
   const cookie = (await context.cookies()).find((c) => c.name === "ck_vid")
   if (!cookie) throw new Error("no ck_vid cookie yet")
-  return cookie.value
+  // The cookie carries `<visitor id>.<signature>`.
+  return decodeURIComponent(cookie.value).split(".")[0]!
 }
 
 /** Signs a seeded customer in (password `siamtea`). */

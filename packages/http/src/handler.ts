@@ -80,5 +80,5 @@ export const createHandler = (kit: Kit, options: HandlerOptions): ConsentHandler
     )
   }
 
-  return Object.assign(handle, { basePath, owns })
+  return Object.assign(handle, { basePath, owns, visitorOf: session.visitorOf })
 }

@@ -100,4 +100,6 @@ export interface ConsentHandler {
   readonly basePath: string
   /** Whether a path is the handler's (under the base path, or `/.well-known/gpc.json`). */
   readonly owns: (pathname: string) => boolean
+  /** The visitor id of the request's cookie if this handler issued it (signature checked), else null. */
+  readonly visitorOf: (request: Request) => Promise<string | null>
 }

@@ -174,7 +174,11 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
       for (const cookie of setCookie) response.headers.append("set-cookie", cookie)
       return response
     }
-  return { tenantOf, guardWrite, subjectRoute, withGpc }
+  const visitorOf = async (request: Request): Promise<string | null> => {
+    const cookie = parseCookies(request.headers.get("cookie")).get(cookieName)
+    return cookie ? visitors.verify(await tenantOf(request), cookie) : null
+  }
+  return { tenantOf, guardWrite, subjectRoute, withGpc, visitorOf }
 }
 
 /** The session helpers of one handler. */
