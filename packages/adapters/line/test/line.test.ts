@@ -373,4 +373,30 @@ describe("LINE messenger against a local LINE API", () => {
     expect(await fresh.json()).toEqual({ recorded: 1 })
     expect((await kit.decide(tenant, subject!, "marketing.line")).reason).toBe("withdrawn")
   })
+
+  it("answers a signed but malformed body with a generic 400, not the parser's text", async () => {
+    const webhook = unfollowWebhook(kit, {
+      tenant: freshTenant(),
+      channelSecret: SECRET,
+      path: "/line/webhook",
+    })
+    for (const [body, message] of [
+      ["{not json", "the body is not JSON"],
+      ['{"events":"x"}', "expected an events array"],
+      [
+        JSON.stringify({ events: [{ type: "unfollow", source: { type: "user", userId: lineId("x") } }] }),
+        "an event has no timestamp",
+      ],
+    ]) {
+      const response = await webhook.handle(
+        new Request("http://127.0.0.1/line/webhook", {
+          method: "POST",
+          headers: { "x-line-signature": server.sign(body!, SECRET) },
+          body,
+        }),
+      )
+      expect(response.status).toBe(400)
+      expect(await response.json()).toEqual({ message })
+    }
+  })
 })

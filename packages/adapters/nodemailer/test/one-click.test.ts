@@ -171,6 +171,39 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
     expect((await kit.decide(tenant, subject, "marketing.email")).reason).toBe("withdrawn")
   })
 
+  it("answers a store failure with a generic error, never the driver's text, and hands the error to the host", async () => {
+    const logged: Array<unknown> = []
+    const driverText = "connect ECONNREFUSED 10.0.0.7:5432 (user=consentkit password=s3cret)"
+    const failing = createHandler(kit, {
+      tenant: "siamtea",
+      basePath: "/consent",
+      onError: (error) => logged.push(error),
+      routes: [
+        oneClickUnsubscribe(
+          {
+            optOut: async () => {
+              throw new Error(driverText)
+            },
+          },
+          { secret: SECRET, path: "/unsubscribe" },
+        ),
+      ],
+    })
+    const token = Unsubscribe.sign(SECRET, { tenant: "siamtea", subject: "c-1", purpose: "marketing.email" })
+    const response = await failing(
+      new Request(Unsubscribe.url("https://siamtea.example/consent/unsubscribe", token), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "List-Unsubscribe=One-Click",
+      }),
+    )
+    expect(response.status).toBe(500)
+    const body = await response.text()
+    expect(body).not.toMatch(/ECONNREFUSED|s3cret|5432/)
+    expect(body).toMatch(/internal error/)
+    expect(logged).toMatchObject([{ message: driverText }])
+  })
+
   it("never unsubscribes on GET or without the One-Click body", async () => {
     const { tenant, subject, address } = await subscribed()
     await send(tenant, subject, "hello")

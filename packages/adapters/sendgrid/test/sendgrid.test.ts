@@ -339,4 +339,23 @@ describe.each([
       expect(w.evidence.metadata).toMatchObject({ sgTimestamp: timestamp })
     }
   })
+
+  it("answers a signed but malformed body with a generic 400, not the decoder's text", async () => {
+    const webhook = mail.eventWebhook({ publicKey: verificationKey, path: "/sendgrid/events" })
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    for (const body of ["{not json", '[{"timestamp":"yesterday"}]', '{"event":"unsubscribe"}']) {
+      const response = await webhook.handle(
+        new Request("http://127.0.0.1/sendgrid/events", {
+          method: "POST",
+          headers: {
+            "x-twilio-email-event-webhook-signature": signEvents(timestamp, body),
+            "x-twilio-email-event-webhook-timestamp": timestamp,
+          },
+          body,
+        }),
+      )
+      expect(response.status).toBe(400)
+      expect(await response.text()).toBe("expected a JSON array of events")
+    }
+  })
 })
