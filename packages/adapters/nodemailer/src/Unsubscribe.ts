@@ -27,8 +27,10 @@ const CONTEXT = "consentkit/list-unsubscribe/v1\u0000"
 
 const secrets = (secret: Secret): ReadonlyArray<string> => {
   const list = typeof secret === "string" ? [secret] : secret
-  if (list.length === 0 || list.some((s) => s.length < 16))
-    throw new Error("unsubscribe secret: give at least one secret of 16 or more characters")
+  if (list.length === 0 || list.some((s) => typeof s !== "string" || s.length < 16 || s.trim() === ""))
+    throw new Error(
+      "unsubscribe secret: give at least one secret of 16 or more characters (e.g. process.env.UNSUBSCRIBE_SECRET), never a literal default",
+    )
   return list
 }
 

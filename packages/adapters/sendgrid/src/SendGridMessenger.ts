@@ -121,7 +121,7 @@ export const DEFAULT_EVENT_WEBHOOK_MAX_AGE_SECONDS = 300
 const verificationKey = (publicKey: unknown): KeyObject => {
   if (typeof publicKey !== "string" || publicKey.trim() === "")
     throw new Error(
-      "eventWebhook: publicKey is empty; pass the verification key from SendGrid's Mail Settings → Event Webhook (e.g. process.env.SENDGRID_WEBHOOK_PUBLIC_KEY)",
+      "eventWebhook: publicKey is empty; pass the verification key from SendGrid's Mail Settings → Event Webhook (e.g. process.env.SENDGRID_WEBHOOK_VERIFICATION_KEY)",
     )
   let key: KeyObject
   try {
