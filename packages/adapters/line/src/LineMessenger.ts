@@ -303,12 +303,17 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
     deliveryId === undefined
       ? randomUUID()
       : uuid5(JSON.stringify(["consentkit/line-retry-key/v1", name, ...what, deliveryId]))
-  // Sends once per key: a 409 for an accepted key means an earlier attempt was delivered.
-  const once = async <A>(send: () => Promise<A>, accepted: (error: HTTPFetchError) => A): Promise<A> => {
+  // Sends once per key: a 409 for an accepted key means an earlier attempt was delivered. The SDK
+  // only parses a body after a 2xx, so a SyntaxError is a delivered send whose answer is unreadable.
+  const once = async <A>(
+    send: () => Promise<A>,
+    accepted: (error: HTTPFetchError | null) => A,
+  ): Promise<A> => {
     try {
       return await send()
     } catch (error) {
       if (alreadyAccepted(error)) return accepted(error)
+      if (error instanceof SyntaxError) return accepted(null)
       throw error
     }
   }
@@ -380,7 +385,7 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
                 key,
               )
             ).body,
-          (error) => parsed(error.body),
+          (error) => (error ? parsed(error.body) : null),
         )
         return { sentMessages: sentMessagesOf(body), decision }
       },
@@ -438,7 +443,7 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
                 key,
               )
             ).httpResponse.headers.get("x-line-request-id"),
-          (error) => error.headers.get("x-line-accepted-request-id"),
+          (error) => error?.headers.get("x-line-accepted-request-id") ?? null,
         )
         return {
           via: "narrowcast",

@@ -248,10 +248,10 @@ describe("LINE messenger against a local LINE API", () => {
     expect(server.audiences.get(line.exclusionAudience(tenant)!)!.userIds.has(userId)).toBe(true)
   })
 
-  it("resolves a push LINE answered with a 2xx that has no sentMessages, and delivers it once", async () => {
+  it("resolves a push LINE answered with a 2xx that has no sentMessages (or no JSON), and delivers it once", async () => {
     const tenant = freshTenant()
     const [a] = await customers(tenant, 1)
-    for (const raw of ["", "{}", "null"]) {
+    for (const raw of ["", "{}", "null", "OK"]) {
       server.nextAnswerBody("/v2/bot/message/push", raw)
       const sent = await line.push({
         tenant,
@@ -262,7 +262,7 @@ describe("LINE messenger against a local LINE API", () => {
       expect(sent.sentMessages).toEqual([])
       expect(sent.decision.allowed).toBe(true)
     }
-    expect(server.delivered(lineId(a!))).toEqual(["t", "t{}", "tnull"])
+    expect(server.delivered(lineId(a!))).toEqual(["t", "t{}", "tnull", "tOK"])
   })
 
   it("sends every retry of one deliveryId with the same retry key, so LINE delivers a retried push once", async () => {
