@@ -6,12 +6,13 @@
  *
  * @since 0.1.0
  */
-import { randomUUID } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 import type { AdapterDescriptor, Decision, Intent } from "@consentkit/core"
 import { ConsentRequired } from "@consentkit/core"
-import { manageAudience, messagingApi } from "@line/bot-sdk"
+import { HTTPFetchError, manageAudience, messagingApi } from "@line/bot-sdk"
 import { Data } from "effect"
 import { defineMessenger, RecipientNotFound } from "./internal/gate.js"
+import { requireSecret } from "./internal/secret.js"
 
 /** Where a subject's LINE user id comes from (e.g. the host's LINE Login table). */
 export interface LineRecipients {
@@ -27,7 +28,7 @@ export interface LineRecipients {
 
 /** Options of `lineMessenger`: one per LINE Official Account. */
 export interface LineMessengerOptions {
-  /** A long-lived or stateless channel access token of the official account. */
+  /** A long-lived or stateless channel access token of the official account (read it from the environment; empty is refused). */
   readonly channelAccessToken: string
   readonly recipients: LineRecipients
   /** API origin (default `https://api.line.me`); tests point it at a local server. */
@@ -81,7 +82,14 @@ export interface LineMessenger {
     readonly purpose: string
     readonly messages: ReadonlyArray<LineMessage>
     readonly notificationDisabled?: boolean
+    /**
+     * What this send is in your system (an outbox row, `journey:step:subject`): every call with the
+     * same id sends the same `X-Line-Retry-Key`, so LINE delivers a retried push once. Without it
+     * each call is a new send.
+     */
+    readonly deliveryId?: string
   }) => Promise<{
+    /** The ids LINE returned; empty when LINE's answer carried none (a repeated retry key, or a 2xx with no body). */
     readonly sentMessages: ReadonlyArray<{ readonly id: string }>
     readonly decision: Decision.Decision
   }>
@@ -92,6 +100,8 @@ export interface LineMessenger {
     readonly purpose: string
     readonly messages: ReadonlyArray<LineMessage>
     readonly notificationDisabled?: boolean
+    /** As for `push`: the same id sends the same retry key per 500-recipient batch. */
+    readonly deliveryId?: string
   }) => Promise<MulticastResult>
   /**
    * Sends to every subject who allows `purpose` now: an audience uploaded from current consent,
@@ -105,12 +115,16 @@ export interface LineMessenger {
     /** A demographic filter applied on top of consent. */
     readonly filter?: messagingApi.Filter
     readonly notificationDisabled?: boolean
+    /** As for `push`: the same id sends the same retry key. */
+    readonly deliveryId?: string
   }) => Promise<NarrowcastResult>
   /** Broadcasts to every friend, only for purposes that need no consent (e.g. a `legal_obligation` notice); rejects with `BroadcastRefused` otherwise. */
   readonly broadcast: (request: {
     readonly tenant: string
     readonly purpose: string
     readonly messages: ReadonlyArray<LineMessage>
+    /** As for `push`: the same id sends the same retry key. */
+    readonly deliveryId?: string
   }) => Promise<void>
   /** The exclusion audience's id for a tenant, once one exists. */
   readonly exclusionAudience: (tenant: string) => number | null
@@ -130,6 +144,35 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<Array<A>> => {
 // LINE audience names: at most 120 characters, no control characters.
 const audienceName = (text: string) => text.replace(/[\p{Cc}]/gu, " ").slice(0, 120)
 
+// A fixed namespace, so retry keys are RFC 4122 version-5 UUIDs of what the send is.
+const RETRY_KEY_NAMESPACE = Buffer.from("6f1c2a52e0b54d3e9a7d3c1b5e8f0a47", "hex")
+
+/** A name-based (version 5) UUID: the same name gives the same UUID, as LINE's retry key must be across retries. */
+const uuid5 = (name: string): string => {
+  const hash = createHash("sha1").update(RETRY_KEY_NAMESPACE).update(name, "utf8").digest()
+  hash[6] = (hash[6]! & 0x0f) | 0x50
+  hash[8] = (hash[8]! & 0x3f) | 0x80
+  const hex = hash.subarray(0, 16).toString("hex")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** LINE's answer to a retry key it already accepted: 409 with the first request's id (the send happened). */
+const alreadyAccepted = (error: unknown): error is HTTPFetchError =>
+  error instanceof HTTPFetchError &&
+  error.status === 409 &&
+  error.headers.get("x-line-accepted-request-id") !== null
+
+/** The `sentMessages` of a push answer, whatever the answer's shape (null body, `{}`, a 409's body). */
+const sentMessagesOf = (body: unknown): ReadonlyArray<{ readonly id: string }> => {
+  const list =
+    typeof body === "object" && body !== null ? (body as { sentMessages?: unknown }).sentMessages : undefined
+  if (!Array.isArray(list)) return []
+  return list.flatMap((m: unknown) => {
+    const id = typeof m === "object" && m !== null ? (m as { id?: unknown }).id : undefined
+    return typeof id === "string" ? [{ id }] : []
+  })
+}
+
 interface Exclusion {
   audienceGroupId: number | null
   /** Suppressed subjects and their LINE ids. */
@@ -144,7 +187,9 @@ interface Exclusion {
  * every send passes the kit's gate. The SDK clients are built on first use.
  */
 export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<LineMessenger> => {
+  requireSecret("channelAccessToken", "LINE_CHANNEL_ACCESS_TOKEN", options.channelAccessToken)
   const channel = options.channel ?? "line"
+  const name = options.name ?? "line"
   const useExclusion = options.exclusionAudience ?? true
   let sdk:
     | { client: messagingApi.MessagingApiClient; audiences: manageAudience.ManageAudienceClient }
@@ -209,7 +254,7 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
   }
 
   const gateOptions: Parameters<typeof defineMessenger>[0] = {
-    name: options.name ?? "line",
+    name,
     channels: [channel],
     suppress: async (intent) => {
       if (!useExclusion) return
@@ -253,6 +298,33 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
     },
   }
 
+  // The key names the send, never the attempt: a retry after a lost answer is a repeat LINE drops.
+  const retryKey = (deliveryId: string | undefined, ...what: ReadonlyArray<string | number>): string =>
+    deliveryId === undefined
+      ? randomUUID()
+      : uuid5(JSON.stringify(["consentkit/line-retry-key/v1", name, ...what, deliveryId]))
+  // Sends once per key: a 409 for an accepted key means an earlier attempt was delivered. The SDK
+  // only parses a body after a 2xx, so a SyntaxError is a delivered send whose answer is unreadable.
+  const once = async <A>(
+    send: () => Promise<A>,
+    accepted: (error: HTTPFetchError | null) => A,
+  ): Promise<A> => {
+    try {
+      return await send()
+    } catch (error) {
+      if (alreadyAccepted(error)) return accepted(error)
+      if (error instanceof SyntaxError) return accepted(null)
+      throw error
+    }
+  }
+  const parsed = (text: string): unknown => {
+    try {
+      return JSON.parse(text)
+    } catch {
+      return null
+    }
+  }
+
   const lineIdOf = async (tenant: string, subject: string): Promise<string> => {
     const userId = await options.recipients.resolve(tenant, subject)
     if (!userId)
@@ -272,6 +344,7 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
       purpose,
       messages,
       notificationDisabled,
+      deliveryId,
     }) => {
       const sent: Array<string> = []
       const to: Array<string> = []
@@ -287,26 +360,37 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
           else throw error
         }
       }
-      for (const batch of chunks(to, MULTICAST_MAX))
-        await line().client.multicast(
-          { to: batch, messages: [...messages], notificationDisabled },
-          randomUUID(),
+      let index = 0
+      for (const batch of chunks(to, MULTICAST_MAX)) {
+        const key = retryKey(deliveryId, "multicast", tenant, index++)
+        await once(
+          () => line().client.multicast({ to: batch, messages: [...messages], notificationDisabled }, key),
+          () => ({}),
         )
+      }
       return { sent, refused }
     }
 
     return {
-      push: async ({ tenant, subject, purpose, messages, notificationDisabled }) => {
+      push: async ({ tenant, subject, purpose, messages, notificationDisabled, deliveryId }) => {
         const decision = await gate.assertSend({ tenant, subject, channel, purpose })
         const to = await lineIdOf(tenant, subject)
-        const response = await line().client.pushMessage(
-          { to, messages: [...messages], notificationDisabled },
-          randomUUID(),
+        const key = retryKey(deliveryId, "push", tenant, subject)
+        // Any 2xx is a delivery: its body is only informative, so a missing `sentMessages` must not turn it into a failure a caller retries.
+        const body = await once<unknown>(
+          async () =>
+            (
+              await line().client.pushMessageWithHttpInfo(
+                { to, messages: [...messages], notificationDisabled },
+                key,
+              )
+            ).body,
+          (error) => (error ? parsed(error.body) : null),
         )
-        return { sentMessages: response.sentMessages.map((m) => ({ id: m.id })), decision }
+        return { sentMessages: sentMessagesOf(body), decision }
       },
       multicast,
-      narrowcast: async ({ tenant, purpose, messages, filter, notificationDisabled }) => {
+      narrowcast: async ({ tenant, purpose, messages, filter, notificationDisabled, deliveryId }) => {
         const kit = gate.kit
         const subjects: Array<string> = []
         const ids: Array<string> = []
@@ -318,7 +402,14 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
           ids.push(userId)
         }
         if (ids.length < MIN_AUDIENCE) {
-          const result = await multicast({ tenant, subjects, purpose, messages, notificationDisabled })
+          const result = await multicast({
+            tenant,
+            subjects,
+            purpose,
+            messages,
+            notificationDisabled,
+            deliveryId,
+          })
           return { via: "multicast", recipients: result.sent.length }
         }
         const audienceGroupId = await upload(
@@ -343,19 +434,26 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
                   { type: "operator", not: { type: "audience", audienceGroupId: exclusion } },
                 ],
               }
-        const response = await line().client.narrowcastWithHttpInfo(
-          { messages: [...messages], recipient, filter, notificationDisabled },
-          randomUUID(),
+        const key = retryKey(deliveryId, "narrowcast", tenant, purpose)
+        const requestId = await once(
+          async () =>
+            (
+              await line().client.narrowcastWithHttpInfo(
+                { messages: [...messages], recipient, filter, notificationDisabled },
+                key,
+              )
+            ).httpResponse.headers.get("x-line-request-id"),
+          (error) => error?.headers.get("x-line-accepted-request-id") ?? null,
         )
         return {
           via: "narrowcast",
-          requestId: response.httpResponse.headers.get("x-line-request-id"),
+          requestId,
           audienceGroupId,
           exclusionAudienceGroupId: exclusion,
           recipients: ids.length,
         }
       },
-      broadcast: async ({ tenant, purpose, messages }) => {
+      broadcast: async ({ tenant, purpose, messages, deliveryId }) => {
         const kit = gate.kit
         const basis = kit.policy.purposes.get(purpose)?.lawfulBasis
         if (basis === undefined || basis === "consent" || basis === "legitimate_interest")
@@ -363,7 +461,11 @@ export const lineMessenger = (options: LineMessengerOptions): AdapterDescriptor<
             message: `broadcast refused for "${purpose}" of tenant "${tenant}": it reaches every friend unchecked, so only purposes that need no consent may use it (use narrowcast)`,
             purpose,
           })
-        await line().client.broadcast({ messages: [...messages] }, randomUUID())
+        const key = retryKey(deliveryId, "broadcast", tenant, purpose)
+        await once(
+          () => line().client.broadcast({ messages: [...messages] }, key),
+          () => ({}),
+        )
       },
       exclusionAudience: (tenant) => exclusions.get(tenant)?.audienceGroupId ?? null,
     }

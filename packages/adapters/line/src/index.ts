@@ -18,4 +18,10 @@ export {
   type MulticastResult,
   type NarrowcastResult,
 } from "./LineMessenger.js"
-export { type Route, type UnfollowWebhookOptions, unfollowWebhook, type WebhookRoute } from "./Webhook.js"
+export {
+  DEFAULT_MAX_EVENT_AGE_MS,
+  type Route,
+  type UnfollowWebhookOptions,
+  unfollowWebhook,
+  type WebhookRoute,
+} from "./Webhook.js"

@@ -6,7 +6,9 @@
  * Modelled on LINE's Messaging API reference: bearer-token auth (401), 400 JSON errors with
  * `details`, push → 200 `{ sentMessages }`, multicast/broadcast → 200 `{}`, narrowcast → 202 with
  * `X-Line-Request-Id`, delivered asynchronously (`settle()`), audiences evaluated at delivery
- * time and refused under 50 users (progress `errorCode: 4`); upload audiences only grow.
+ * time and refused under 50 users (progress `errorCode: 4`); upload audiences only grow. Sends
+ * honour `X-Line-Retry-Key` as LINE does: a key whose request was accepted is not delivered again,
+ * the repeat gets 409 with `X-Line-Accepted-Request-Id` (and, for push, the first `sentMessages`).
  *
  * @since 0.1.0
  */
@@ -54,6 +56,10 @@ export interface LocalLine {
   readonly follow: (...userIds: ReadonlyArray<string>) => void
   /** Processes waiting narrowcasts now, as LINE does some time after accepting them. */
   readonly settle: () => void
+  /** The next accepted request to `path` is carried out, then its connection is cut before any answer (a lost response). */
+  readonly loseNextAnswer: (path: string) => void
+  /** The next accepted request to `path` is carried out and answered with its usual status but this raw body (e.g. `""` or `"{}"`). */
+  readonly nextAnswerBody: (path: string, raw: string) => void
   /** Signs a webhook body with a channel secret: the `x-line-signature` header LINE would send. */
   readonly sign: (body: string, channelSecret: string) => string
   readonly close: () => Promise<void>
@@ -104,6 +110,23 @@ const audienceIds = (body: unknown): Array<unknown> => {
   return list.map((a: unknown) => field(a, "id"))
 }
 
+/** The sends that take `X-Line-Retry-Key`; LINE refuses it on other endpoints. */
+const SENDS: ReadonlySet<string> = new Set([
+  "/v2/bot/message/push",
+  "/v2/bot/message/multicast",
+  "/v2/bot/message/narrowcast",
+  "/v2/bot/message/broadcast",
+])
+const RETRY_KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const parse = (raw: string): unknown => {
+  try {
+    return raw ? JSON.parse(raw) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const userIds = (ids: ReadonlyArray<unknown>): ids is ReadonlyArray<string> => ids.every(isUserId)
 
 /** Starts the local LINE API; `channelAccessToken` is the only token it accepts. */
@@ -115,6 +138,10 @@ export const localLine = async (options: { readonly channelAccessToken: string }
   const narrowcasts: Array<LineNarrowcast> = []
   const friends = new Set<string>()
   let nextAudience = 1_000_000
+  // Retry keys of accepted sends → the accepted request's id and answer (LINE keeps them 24 hours).
+  const accepted = new Map<string, { readonly requestId: string; readonly payload: unknown }>()
+  const lose = new Set<string>()
+  const bodies = new Map<string, string>()
 
   const deliver = (userId: string, messages: ReadonlyArray<Message>) => {
     const list = inbox.get(userId) ?? []
@@ -278,20 +305,31 @@ export const localLine = async (options: { readonly channelAccessToken: string }
     const raw = Buffer.concat(chunks).toString("utf8")
     let status: number
     let payload: unknown
+    const path = new URL(req.url ?? "/", "http://line.local").pathname
+    const retryKey = (req.headers["x-line-retry-key"] as string | undefined) ?? null
+    const retryable = req.method === "POST" && SENDS.has(path)
+    const earlier = retryable && retryKey !== null ? accepted.get(`${path} ${retryKey}`) : undefined
     if (req.headers.authorization !== `Bearer ${options.channelAccessToken}`) {
       status = 401
       payload = {
         message: "Authentication failed. Confirm that the access token in the authorization header is valid.",
       }
+    } else if (retryKey !== null && (!retryable || !RETRY_KEY.test(retryKey))) {
+      status = 400
+      payload = { message: "The retry key is invalid" }
+    } else if (earlier) {
+      // Already accepted: LINE does not send again and points at the first request.
+      requests.push({ method: req.method ?? "GET", path: req.url ?? "/", body: parse(raw), retryKey })
+      res.setHeader("x-line-accepted-request-id", earlier.requestId)
+      status = 409
+      payload = {
+        message: "The retry key is already accepted",
+        ...(path === "/v2/bot/message/push" ? { sentMessages: field(earlier.payload, "sentMessages") } : {}),
+      }
     } else {
       try {
         const body: unknown = raw ? JSON.parse(raw) : undefined
-        requests.push({
-          method: req.method ?? "GET",
-          path: req.url ?? "/",
-          body,
-          retryKey: (req.headers["x-line-retry-key"] as string | undefined) ?? null,
-        })
+        requests.push({ method: req.method ?? "GET", path: req.url ?? "/", body, retryKey })
         ;[status, payload] = route(req, body, res)
       } catch (error) {
         status = 400
@@ -304,11 +342,17 @@ export const localLine = async (options: { readonly channelAccessToken: string }
             : { message: "The request body could not be parsed as JSON" }
       }
     }
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "x-line-request-id": res.getHeader("x-line-request-id") ?? randomUUID(),
-    })
-    res.end(JSON.stringify(payload))
+    const requestId = String(res.getHeader("x-line-request-id") ?? randomUUID())
+    const ok = status >= 200 && status < 300
+    if (ok && retryable && retryKey !== null) accepted.set(`${path} ${retryKey}`, { requestId, payload })
+    if (ok && lose.delete(path)) {
+      req.socket.destroy()
+      return
+    }
+    const replaced = ok ? bodies.get(path) : undefined
+    if (replaced !== undefined) bodies.delete(path)
+    res.writeHead(status, { "content-type": "application/json", "x-line-request-id": requestId })
+    res.end(replaced ?? JSON.stringify(payload))
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const { port } = server.address() as AddressInfo
@@ -324,6 +368,12 @@ export const localLine = async (options: { readonly channelAccessToken: string }
       for (const u of userIds) friends.add(u)
     },
     settle,
+    loseNextAnswer: (path) => {
+      lose.add(path)
+    },
+    nextAnswerBody: (path, raw) => {
+      bodies.set(path, raw)
+    },
     sign: (body, channelSecret) => createHmac("sha256", channelSecret).update(body).digest("base64"),
     close: () =>
       new Promise<void>((resolve) => {

@@ -247,4 +247,156 @@ describe("LINE messenger against a local LINE API", () => {
     expect(refusal).toBeInstanceOf(ConsentRequired)
     expect(server.audiences.get(line.exclusionAudience(tenant)!)!.userIds.has(userId)).toBe(true)
   })
+
+  it("resolves a push LINE answered with a 2xx that has no sentMessages (or no JSON), and delivers it once", async () => {
+    const tenant = freshTenant()
+    const [a] = await customers(tenant, 1)
+    for (const raw of ["", "{}", "null", "OK"]) {
+      server.nextAnswerBody("/v2/bot/message/push", raw)
+      const sent = await line.push({
+        tenant,
+        subject: a!,
+        purpose: "marketing.line",
+        messages: text(`t${raw}`),
+      })
+      expect(sent.sentMessages).toEqual([])
+      expect(sent.decision.allowed).toBe(true)
+    }
+    expect(server.delivered(lineId(a!))).toEqual(["t", "t{}", "tnull", "tOK"])
+  })
+
+  it("sends every retry of one deliveryId with the same retry key, so LINE delivers a retried push once", async () => {
+    const tenant = freshTenant()
+    const [a, b] = await customers(tenant, 2)
+    const keysOf = (subject: string) =>
+      server.requests
+        .filter((r) => r.path === "/v2/bot/message/push" && (r.body as { to: string }).to === lineId(subject))
+        .map((r) => r.retryKey)
+    const push = (subject: string, deliveryId: string) =>
+      line.push({ tenant, subject, purpose: "marketing.line", messages: text("receipt-42"), deliveryId })
+
+    // LINE delivers, then the answer is lost: the caller sees a failure and retries.
+    server.loseNextAnswer("/v2/bot/message/push")
+    await expect(push(a!, "order-42")).rejects.toThrow()
+    expect(server.delivered(lineId(a!))).toEqual(["receipt-42"])
+    const retried = await push(a!, "order-42")
+    expect(retried.decision.allowed).toBe(true)
+    // The repeat answers 409 with the first request's sentMessages: not sent again.
+    expect(retried.sentMessages).toHaveLength(1)
+    expect(await push(a!, "order-42")).toMatchObject({ sentMessages: retried.sentMessages })
+    expect(server.delivered(lineId(a!))).toEqual(["receipt-42"])
+    const [first, ...rest] = keysOf(a!)
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(rest).toEqual([first, first])
+
+    // Another send, or the same id for another subject, is a different key and is delivered.
+    await push(a!, "order-43")
+    await push(b!, "order-42")
+    expect(server.delivered(lineId(a!))).toEqual(["receipt-42", "receipt-42"])
+    expect(server.delivered(lineId(b!))).toEqual(["receipt-42"])
+    expect(new Set([...keysOf(a!), ...keysOf(b!)]).size).toBe(3)
+  })
+
+  it("sends a retried multicast once when it carries a deliveryId", async () => {
+    const tenant = freshTenant()
+    const [a, b] = await customers(tenant, 2)
+    const send = () =>
+      line.multicast({
+        tenant,
+        subjects: [a!, b!],
+        purpose: "marketing.line",
+        messages: text("flash"),
+        deliveryId: "campaign-7",
+      })
+    server.loseNextAnswer("/v2/bot/message/multicast")
+    await expect(send()).rejects.toThrow()
+    expect(await send()).toMatchObject({ sent: [a, b] })
+    for (const s of [a!, b!]) expect(server.delivered(lineId(s))).toEqual(["flash"])
+  })
+
+  it("refuses an empty or blank channel secret or access token at construction", () => {
+    for (const secret of ["", "   ", "\t\n"])
+      expect(() =>
+        unfollowWebhook(kit, { tenant: "t", channelSecret: secret, path: "/line/webhook" }),
+      ).toThrow(/channelSecret is empty.*LINE_CHANNEL_SECRET/)
+    expect(() =>
+      lineMessenger({ channelAccessToken: " ", baseURL: server.url, recipients: { resolve: () => null } }),
+    ).toThrow(/channelAccessToken is empty/)
+  })
+
+  it("refuses a correctly signed unfollow older than the freshness window and records nothing", async () => {
+    const tenant = freshTenant()
+    const [subject] = await customers(tenant, 1)
+    const userId = lineId(subject!)
+    await kit.link({ tenant, subject: subject!, alias: { kind: "line", value: userId } })
+    // A fixed clock a little ahead of the grant just recorded.
+    const clock = Date.now() + 60 * 60 * 1000
+    const webhook = unfollowWebhook(kit, {
+      tenant,
+      channelSecret: SECRET,
+      path: "/line/webhook",
+      now: () => clock,
+    })
+    const post = (timestamp: number, id: string) => {
+      const body = JSON.stringify({
+        destination: "Ubot",
+        events: [
+          {
+            type: "unfollow",
+            mode: "active",
+            timestamp,
+            source: { type: "user", userId },
+            webhookEventId: id,
+            deliveryContext: { isRedelivery: false },
+          },
+        ],
+      })
+      return webhook.handle(
+        new Request("http://127.0.0.1/line/webhook", {
+          method: "POST",
+          headers: { "x-line-signature": server.sign(body, SECRET) },
+          body,
+        }),
+      )
+    }
+    const before = (await kit.history(tenant, subject!)).length
+
+    const stale = await post(clock - 60 * 60 * 1000 - 1, "01STALE")
+    expect(stale.status).toBe(400)
+    expect(await stale.json()).toEqual({ message: "an event is too old" })
+    expect(await kit.history(tenant, subject!)).toHaveLength(before)
+    expect((await kit.decide(tenant, subject!, "marketing.line")).reason).toBe("granted")
+
+    // Within the hour (a redelivery, say) it still records.
+    const fresh = await post(clock - 59 * 60 * 1000, "01FRESH")
+    expect(fresh.status).toBe(200)
+    expect(await fresh.json()).toEqual({ recorded: 1 })
+    expect((await kit.decide(tenant, subject!, "marketing.line")).reason).toBe("withdrawn")
+  })
+
+  it("answers a signed but malformed body with a generic 400, not the parser's text", async () => {
+    const webhook = unfollowWebhook(kit, {
+      tenant: freshTenant(),
+      channelSecret: SECRET,
+      path: "/line/webhook",
+    })
+    for (const [body, message] of [
+      ["{not json", "the body is not JSON"],
+      ['{"events":"x"}', "expected an events array"],
+      [
+        JSON.stringify({ events: [{ type: "unfollow", source: { type: "user", userId: lineId("x") } }] }),
+        "an event has no timestamp",
+      ],
+    ]) {
+      const response = await webhook.handle(
+        new Request("http://127.0.0.1/line/webhook", {
+          method: "POST",
+          headers: { "x-line-signature": server.sign(body!, SECRET) },
+          body,
+        }),
+      )
+      expect(response.status).toBe(400)
+      expect(await response.json()).toEqual({ message })
+    }
+  })
 })

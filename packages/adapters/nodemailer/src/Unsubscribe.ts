@@ -27,8 +27,10 @@ const CONTEXT = "consentkit/list-unsubscribe/v1\u0000"
 
 const secrets = (secret: Secret): ReadonlyArray<string> => {
   const list = typeof secret === "string" ? [secret] : secret
-  if (list.length === 0 || list.some((s) => s.length < 16))
-    throw new Error("unsubscribe secret: give at least one secret of 16 or more characters")
+  if (list.length === 0 || list.some((s) => typeof s !== "string" || s.length < 16 || s.trim() === ""))
+    throw new Error(
+      "unsubscribe secret: give at least one secret of 16 or more characters (e.g. process.env.UNSUBSCRIBE_SECRET), never a literal default",
+    )
   return list
 }
 
@@ -55,14 +57,40 @@ export const sign = (
   return `${payload}.${mac(secrets(secret)[0]!, payload).toString("base64url")}`
 }
 
-/** Verifies a token (constant-time); the claims, or null when it is malformed, tampered with or too old. */
-export const verify = (
+const DAY_MS = 86_400_000
+
+/**
+ * How long a token works after the mail was sent, by default: 60 days. CAN-SPAM (15 U.S.C. 7704)
+ * wants an opt-out mechanism to work for at least 30 days after the message; 60 leaves room for
+ * mail read late, while a link found in an old mailbox stops withdrawing consent on its own.
+ */
+export const DEFAULT_MAX_AGE_MS = 60 * DAY_MS
+
+/** The shortest `maxAgeMs` accepted: CAN-SPAM's 30 days (a shorter one is usually seconds passed as ms). */
+export const MIN_MAX_AGE_MS = 30 * DAY_MS
+
+const maxAgeOf = (maxAgeMs: number | undefined): number => {
+  const value = maxAgeMs ?? DEFAULT_MAX_AGE_MS
+  if (Number.isNaN(value) || value < MIN_MAX_AGE_MS)
+    throw new Error(
+      `unsubscribe maxAgeMs must be at least ${MIN_MAX_AGE_MS} ms (30 days, CAN-SPAM's minimum); got ${value}`,
+    )
+  return value
+}
+
+/** Why a token was refused: it is not ours (malformed, tampered with), or it is ours but past its age. */
+export type Refusal = "invalid" | "expired"
+
+/** Checks a token (constant-time): its claims, or why it is refused. */
+export const check = (
   secret: Secret,
   token: string,
   options: { readonly maxAgeMs?: number; readonly now?: number } = {},
-): UnsubscribeClaims | null => {
+): { readonly claims: UnsubscribeClaims } | { readonly refused: Refusal } => {
+  const maxAgeMs = maxAgeOf(options.maxAgeMs)
+  const invalid = { refused: "invalid" } as const
   const dot = token.indexOf(".")
-  if (dot <= 0 || dot !== token.lastIndexOf(".")) return null
+  if (dot <= 0 || dot !== token.lastIndexOf(".")) return invalid
   const payload = token.slice(0, dot)
   // Compared as text, so a non-canonical encoding of the same bytes (base64's spare bits) is refused too.
   const given = Buffer.from(token.slice(dot + 1))
@@ -70,21 +98,34 @@ export const verify = (
     const expected = Buffer.from(mac(s, payload).toString("base64url"))
     return given.length === expected.length && timingSafeEqual(given, expected)
   })
-  if (!valid) return null
+  if (!valid) return invalid
   let claims: { t?: unknown; s?: unknown; p?: unknown; c?: unknown; iat?: unknown }
   try {
     claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
   } catch {
-    return null
+    return invalid
   }
   const { t, s, p, c, iat } = claims
   if (typeof t !== "string" || typeof s !== "string" || typeof p !== "string" || typeof c !== "string")
-    return null
-  if (typeof iat !== "number" || !Number.isInteger(iat)) return null
+    return invalid
+  if (typeof iat !== "number" || !Number.isInteger(iat)) return invalid
   const issuedAt = new Date(iat * 1000)
   const now = options.now ?? Date.now()
-  if (options.maxAgeMs !== undefined && now - issuedAt.getTime() > options.maxAgeMs) return null
-  return { tenant: t, subject: s, purpose: p, channel: c, issuedAt }
+  if (now - issuedAt.getTime() > maxAgeMs) return { refused: "expired" }
+  return { claims: { tenant: t, subject: s, purpose: p, channel: c, issuedAt } }
+}
+
+/**
+ * Verifies a token (constant-time); the claims, or null when it is malformed, tampered with or
+ * older than `maxAgeMs` (default `DEFAULT_MAX_AGE_MS`, 60 days; `Infinity` for no limit).
+ */
+export const verify = (
+  secret: Secret,
+  token: string,
+  options: { readonly maxAgeMs?: number; readonly now?: number } = {},
+): UnsubscribeClaims | null => {
+  const result = check(secret, token, options)
+  return "claims" in result ? result.claims : null
 }
 
 /** The one URL of a mail's `List-Unsubscribe` header: `base` with the token in its `token` query parameter. */
@@ -113,8 +154,13 @@ export interface OneClickOptions {
   readonly secret: Secret
   /** Where the host mounts the route (e.g. `/consent/unsubscribe`); the messenger's `unsubscribe.url` must point here. */
   readonly path: string
-  /** Refuse tokens older than this (default: never; CAN-SPAM wants links to work for at least 30 days). */
+  /**
+   * Refuse tokens older than this, in ms (default `DEFAULT_MAX_AGE_MS`, 60 days; at least 30 days,
+   * CAN-SPAM's minimum; `Infinity` for no limit).
+   */
   readonly maxAgeMs?: number
+  /** The current time in ms (default `Date.now`); tests pass a fixed clock. */
+  readonly now?: () => number
   /** The ledger's `source` for these withdrawals (default `list-unsubscribe`). */
   readonly source?: string
 }
@@ -135,19 +181,28 @@ const readForm = async (request: Request): Promise<URLSearchParams | FormData | 
 /**
  * The RFC 8058 one-click endpoint: `POST <path>?token=...` with the body `List-Unsubscribe=One-Click`
  * records a withdrawal of the token's purpose (every channel that purpose governs stops) and answers
- * 200. A missing, tampered or expired token gets 403 and records nothing; a body without
+ * 200. A missing or tampered token gets 403, an expired one 410, and neither records anything; a body without
  * `List-Unsubscribe=One-Click` gets 400. GET is never an unsubscribe: link scanners prefetch URLs.
  */
 export const oneClickUnsubscribe = (kit: OptOutKit, options: OneClickOptions): WebhookRoute => {
   secrets(options.secret)
+  const maxAgeMs = maxAgeOf(options.maxAgeMs)
+  const now = options.now ?? Date.now
   return {
     method: "POST",
     path: options.path,
     handle: async (request) => {
       if (request.method !== "POST") return text(405, "use POST", { allow: "POST" })
       const token = new URL(request.url).searchParams.get("token")
-      const claims = token ? verify(options.secret, token, { maxAgeMs: options.maxAgeMs }) : null
-      if (!claims) return text(403, "this unsubscribe link is not valid")
+      const result = token ? check(options.secret, token, { maxAgeMs, now: now() }) : { refused: "invalid" }
+      if (!("claims" in result))
+        return result.refused === "expired"
+          ? text(
+              410,
+              `this unsubscribe link has expired (links work for ${Math.floor(maxAgeMs / DAY_MS)} days after the mail was sent); use the unsubscribe link of a recent mail or the preference center`,
+            )
+          : text(403, "this unsubscribe link is not valid")
+      const claims = result.claims
       const form = await readForm(request)
       if (form?.get("List-Unsubscribe") !== "One-Click")
         return text(400, 'expected the body "List-Unsubscribe=One-Click"')

@@ -151,6 +151,59 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
     expect(await kit.history(victim.tenant, victim.subject)).toHaveLength(1)
   })
 
+  it("answers a token past its 60 days with 410 and records nothing; one within them still unsubscribes", async () => {
+    const day = 86_400_000
+    const { tenant, subject } = await subscribed()
+    const link = (age: number) =>
+      Unsubscribe.url(
+        `${origin}/consent/unsubscribe`,
+        Unsubscribe.sign(SECRET, { tenant, subject, purpose: "marketing.email" }, Date.now() - age),
+      )
+
+    const expired = await oneClick(link(61 * day))
+    expect(expired.status).toBe(410)
+    expect(await expired.text()).toMatch(/^this unsubscribe link has expired \(links work for 60 days/)
+    expect((await kit.decide(tenant, subject, "marketing.email")).reason).toBe("granted")
+    expect(await kit.history(tenant, subject)).toHaveLength(1)
+
+    // CAN-SPAM's 30 days, and the rest of the default window.
+    expect((await oneClick(link(59 * day))).status).toBe(200)
+    expect((await kit.decide(tenant, subject, "marketing.email")).reason).toBe("withdrawn")
+  })
+
+  it("answers a store failure with a generic error, never the driver's text, and hands the error to the host", async () => {
+    const logged: Array<unknown> = []
+    const driverText = "connect ECONNREFUSED 10.0.0.7:5432 (user=consentkit password=s3cret)"
+    const failing = createHandler(kit, {
+      tenant: "siamtea",
+      basePath: "/consent",
+      onError: (error) => logged.push(error),
+      routes: [
+        oneClickUnsubscribe(
+          {
+            optOut: async () => {
+              throw new Error(driverText)
+            },
+          },
+          { secret: SECRET, path: "/unsubscribe" },
+        ),
+      ],
+    })
+    const token = Unsubscribe.sign(SECRET, { tenant: "siamtea", subject: "c-1", purpose: "marketing.email" })
+    const response = await failing(
+      new Request(Unsubscribe.url("https://siamtea.example/consent/unsubscribe", token), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "List-Unsubscribe=One-Click",
+      }),
+    )
+    expect(response.status).toBe(500)
+    const body = await response.text()
+    expect(body).not.toMatch(/ECONNREFUSED|s3cret|5432/)
+    expect(body).toMatch(/internal error/)
+    expect(logged).toMatchObject([{ message: driverText }])
+  })
+
   it("never unsubscribes on GET or without the One-Click body", async () => {
     const { tenant, subject, address } = await subscribed()
     await send(tenant, subject, "hello")
@@ -169,15 +222,32 @@ describe("unsubscribe tokens", () => {
   it("verify what they sign, with any secret of a rotation, until maxAge", () => {
     const issued = Date.UTC(2026, 0, 1)
     const token = Unsubscribe.sign(SECRET, claims, issued)
-    expect(Unsubscribe.verify([`${SECRET}-next`, SECRET], token)).toEqual({
+    expect(Unsubscribe.verify([`${SECRET}-next`, SECRET], token, { now: issued + 1000 })).toEqual({
       ...claims,
       channel: "email",
       issuedAt: new Date(issued),
     })
-    expect(Unsubscribe.verify(`${SECRET}-other`, token)).toBeNull()
+    expect(Unsubscribe.verify(`${SECRET}-other`, token, { now: issued + 1000 })).toBeNull()
     const day = 86_400_000
     expect(Unsubscribe.verify(SECRET, token, { maxAgeMs: 30 * day, now: issued + 29 * day })).not.toBeNull()
     expect(Unsubscribe.verify(SECRET, token, { maxAgeMs: 30 * day, now: issued + 31 * day })).toBeNull()
+  })
+
+  it("expire 60 days after the send by default, and refuse a maxAge under CAN-SPAM's 30 days", () => {
+    const issued = Date.UTC(2026, 0, 1)
+    const token = Unsubscribe.sign(SECRET, claims, issued)
+    const day = 86_400_000
+    expect(Unsubscribe.DEFAULT_MAX_AGE_MS).toBe(60 * day)
+    expect(Unsubscribe.verify(SECRET, token, { now: issued + 59 * day })).not.toBeNull()
+    expect(Unsubscribe.verify(SECRET, token, { now: issued + 61 * day })).toBeNull()
+    expect(Unsubscribe.check(SECRET, token, { now: issued + 61 * day })).toEqual({ refused: "expired" })
+    expect(Unsubscribe.check(`${SECRET}-other`, token, { now: issued })).toEqual({ refused: "invalid" })
+    expect(Unsubscribe.verify(SECRET, token, { maxAgeMs: Infinity, now: issued + 3650 * day })).not.toBeNull()
+    // Seconds passed where ms are expected would make every link die within hours.
+    expect(() => Unsubscribe.verify(SECRET, token, { maxAgeMs: 60 * 86_400 })).toThrow(/at least/)
+    expect(() =>
+      oneClickUnsubscribe({ optOut: async () => null }, { secret: SECRET, path: "/u", maxAgeMs: 29 * day }),
+    ).toThrow(/30 days/)
   })
 
   it("refuse another encoding of the same signature bytes", () => {

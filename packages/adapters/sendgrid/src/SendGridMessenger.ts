@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { AdapterError, type AdapterDescriptor, type Decision } from "@consentkit/core"
-import { createPublicKey, verify } from "node:crypto"
+import { createPublicKey, type KeyObject, verify } from "node:crypto"
 import sendgrid from "@sendgrid/client"
 import { Schema } from "effect"
 import { defineMessenger, RecipientNotFound } from "./internal/gate.js"
@@ -98,11 +98,49 @@ export type WebhookRoute = Route & {
 
 /** Options of `eventWebhook`. */
 export interface EventWebhookOptions {
-  /** The verification key from SendGrid's Mail Settings (base64 DER, or PEM). */
+  /**
+   * The verification key from SendGrid's Mail Settings (base64 DER, or PEM), read from the
+   * environment. Refused at construction unless it parses as an EC public key.
+   */
   readonly publicKey: string
   readonly path: string
-  /** Refuse requests signed longer ago than this (default: no limit; each event records once anyway). */
+  /**
+   * Refuse requests whose signed `X-Twilio-Email-Event-Webhook-Timestamp` is further than this
+   * from now, either way (default `DEFAULT_EVENT_WEBHOOK_MAX_AGE_SECONDS`, 5 minutes): a captured signed request
+   * cannot be replayed later.
+   */
   readonly maxAgeSeconds?: number
+  /** The current time in ms (default `Date.now`); tests pass a fixed clock. */
+  readonly now?: () => number
+}
+
+/** Five minutes: SendGrid signs each POST as it sends it, so an older signature is a replay (the usual window for signed webhooks). */
+export const DEFAULT_EVENT_WEBHOOK_MAX_AGE_SECONDS = 300
+
+/** The Event Webhook's verification key, or a clear error: a missing or unreadable key must not start a route. */
+const verificationKey = (publicKey: unknown): KeyObject => {
+  if (typeof publicKey !== "string" || publicKey.trim() === "")
+    throw new Error(
+      "eventWebhook: publicKey is empty; pass the verification key from SendGrid's Mail Settings → Event Webhook (e.g. process.env.SENDGRID_WEBHOOK_VERIFICATION_KEY)",
+    )
+  let key: KeyObject
+  try {
+    key = createPublicKey(
+      publicKey.includes("BEGIN PUBLIC KEY")
+        ? publicKey
+        : { key: Buffer.from(publicKey.trim(), "base64"), format: "der", type: "spki" },
+    )
+  } catch {
+    throw new Error(
+      "eventWebhook: publicKey is not a public key (expected base64 DER or PEM, as SendGrid shows it)",
+    )
+  }
+  // SendGrid signs with ECDSA P-256; any other key type cannot verify its signatures.
+  if (key.asymmetricKeyType !== "ec")
+    throw new Error(
+      `eventWebhook: publicKey is a ${key.asymmetricKeyType ?? "non-EC"} key; SendGrid's is ECDSA`,
+    )
+  return key
 }
 
 type Target = "global" | number
@@ -263,7 +301,7 @@ export const sendgridMessenger = (
         spamreport: "sendgrid-spamreport",
       }
       // One opt-out event: an unsubscribe or spam report stops every email purpose, a group unsubscribe the group's.
-      const recordOptOut = async (event: SendGridEvent): Promise<number> => {
+      const recordOptOut = async (event: SendGridEvent, now: () => number): Promise<number> => {
         const source = SOURCES[event.event ?? ""]
         const tenant = event.consentkit_tenant
         if (!source || !tenant || !event.email) return 0
@@ -280,7 +318,9 @@ export const sendgridMessenger = (
                   targetOf(p) === event.asm_group_id,
               )
             : [undefined]
-        const occurredAt = new Date(Math.min((event.timestamp ?? Date.now() / 1000) * 1000, Date.now()))
+        // SendGrid stamps whole seconds: that second is passed on as is (no milliseconds made up),
+        // unless the sender's clock is ahead of ours.
+        const occurredAt = new Date(Math.min((event.timestamp ?? now() / 1000) * 1000, now()))
         for (const purpose of purposes)
           await kit.optOut({
             tenant,
@@ -293,7 +333,12 @@ export const sendgridMessenger = (
               ? { idempotencyKey: `sendgrid:${event.sg_event_id}:${purpose ?? "*"}` }
               : {}),
             evidence: {
-              metadata: { sgEventId: event.sg_event_id ?? null, asmGroupId: event.asm_group_id ?? null },
+              metadata: {
+                sgEventId: event.sg_event_id ?? null,
+                asmGroupId: event.asm_group_id ?? null,
+                // The event's own time as SendGrid sent it, in seconds.
+                sgTimestamp: event.timestamp ?? null,
+              },
             },
           })
         return purposes.length
@@ -346,11 +391,10 @@ export const sendgridMessenger = (
           return { messageId: typeof id === "string" ? id : null, to, decision }
         },
         eventWebhook: (webhook) => {
-          const key = createPublicKey(
-            webhook.publicKey.includes("BEGIN PUBLIC KEY")
-              ? webhook.publicKey
-              : { key: Buffer.from(webhook.publicKey, "base64"), format: "der", type: "spki" },
-          )
+          const key = verificationKey(webhook.publicKey)
+          const maxAgeSeconds = webhook.maxAgeSeconds ?? DEFAULT_EVENT_WEBHOOK_MAX_AGE_SECONDS
+          if (!(maxAgeSeconds > 0)) throw new Error("eventWebhook: maxAgeSeconds must be a positive number")
+          const now = webhook.now ?? Date.now
           return {
             method: "POST",
             path: webhook.path,
@@ -358,16 +402,16 @@ export const sendgridMessenger = (
               const body = await request.text()
               const signature = request.headers.get("x-twilio-email-event-webhook-signature")
               const timestamp = request.headers.get("x-twilio-email-event-webhook-timestamp")
-              const fresh =
-                webhook.maxAgeSeconds === undefined ||
-                Math.abs(Date.now() / 1000 - Number(timestamp)) <= webhook.maxAgeSeconds
               if (
                 !signature ||
                 !timestamp ||
-                !fresh ||
+                !/^\d{1,12}$/.test(timestamp) ||
                 !verify("sha256", Buffer.from(timestamp + body), key, Buffer.from(signature, "base64"))
               )
                 return new Response("signature verification failed", { status: 403 })
+              // The timestamp is signed with the body, so checking it after the signature makes replays expire.
+              if (Math.abs(now() / 1000 - Number(timestamp)) > maxAgeSeconds)
+                return new Response("signature expired", { status: 403 })
               let events: ReadonlyArray<SendGridEvent>
               try {
                 events = decodeEvents(body)
@@ -375,7 +419,7 @@ export const sendgridMessenger = (
                 return new Response("expected a JSON array of events", { status: 400 })
               }
               let recorded = 0
-              for (const event of events) recorded += await recordOptOut(event)
+              for (const event of events) recorded += await recordOptOut(event, now)
               return Response.json({ recorded })
             },
           }

@@ -13,6 +13,7 @@ export {
   type SendGridMessenger,
   type SendGridMessengerOptions,
   type SendGridSent,
+  DEFAULT_EVENT_WEBHOOK_MAX_AGE_SECONDS,
   type EventWebhookOptions,
   type Route,
   type WebhookRoute,

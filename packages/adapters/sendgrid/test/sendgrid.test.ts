@@ -250,4 +250,112 @@ describe.each([
     )
     expect((await kit.decide(tenant, subject, "email.news")).allowed).toBe(mode === "groups")
   })
+
+  /** A subject granted both purposes a minute ago, and an opt-out event SendGrid would post for them. */
+  const optedOutAtSendGrid = async (timestamp: number) => {
+    const tenant = freshTenant()
+    const subject = `${tenant}-kanya`
+    await kit.record({
+      tenant,
+      subject,
+      source: "signup",
+      occurredAt: new Date(Date.now() - 60_000),
+      decisions: [
+        { purpose: "email.news", action: "grant", noticeVersion: 1 },
+        { purpose: "email.promo", action: "grant", noticeVersion: 1 },
+      ],
+    })
+    const body = JSON.stringify([
+      {
+        email: emailOf(subject).toLowerCase(),
+        timestamp,
+        sg_event_id: `evt-${tenant}`,
+        ...(mode === "groups"
+          ? { event: "group_unsubscribe", asm_group_id: PROMO }
+          : { event: "unsubscribe" }),
+        consentkit_tenant: tenant,
+        consentkit_subject: subject,
+      },
+    ])
+    const request = (signedAt: number) =>
+      new Request("http://127.0.0.1/sendgrid/events", {
+        method: "POST",
+        headers: {
+          "x-twilio-email-event-webhook-signature": signEvents(String(signedAt), body),
+          "x-twilio-email-event-webhook-timestamp": String(signedAt),
+        },
+        body,
+      })
+    return { tenant, subject, request }
+  }
+
+  it("refuses a correctly signed request outside the 5-minute window and records nothing; a fresh one records", async () => {
+    const clock = Date.now()
+    const seconds = Math.floor(clock / 1000)
+    const { tenant, subject, request } = await optedOutAtSendGrid(seconds - 30)
+    const webhook = mail.eventWebhook({
+      publicKey: verificationKey,
+      path: "/sendgrid/events",
+      now: () => clock,
+    })
+    const before = await kit.history(tenant, subject)
+    // Captured and replayed later, or stamped ahead: the signature verifies, the timestamp does not pass.
+    for (const signedAt of [seconds - 301, seconds - 3600, seconds + 301]) {
+      const response = await webhook.handle(request(signedAt))
+      expect(response.status).toBe(403)
+      expect(await response.text()).toBe("signature expired")
+    }
+    expect(await kit.history(tenant, subject)).toEqual(before)
+    expect((await kit.decide(tenant, subject, "email.promo")).allowed).toBe(true)
+
+    const fresh = await webhook.handle(request(seconds - 299))
+    expect(fresh.status).toBe(200)
+    expect((await kit.decide(tenant, subject, "email.promo")).reason).toBe("withdrawn")
+  })
+
+  it("refuses a missing or unreadable verification key when the route is built", () => {
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 })
+      .publicKey.export({ type: "spki", format: "der" })
+      .toString("base64")
+    for (const [publicKey, message] of [
+      ["", /publicKey is empty/],
+      ["   ", /publicKey is empty/],
+      ["not a key", /not a public key/],
+      ["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", /not a public key/],
+      [rsa, /rsa key; SendGrid's is ECDSA/],
+    ] as const)
+      expect(() => mail.eventWebhook({ publicKey, path: "/sendgrid/events" })).toThrow(message)
+  })
+
+  it("passes SendGrid's whole-second event time through unchanged", async () => {
+    const timestamp = Math.floor(Date.now() / 1000) - 10
+    const { tenant, subject, request } = await optedOutAtSendGrid(timestamp)
+    const webhook = mail.eventWebhook({ publicKey: verificationKey, path: "/sendgrid/events" })
+    expect((await webhook.handle(request(Math.floor(Date.now() / 1000)))).status).toBe(200)
+    const withdrawals = (await kit.history(tenant, subject)).filter((e) => e.action === "withdraw")
+    expect(withdrawals.length).toBeGreaterThan(0)
+    for (const w of withdrawals) {
+      expect(new Date(w.occurredAt).getTime()).toBe(timestamp * 1000)
+      expect(w.evidence.metadata).toMatchObject({ sgTimestamp: timestamp })
+    }
+  })
+
+  it("answers a signed but malformed body with a generic 400, not the decoder's text", async () => {
+    const webhook = mail.eventWebhook({ publicKey: verificationKey, path: "/sendgrid/events" })
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    for (const body of ["{not json", '[{"timestamp":"yesterday"}]', '{"event":"unsubscribe"}']) {
+      const response = await webhook.handle(
+        new Request("http://127.0.0.1/sendgrid/events", {
+          method: "POST",
+          headers: {
+            "x-twilio-email-event-webhook-signature": signEvents(timestamp, body),
+            "x-twilio-email-event-webhook-timestamp": timestamp,
+          },
+          body,
+        }),
+      )
+      expect(response.status).toBe(400)
+      expect(await response.text()).toBe("expected a JSON array of events")
+    }
+  })
 })

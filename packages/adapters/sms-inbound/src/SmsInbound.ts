@@ -23,7 +23,11 @@ export type WebhookRoute = Route & {
 
 /** How requests are authenticated. */
 export type Verification =
-  /** Twilio's `X-Twilio-Signature`: HMAC-SHA1 of the public URL and the sorted form fields with the auth token. */
+  /**
+   * Twilio's `X-Twilio-Signature`: HMAC-SHA1 of the public URL and the sorted form fields with the
+   * auth token (read it from the environment; an empty or blank token is refused when the route is
+   * built, since anyone can sign with an empty key).
+   */
   | { readonly twilioAuthToken: string; readonly publicUrl?: string }
   /** Any other scheme (a shared secret header, mTLS at the proxy): resolve true to accept. */
   | { readonly verify: (request: Request, fields: URLSearchParams) => boolean | Promise<boolean> }
@@ -77,12 +81,32 @@ const twiml = (status = 200) =>
 
 const normalisePhone = (phone: string) => phone.replace(/[\s().-]/g, "")
 
+/** Checks the verification when the route is built: a route that would accept forged requests never starts. */
+const checkVerification = (v: Verification): void => {
+  if (typeof v !== "object" || v === null) throw new Error("smsInbound: give a verification")
+  if ("unsigned" in v) {
+    if (v.unsigned !== true) throw new Error("smsInbound: verification.unsigned must be true when given")
+    return
+  }
+  if ("verify" in v) {
+    if (typeof v.verify !== "function") throw new Error("smsInbound: verification.verify must be a function")
+    return
+  }
+  const token: unknown = (v as { twilioAuthToken?: unknown }).twilioAuthToken
+  if (typeof token !== "string" || token.trim() === "")
+    throw new Error(
+      "smsInbound: verification.twilioAuthToken is empty; pass the account's auth token from the Twilio console (e.g. process.env.TWILIO_AUTH_TOKEN), never a fallback",
+    )
+}
+
 /**
  * The inbound SMS webhook. A request that fails verification gets 403 and records nothing; a
  * message that is not an opt-out keyword, or comes from a number linked to no subject, is
  * acknowledged (200) and records nothing; an opt-out records one withdrawal per `MessageSid`.
+ * An empty or blank `twilioAuthToken` throws here, when the route is built.
  */
 export const smsInbound = (kit: OptOutKit, options: SmsInboundOptions): WebhookRoute => {
+  checkVerification(options.verification)
   const channel = options.channel ?? "sms"
   const resolveSubject =
     options.resolveSubject ?? ((tenant, phone) => kit.resolveAlias(tenant, { kind: "phone", value: phone }))

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { smsInbound, twilioSignature } from "../src/index.js"
 import { CHANNELS, channels, freshTenant, SMS_URL, signTwilio } from "./channels.js"
 
 describe("inbound SMS opt-outs across every channel", () => {
@@ -99,5 +100,26 @@ describe("inbound SMS opt-outs across every channel", () => {
     expect((await c.kit.decide(tenant, subject, "marketing")).reason).toBe("granted")
     expect(await c.kit.history(tenant, subject)).toHaveLength(1)
     expect(await c.send("line", tenant, subject, "still-subscribed")).toBe("sent")
+  })
+
+  it("refuses an empty or blank Twilio auth token when the route is built, so an empty-key signature never verifies", async () => {
+    const tenant = freshTenant()
+    const subject = `${tenant}-preecha`
+    await c.customer(tenant, subject, "+66855555555")
+    for (const twilioAuthToken of ["", "  ", "\n", undefined as unknown as string])
+      expect(() =>
+        smsInbound(c.kit, {
+          tenant,
+          path: "/sms/inbound",
+          verification: { twilioAuthToken, publicUrl: SMS_URL },
+        }),
+      ).toThrow(/twilioAuthToken is empty/)
+    // What the forger would send: a signature made with the empty key. The configured route refuses it.
+    const fields = { From: "+66855555555", Body: "STOP", MessageSid: "SM0006" }
+    expect(
+      (await inbound(tenant, fields, twilioSignature("", SMS_URL, new URLSearchParams(fields)))).status,
+    ).toBe(403)
+    expect((await c.kit.decide(tenant, subject, "marketing")).reason).toBe("granted")
+    expect(await c.kit.history(tenant, subject)).toHaveLength(1)
   })
 })
