@@ -3,6 +3,7 @@
  * `@consentkit/adapter-hono`; everything else is the shop: server-rendered pages, sign-in that links
  * the anonymous visitor to the customer, the erasure request, the demo mailbox and the admin.
  */
+import { createHash, timingSafeEqual } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import type { LineMessenger } from "@consentkit/adapter-line"
@@ -54,10 +55,16 @@ import {
 /** The demo customers' password. */
 export const CUSTOMER_PASSWORD = "siamtea"
 /** The demo operator. */
-export const OPERATOR = { user: "dpo", password: "siamtea-dpo" } as const
+export const OPERATOR = { user: "dpo" } as const
 
 const DAY = 86_400_000
 const REGIONS = new Set(["TH", "US-CA", "EU-DE"])
+
+/** Compares a typed password with the admin's in constant time. */
+const samePassword = (given: unknown, expected: string): boolean => {
+  const digest = (v: string) => createHash("sha256").update(v, "utf8").digest()
+  return typeof given === "string" && timingSafeEqual(digest(given), digest(expected))
+}
 
 /** What the routes need. */
 export interface AppContext {
@@ -65,7 +72,11 @@ export interface AppContext {
   readonly policy: ShopPolicy
   readonly tables: ShopTables
   readonly secret: string
+  /** The admin's password (made on first start, printed by `npm run demo`). */
+  readonly adminPassword: string
   readonly publicUrl: string
+  /** Origins the consent routes accept state changes from. */
+  readonly allowedOrigins: ReadonlyArray<string>
   readonly tenant: string
   readonly posthog: PostHogTracker
   readonly mail: NodemailerMessenger
@@ -143,27 +154,28 @@ export const createApp = (ctx: AppContext) => {
   const app = new Hono()
 
   // The consent routes: record, state, preferences, gated events, GPC, operator routes, one-click unsubscribe.
-  app.use(
-    consentMiddleware(kit, {
-      tenant,
-      identify: (request) => customerIdOf(request),
-      jurisdiction: (request) => regionOf(request),
-      authorizeOperator: (request) => isOperator(request),
-      cookie: { secure },
-      gpcLastUpdate: "2026-01-01",
-      collect: async (event) => {
-        await ctx.posthog.capture({
-          tenant: event.tenant,
-          subject: event.subject,
-          purpose: event.purpose,
-          event: event.name,
-          properties: event.properties,
-        })
-      },
-      routes: [oneClickUnsubscribe(kit, { secret: ctx.secret, path: "/unsubscribe" })],
-      onError: (error) => console.error("consent route failed:", error),
-    }),
-  )
+  const consentRoutes = consentMiddleware(kit, {
+    tenant,
+    identify: (request) => customerIdOf(request),
+    jurisdiction: (request) => regionOf(request),
+    authorizeOperator: (request) => isOperator(request),
+    cookie: { secure },
+    allowedOrigins: ctx.allowedOrigins,
+    gpcLastUpdate: "2026-01-01",
+    collect: async (event) => {
+      await ctx.posthog.capture({
+        tenant: event.tenant,
+        subject: event.subject,
+        purpose: event.purpose,
+        event: event.name,
+        properties: event.properties,
+      })
+    },
+    routes: [oneClickUnsubscribe(kit, { secret: ctx.secret, path: "/unsubscribe" })],
+    onError: (error) => console.error("consent route failed:", error),
+  })
+  app.use(consentRoutes)
+  const consent = consentRoutes.handler
 
   app.get("/favicon.ico", () => new Response(null, { status: 204 }))
   app.get(
@@ -284,7 +296,7 @@ export const createApp = (ctx: AppContext) => {
   app.get("/admin/login", async (c) => page(adminLoginPage(await pageContext(c.req.raw))))
   app.post("/admin/login", async (c) => {
     const form = await c.req.parseBody()
-    if (form.user !== OPERATOR.user || form.password !== OPERATOR.password) {
+    if (form.user !== OPERATOR.user || !samePassword(form.password, ctx.adminPassword)) {
       const pc = await pageContext(c.req.raw)
       return page(
         adminLoginPage(pc, pc.lang === "th" ? "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง" : "Wrong user or password."),

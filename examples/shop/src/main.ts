@@ -22,7 +22,9 @@ const shop = await startShop({
 })
 const url = `http://localhost:${new URL(shop.url).port}`
 console.log(`consentkit demo shop: ${url}`)
-console.log(`  admin: ${url}/admin (user ${OPERATOR.user}, password ${OPERATOR.password})`)
+console.log(
+  `  admin: ${url}/admin (user ${OPERATOR.user}, password ${shop.adminPassword}; kept beside the database in secrets.json)`,
+)
 console.log(`  sign in as somchai@example.co.th / siamtea · mailbox: ${url}/mailbox`)
 
 let stopping = false

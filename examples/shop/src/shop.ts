@@ -18,6 +18,7 @@ import { serve } from "@hono/node-server"
 import nodemailer from "nodemailer"
 import { PostHog } from "posthog-node"
 import { createApp } from "./app.js"
+import { localSecrets } from "./secrets.js"
 import { type ShopTables, shopTables } from "./db.js"
 import { type AnalyticsCollector, analyticsCollector, type LoyaltyCrm, loyaltyCrm } from "./providers.js"
 import { type ShopPolicy, type ShopPurpose, shopPolicy, TENANT } from "./policy.js"
@@ -37,6 +38,8 @@ export interface ShopOptions {
   readonly publicUrl?: string
   /** Secret for session cookies, unsubscribe tokens and erasure pseudonyms. */
   readonly secret?: string
+  /** The admin password (default: made on first start and kept in `secrets.json` beside the database). */
+  readonly adminPassword?: string
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void
 }
@@ -47,6 +50,8 @@ export type ShopKit = Client<ShopPurpose>
 /** A running shop and its local providers, for tests and the CLI. */
 export interface Shop {
   readonly url: string
+  /** The admin's password (user `dpo`): made on first start unless given. */
+  readonly adminPassword: string
   readonly kit: ShopKit
   readonly policy: ShopPolicy
   readonly tables: ShopTables
@@ -69,9 +74,12 @@ const LINE_TOKEN = "siamtea-line-channel-token"
 /** Starts the shop; resolves once it serves. */
 export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
   const log = options.log ?? (() => undefined)
-  const secret = options.secret ?? "siamtea-demo-secret-change-me-in-production"
   const database = options.database ?? DEFAULT_DATABASE
   if (database !== ":memory:") mkdirSync(dirname(resolve(database)), { recursive: true })
+  // No default secrets: made on first start and kept beside the database, unless given.
+  const saved = localSecrets(database)
+  const secret = options.secret ?? saved.secret
+  const adminPassword = options.adminPassword ?? saved.adminPassword
 
   // 1. The store and the shop's own tables, in one SQLite file (consentkit migrates its tables).
   const opened = await openStore(
@@ -196,7 +204,9 @@ export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
     policy,
     tables,
     secret,
+    adminPassword,
     publicUrl,
+    allowedOrigins: [...new Set([new URL(publicUrl).origin, url, `http://localhost:${port}`])],
     posthog,
     mail,
     lineApi,
@@ -210,6 +220,7 @@ export const startShop = async (options: ShopOptions = {}): Promise<Shop> => {
 
   return {
     url,
+    adminPassword,
     kit,
     policy,
     tables,

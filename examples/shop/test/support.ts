@@ -91,7 +91,7 @@ export const signIn = async (page: Page, shop: Shop, email: string): Promise<voi
 export const operatorSignIn = async (page: Page, shop: Shop): Promise<void> => {
   await page.goto(`${shop.url}/admin/login`)
   await page.locator("#user").fill("dpo")
-  await page.locator("#password").fill("siamtea-dpo")
+  await page.locator("#password").fill(shop.adminPassword)
   await page.locator("main form button[type=submit]").click()
   await page.waitForURL(`${shop.url}/admin`)
 }

@@ -31,7 +31,7 @@ it("refuses state-changing requests from origins that are not allowed, and write
         body: grant,
       }),
     )
-  for (const headers of [
+  for (const headers of <Array<Record<string, string>>>[
     { origin: "https://evil.example" },
     { origin: "null" },
     // No Origin: only a same-origin or same-site fetch passes.

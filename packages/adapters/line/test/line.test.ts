@@ -55,7 +55,7 @@ describe("LINE messenger against a local LINE API", () => {
     kit = createConsentKit({
       policy,
       store: MemoryStore.make(),
-      secret: "kit-secret",
+      secret: "kit-secret-0123456789abcdef0123456789abcdef",
       messengers: [messenger],
       dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
     })

@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import type { OptOutKit as InboundKit } from "./internal/gate.js"
+import * as Core from "@consentkit/core"
 import type { Route, RouteContext } from "@consentkit/core"
 
 /** What an unsubscribe token proves: which subject of which tenant asked to stop which purpose, on which channel. */
@@ -25,12 +26,13 @@ export type Secret = string | ReadonlyArray<string>
 // Domain separation: the same secret used for something else never yields a valid token here.
 const CONTEXT = "consentkit/list-unsubscribe/v1\u0000"
 
+/** The secrets, each refused (`WeakSecret`) when empty, shorter than 32 bytes or a well-known placeholder. */
 const secrets = (secret: Secret): ReadonlyArray<string> => {
   const list = typeof secret === "string" ? [secret] : secret
-  if (list.length === 0 || list.some((s) => typeof s !== "string" || s.length < 16 || s.trim() === ""))
-    throw new Error(
-      "unsubscribe secret: give at least one secret of 16 or more characters (e.g. process.env.UNSUBSCRIBE_SECRET), never a literal default",
-    )
+  if (list.length === 0) Core.Secret.assertStrong("", "the unsubscribe secret")
+  list.forEach((s, i) =>
+    Core.Secret.assertStrong(s, list.length > 1 ? `unsubscribe secret #${i + 1}` : "the unsubscribe secret"),
+  )
   return list
 }
 

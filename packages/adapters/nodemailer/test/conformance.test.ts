@@ -27,7 +27,7 @@ messengerConformance("nodemailer", {
       },
       unsubscribe: {
         url: "https://conformance.example/unsubscribe",
-        secret: "conformance-unsubscribe-secret",
+        secret: "conformance-unsubscribe-secret-0123456789abcdef0123456789abcdef",
       },
     })
     return {

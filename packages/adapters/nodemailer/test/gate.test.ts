@@ -34,13 +34,16 @@ it("refuses from the local suppression list even while the kit's cached decision
     },
     from: "news@siamtea.example",
     recipients: { resolve: () => "somchai@example.com" },
-    unsubscribe: { url: "https://siamtea.example/u", secret: "gate-test-secret-0123456789" },
+    unsubscribe: {
+      url: "https://siamtea.example/u",
+      secret: "gate-test-secret-0123456789-0123456789abcdef0123456789abcdef",
+    },
   })
   // A long-lived cache in this process, as another process's withdrawal would leave it.
   const kit = createConsentKit({
     policy: conformancePolicy,
     store: MemoryStore.make(),
-    secret: "kit-secret",
+    secret: "kit-secret-0123456789abcdef0123456789abcdef",
     messengers: [mail],
     cache: { ttlMs: 60_000 },
     dispatcher: { autoStart: false },

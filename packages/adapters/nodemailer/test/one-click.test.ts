@@ -53,7 +53,7 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
     kit = createConsentKit({
       policy: conformancePolicy,
       store: MemoryStore.make(),
-      secret: "kit-secret",
+      secret: "kit-secret-0123456789abcdef0123456789abcdef",
       messengers: [mail],
       dispatcher: { autoStart: false },
     })

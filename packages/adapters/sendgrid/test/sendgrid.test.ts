@@ -65,7 +65,7 @@ describe.each([
     kit = createConsentKit({
       policy,
       store: MemoryStore.make(),
-      secret: "kit-secret",
+      secret: "kit-secret-0123456789abcdef0123456789abcdef",
       messengers: [messenger],
       dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
     })

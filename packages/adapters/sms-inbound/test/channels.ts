@@ -101,7 +101,7 @@ export const channels = async () => {
   const kit = createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "kit-secret",
+    secret: "kit-secret-0123456789abcdef0123456789abcdef",
     messengers: [mailer, lineMessages, sendgridMail, webPush],
     dispatcher: { autoStart: false, baseDelayMs: 0, maxDelayMs: 0 },
   })
