@@ -37,7 +37,8 @@ const { adapters, buses, bus } = shopAdapters({
 const kit = createConsentKit({
   policy,
   store: opened.store,
-  secret: process.env.CONSENTKIT_SECRET ?? "scale-example-secret",
+  // No default: the secret comes from the environment (createConsentKit refuses a weak one).
+  secret: process.env.CONSENTKIT_SECRET ?? "",
   adapters,
   buses,
   dispatcher: { autoStart: false },

@@ -31,7 +31,8 @@ let delivered = 0
 const kit = createConsentKit({
   policy,
   store: opened.store,
-  secret: process.env.CONSENTKIT_SECRET ?? "scale-example-secret",
+  // No default: the secret comes from the environment (createConsentKit refuses a weak one).
+  secret: process.env.CONSENTKIT_SECRET ?? "",
   adapters,
   buses,
   dispatcher: {

@@ -38,6 +38,7 @@ const startDispatcher = async (id: string, prefix: string): Promise<ChildProcess
         ...process.env,
         CONSENTKIT_PG_URL: url,
         CONSENTKIT_NATS_URL: "",
+        CONSENTKIT_SECRET: "scale-example-test-secret-0123456789abcdef0123456789",
         TABLE_PREFIX: prefix,
         DISPATCHER_ID: id,
         ADAPTERS,

@@ -28,7 +28,7 @@ export const policy = Policy.define({
 export type Purpose = (typeof policy.purposeIds)[number]
 
 /** The pseudonym secret every kit of the suite shares (a dispatcher child must derive the same pseudonyms). */
-export const SECRET = "reliability-secret"
+export const SECRET = "reliability-secret-0123456789abcdef0123456789abcdef"
 
 let counter = 0
 /** A tenant no other test uses. */
