@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { randomBytes } from "node:crypto"
 import { type Adapter, createConsentKit, type Policy } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
@@ -40,7 +41,8 @@ export const withKit = async <A>(
   const kit = createConsentKit({
     policy,
     store,
-    secret: extra.secret ?? "consentkit-cli-does-not-erase",
+    // Only `erase` pseudonymises, with the app's own secret; other commands never use one, so a throwaway key serves.
+    secret: extra.secret ?? randomBytes(32).toString("base64url"),
     adapters: extra.adapters ?? [],
     dispatcher: { autoStart: false },
   })

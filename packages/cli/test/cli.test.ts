@@ -270,7 +270,7 @@ describe("consentkit CLI", () => {
         "--adapters",
         "crm",
       ],
-      { CONSENTKIT_SECRET: "brand-secret" },
+      { CONSENTKIT_SECRET: "brand-secret-0123456789abcdef0123456789abcdef" },
     )
     expect(erased.code).toBe(0)
     const receipt = JSON.parse(erased.stdout) as {

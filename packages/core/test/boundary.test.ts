@@ -168,7 +168,7 @@ describe("Policy.define refuses what it would silently misread", () => {
     (policyUrl) => {
       expect(() =>
         Policy.define({ ...base, policyUrl, purposes: { a: { title: { en: "A" }, versions: [version] } } }),
-      ).toThrow(/policyUrl must be an http\(s\) URL/)
+      ).toThrow(/policyUrl must be an http\(s\) URL or a path/)
     },
   )
 

@@ -54,7 +54,12 @@ describe.each(engines)("audience of 200,000 subjects ($name)", (dialect) => {
             ),
           ),
       }
-      const kit = createConsentKit({ policy, store: watched, secret: "s-0123456789abcdef0123456789abcdef", dispatcher: { autoStart: false } })
+      const kit = createConsentKit({
+        policy,
+        store: watched,
+        secret: "s-0123456789abcdef0123456789abcdef",
+        dispatcher: { autoStart: false },
+      })
       let count = 0
       let previous = ""
       let outOfOrder = 0

@@ -50,7 +50,12 @@ describe("bulk import", () => {
   it("imports legacy consents (5,000 rows) and reads them back through decide", async () => {
     const tenant = freshTenant("import")
     const { store, close } = await openStore(tempSqlite("import"))
-    const kit = createConsentKit({ policy, store, secret: "s-0123456789abcdef0123456789abcdef", dispatcher: { autoStart: false } })
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
     try {
       let reported = 0
       const summary = await importConsents(kit, legacyRows(tenant), {
@@ -66,7 +71,12 @@ describe("bulk import", () => {
     }
 
     // A fresh runtime: every decision below is read from the store, not from the importer's cache.
-    const reader = createConsentKit({ policy, store, secret: "s-0123456789abcdef0123456789abcdef", dispatcher: { autoStart: false } })
+    const reader = createConsentKit({
+      policy,
+      store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
     try {
       const allowed = new Map<string, number>()
       for (let i = 0; i < CUSTOMERS; i++) {

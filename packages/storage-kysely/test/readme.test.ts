@@ -6,7 +6,7 @@ it("runs the README's quick start on SQLite and prints what it promises", async 
     packageDir: new URL("..", import.meta.url),
     block: /## Quick start \(SQLite\)\n\n```ts\n([\s\S]*?)```/,
     run: "process",
-    env: { CONSENTKIT_SECRET: "readme-secret" },
+    env: { CONSENTKIT_SECRET: "readme-secret-0123456789abcdef0123456789abcdef" },
   })
   const stdout = printed.join("\n")
   expect(stdout).toMatch(/allowed: true/)

@@ -11,7 +11,12 @@ const embedded = dialects().filter((d) => d.name === "sqlite" || d.name === "pgl
 describe.each(embedded)("re-consent impact ($name)", (dialect) => {
   it("counts who would lose each purpose, channel and category, page by page, writing nothing", async () => {
     const { store, close } = await openStore(dialect.url())
-    const kit = createConsentKit({ policy, store, secret: "s-0123456789abcdef0123456789abcdef", dispatcher: { autoStart: false } })
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
     const tenant = freshTenant("reconsent")
     try {
       const at = "2025-03-01T00:00:00Z"

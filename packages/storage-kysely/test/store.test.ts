@@ -542,9 +542,10 @@ describe("opening databases", () => {
       })
       return yield* kit.decide(tenant, "s", "marketing.email")
     })
-    const live = ConsentKit.layer({ policy: conformancePolicy, secret: "s-0123456789abcdef0123456789abcdef" }).pipe(
-      Layer.provide(layer({ url: tempSqlite("layer") })),
-    )
+    const live = ConsentKit.layer({
+      policy: conformancePolicy,
+      secret: "s-0123456789abcdef0123456789abcdef",
+    }).pipe(Layer.provide(layer({ url: tempSqlite("layer") })))
     expect(await Effect.runPromise(program.pipe(Effect.provide(live)))).toMatchObject({
       allowed: true,
       reason: "granted",

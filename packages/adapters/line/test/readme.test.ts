@@ -5,7 +5,7 @@ import { afterEach, expect, it, vi } from "vitest"
 const env = {
   LINE_CHANNEL_ACCESS_TOKEN: "readme-channel-access-token",
   LINE_CHANNEL_SECRET: "readme-channel-secret",
-  CONSENTKIT_SECRET: "readme-kit-secret",
+  CONSENTKIT_SECRET: "readme-kit-secret-0123456789abcdef0123456789abcdef",
 }
 afterEach(() => {
   vi.unstubAllEnvs()

@@ -4,7 +4,7 @@ import { afterEach, expect, it, vi } from "vitest"
 // The example reads its secrets from the environment, as an app must.
 const env = {
   UNSUBSCRIBE_SECRET: "readme-unsubscribe-secret-0123456789",
-  CONSENTKIT_SECRET: "readme-kit-secret",
+  CONSENTKIT_SECRET: "readme-kit-secret-0123456789abcdef0123456789abcdef",
 }
 afterEach(() => {
   vi.unstubAllEnvs()

@@ -2,7 +2,10 @@ import { runReadmeExample } from "@consentkit/core/testing"
 import { afterEach, expect, it, vi } from "vitest"
 
 // The example reads its secrets from the environment, as an app must.
-const env = { SENDGRID_API_KEY: "SG.readme", CONSENTKIT_SECRET: "readme-kit-secret" }
+const env = {
+  SENDGRID_API_KEY: "SG.readme",
+  CONSENTKIT_SECRET: "readme-kit-secret-0123456789abcdef0123456789abcdef",
+}
 afterEach(() => {
   vi.unstubAllEnvs()
 })

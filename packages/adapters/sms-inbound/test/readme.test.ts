@@ -2,7 +2,10 @@ import { runReadmeExample } from "@consentkit/core/testing"
 import { afterEach, expect, it, vi } from "vitest"
 
 // The example reads its secrets from the environment, as an app must.
-const env = { TWILIO_AUTH_TOKEN: "readme-twilio-auth-token", CONSENTKIT_SECRET: "readme-kit-secret" }
+const env = {
+  TWILIO_AUTH_TOKEN: "readme-twilio-auth-token",
+  CONSENTKIT_SECRET: "readme-kit-secret-0123456789abcdef0123456789abcdef",
+}
 afterEach(() => {
   vi.unstubAllEnvs()
 })

@@ -62,8 +62,9 @@ const onlyKnownKeys = (value: unknown, known: ReadonlyArray<string>, path: strin
   }
 }
 
-/** Refuses a URL that is not http(s): the banner and receipts render it as a link. */
+/** Refuses a URL that is not http(s) or a path on the site (`/privacy`): the banner and receipts render it as a link. */
 const httpUrl = (value: unknown, path: string, fail: Fail): void => {
+  if (typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")) return
   let url: URL | null = null
   try {
     url = typeof value === "string" ? new URL(value) : null
@@ -71,7 +72,7 @@ const httpUrl = (value: unknown, path: string, fail: Fail): void => {
     url = null
   }
   if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
-    fail(`${path} must be an http(s) URL, not ${JSON.stringify(value)}`)
+    fail(`${path} must be an http(s) URL or a path on the site, not ${JSON.stringify(value)}`)
   }
 }
 
