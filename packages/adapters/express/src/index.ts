@@ -10,6 +10,7 @@ import { sendWebResponse, toWebRequest } from "@consentkit/http/node"
 import type { Request as ExpressRequest, RequestHandler } from "express"
 
 export type { CollectedEvent, HandlerOptions, Kit, Route, RouteContext } from "@consentkit/http"
+export { operatorToken } from "@consentkit/http"
 
 /** The body an Express body parser already read, as bytes or text; undefined when the stream is untouched. */
 const parsedBody = (req: ExpressRequest): string | Uint8Array | undefined => {

@@ -10,6 +10,7 @@ import { toWebRequest } from "@consentkit/http/node"
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify"
 
 export type { CollectedEvent, HandlerOptions, Kit, Route, RouteContext } from "@consentkit/http"
+export { operatorToken } from "@consentkit/http"
 
 /** Options of the plugin: the kit and the handler's options. */
 export interface ConsentPluginOptions extends HandlerOptions {

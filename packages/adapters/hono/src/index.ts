@@ -9,6 +9,7 @@ import { type ConsentHandler, createHandler, type HandlerOptions, type Kit } fro
 import type { MiddlewareHandler } from "hono"
 
 export type { CollectedEvent, HandlerOptions, Kit, Route, RouteContext } from "@consentkit/http"
+export { operatorToken } from "@consentkit/http"
 
 /** The middleware, with the handler it serves. */
 export type ConsentMiddleware = MiddlewareHandler & { readonly handler: ConsentHandler }
