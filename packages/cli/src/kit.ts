@@ -32,7 +32,13 @@ export const withKit = async <A>(
     policy: Policy.Policy,
     store: Awaited<ReturnType<typeof openStore>>["store"],
   ) => Promise<A>,
-  extra: { secret?: string; adapters?: ReadonlyArray<Adapter.Adapter> } = {},
+  extra: {
+    secret?: string
+    /** The kit's adapters, or a function of the opened store that finds them. */
+    adapters?:
+      | ReadonlyArray<Adapter.Adapter>
+      | ((store: Awaited<ReturnType<typeof openStore>>["store"]) => Promise<ReadonlyArray<Adapter.Adapter>>)
+  } = {},
 ): Promise<A> => {
   const policy = await loadPolicy(required(values, "policy"))
   const { store, close } = await openStore(required(values, "db", io.env.CONSENTKIT_DB), {
@@ -43,7 +49,7 @@ export const withKit = async <A>(
     store,
     // Only `erase` pseudonymises, with the app's own secret; other commands never use one, so a throwaway key serves.
     secret: extra.secret ?? randomBytes(32).toString("base64url"),
-    adapters: extra.adapters ?? [],
+    adapters: typeof extra.adapters === "function" ? await extra.adapters(store) : (extra.adapters ?? []),
     dispatcher: { autoStart: false },
   })
   try {

@@ -5,11 +5,12 @@ import { join } from "node:path"
 import { PassThrough, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
+import { Adapter, createConsentKit, Intent } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { main } from "../src/main.js"
-import { freshTenant, policyPath } from "./fixtures/policy.js"
+import { freshTenant, policy, policyPath } from "./fixtures/policy.js"
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url))
 const run = promisify(execFile)
@@ -292,6 +293,75 @@ describe("consentkit CLI", () => {
     ])
     expect(JSON.parse(after.stdout)).toMatchObject({ events: [], state: [] })
   }, 120_000)
+
+  it("erase asks every adapter the tenant's outbox delivers to, so the app's dispatcher erases downstream", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "consentkit-cli-erase-")), "app.sqlite")
+    const tenant = freshTenant("erase")
+    const opened = await openStore(`sqlite:${file}`)
+    const app = createConsentKit({
+      policy,
+      store: opened.store,
+      secret: "brand-secret-0123456789abcdef0123456789abcdef",
+      adapters: [
+        Adapter.fromHandlers({
+          name: "warehouse",
+          role: "messenger",
+          channels: ["email"],
+          handlers: Object.fromEntries(Intent.KINDS.map((kind) => [kind, async () => undefined])),
+        }),
+      ],
+      dispatcher: { autoStart: false },
+    })
+    await app.record({
+      tenant,
+      subject: "cust-erase-1",
+      source: "pos",
+      decisions: [{ purpose: "marketing.email", action: "grant", noticeVersion: 1 }],
+    })
+    await app.record({
+      tenant,
+      subject: "cust-erase-1",
+      source: "pos",
+      decisions: [{ purpose: "marketing.email", action: "withdraw" }],
+    })
+    // The withdrawal's suppression waits in the outbox for the app's dispatcher.
+    expect((await app.outbox.stats(tenant)).byAdapter.map((a) => a.adapter)).toEqual(["warehouse"])
+    await app.close()
+    await opened.close()
+    const erased = await inProcess(
+      [
+        "erase",
+        "--db",
+        `sqlite:${file}`,
+        "--policy",
+        policyPath,
+        "--tenant",
+        tenant,
+        "--subject",
+        "cust-erase-1",
+      ],
+      { CONSENTKIT_SECRET: "brand-secret-0123456789abcdef0123456789abcdef" },
+    )
+    expect(erased.code).toBe(0)
+    expect(JSON.parse(erased.stdout).adapters).toEqual(["warehouse"])
+    expect(erased.stderr).not.toContain("no adapter was asked")
+    const weak = await inProcess(
+      [
+        "erase",
+        "--db",
+        `sqlite:${file}`,
+        "--policy",
+        policyPath,
+        "--tenant",
+        tenant,
+        "--subject",
+        "cust-erase-1",
+      ],
+      { CONSENTKIT_SECRET: "brand-secret" },
+    )
+    expect(weak.code).not.toBe(0)
+    expect(weak.stderr).toMatch(/secret.*bytes long/)
+  }, 60_000)
 
   it("explains its usage", async () => {
     expect((await inProcess(["help"])).stdout).toContain("consentkit <command>")
