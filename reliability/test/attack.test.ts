@@ -345,7 +345,7 @@ for (const { name, enabled } of DIALECTS) {
           const marketing = (await response.json()).decisions.find(
             (d: { purpose: string }) => d.purpose === "marketing",
           )
-          expect(marketing).toMatchObject({ allowed: false, reason: "gpc_opt_out" })
+          expect(marketing).toMatchObject({ allowed: false })
         }
       })
     })

@@ -1,4 +1,4 @@
-import { createConsentKit, StoreError } from "@consentkit/core"
+import { Command, createConsentKit, StoreError } from "@consentkit/core"
 import Database from "better-sqlite3"
 import { sql } from "kysely"
 import pg from "pg"
@@ -79,7 +79,7 @@ describe.runIf(PG_URL !== undefined)(
           await locker.query("begin")
           await locker.query(
             `insert into "${prefix}command" (tenant, key, subject, command_id, recorded_at, event_ids, receipt) values ($1, $2, 's1', 'locker', 0, '[]', null)`,
-            [tenant, "withdraw-1"],
+            [tenant, await Command.storedIdempotencyKey(tenant, "s1", "withdraw-1")],
           )
           const first = next(1)
           let pid: number | undefined

@@ -201,10 +201,14 @@ it("a browser sending Sec-GPC: 1 and navigator.globalPrivacyControl records an o
   await second.goto(`${shop.url}/`)
   await second.locator("footer").getByText("Do not sell or share my personal information").waitFor()
   const other = await visitorOf(californian)
+  // The first visit only reads (a cookieless request writes nothing); the page's own refusal, a
+  // guarded write, brings the server's GPC opt-out with it.
   await eventually(
-    async () => (await shop.kit.decide(TENANT, other, "advertising")).reason === "gpc_opt_out",
+    async () =>
+      (await shop.kit.history(TENANT, other, { purpose: "advertising" })).some((e) => e.source === "gpc"),
     "the server's GPC opt-out",
   )
+  expect((await shop.kit.decide(TENANT, other, "advertising")).allowed).toBe(false)
   const [opted] = await shop.kit.history(TENANT, other, { purpose: "advertising" })
   expect(opted).toMatchObject({ source: "gpc", jurisdiction: "US-CA" })
   await californian.close()

@@ -7,6 +7,7 @@
 import { Cause, Effect, Exit, Option, Schema, SchemaIssue } from "effect"
 import * as Errors from "./Errors.js"
 import { canonicalJson } from "./internal/canonical.js"
+import { sha256Hex } from "./internal/crypto.js"
 import { Action, Actor, Evidence } from "./Ledger.js"
 import * as Policy from "./Policy.js"
 
@@ -351,3 +352,10 @@ export type EraseInput = typeof EraseInput.Type
 export const SubjectRef = Schema.Struct({ tenant: TenantId, subject: SubjectId })
 /** A subject reference. */
 export type SubjectRef = typeof SubjectRef.Type
+
+/**
+ * How a store keeps an idempotency key: scoped to the tenant and subject (a key another subject
+ * used finds nothing) and digested, so the key column holds no subject id.
+ */
+export const storedIdempotencyKey = async (tenant: string, subject: string, key: string): Promise<string> =>
+  `k1:${await sha256Hex(`${tenant}\u0000${subject}\u0000${key}`)}`

@@ -5,11 +5,11 @@
  * @since 0.2.0
  */
 import { Effect } from "effect"
-import type * as Command from "../Command.js"
+import * as Command from "../Command.js"
 import type { ConsentStoreShape, StoredCommand } from "../ConsentStore.js"
 import * as Decision from "../Decision.js"
 import type { StoreError } from "../Errors.js"
-import { randomId, randomSalt, sha256Hex } from "../internal/crypto.js"
+import { randomId, randomSalt } from "../internal/crypto.js"
 import { addLifetime } from "../internal/time.js"
 import * as Intent from "../Intent.js"
 import * as Ledger from "../Ledger.js"
@@ -150,13 +150,8 @@ export const makeCommit = (ctx: KitContext) => {
     )
 }
 
-/**
- * The stored form of an idempotency key: scoped to the tenant and subject (a key another subject
- * used finds nothing) and digested, so the key column holds no subject id.
- */
+/** The stored form of the command's idempotency key (`Command.storedIdempotencyKey`), if it has one. */
 const scopedKey = (valid: Command.ValidRecord): Effect.Effect<string | null> =>
   valid.idempotencyKey === null
     ? Effect.succeed(null)
-    : Effect.promise(() =>
-        sha256Hex(`${valid.tenant}\u0000${valid.subject}\u0000${valid.idempotencyKey}`),
-      ).pipe(Effect.map((digest) => `k1:${digest}`))
+    : Effect.promise(() => Command.storedIdempotencyKey(valid.tenant, valid.subject, valid.idempotencyKey!))

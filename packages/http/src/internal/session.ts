@@ -142,7 +142,7 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
     if (writing || !who.fresh) await honourGpc(request, who)
   }
 
-  /** Decisions as a GPC signal not yet recorded makes them: its purposes (and their children) refused. */
+  /** Decisions as a GPC signal not yet recorded makes them: its purposes (and their children) not allowed. */
   const withGpc = (
     request: Request,
     who: Who,
@@ -152,7 +152,9 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
     return decisions.map((d) => {
       const p = policy.purposes.get(d.purpose)
       const governed = p && (p.gpc || p.ancestors.some((a) => policy.purposes.get(a)?.gpc))
-      return governed ? { ...d, allowed: false, reason: "gpc_opt_out" as const } : d
+      // Refused, with the reason left as it stands: the opt-out is not recorded yet, so a page that
+      // sees the signal still records it (a guarded write), and the next request records it anyway.
+      return governed ? { ...d, allowed: false } : d
     })
   }
 

@@ -18,6 +18,8 @@ const SERVER_FIELDS = ["tenant", "subject", "actor", "occurredAt", "jurisdiction
 const SERVER_EVIDENCE = ["noticeHash", "userAgent", "ipHash"] as const
 /** What a browser's record request may carry. */
 const RECORD_FIELDS = new Set(["decisions", "source", "idempotencyKey", "evidence"])
+/** The longest key a browser may send (stored as `web:<key>`, within core's 200). */
+const MAX_KEY = 196
 /** Sources a browser may name by default. */
 const DEFAULT_SOURCES = ["banner", "preference-center"]
 
@@ -54,8 +56,13 @@ const bodyIssues = (body: Record<string, unknown>, sources: ReadonlyArray<string
       }
     }
   }
-  if (body.idempotencyKey !== undefined && typeof body.idempotencyKey !== "string") {
-    issues.push({ code: "MALFORMED", path: ["idempotencyKey"], message: "must be a string" })
+  const key = body.idempotencyKey
+  if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY)) {
+    issues.push({
+      code: "MALFORMED",
+      path: ["idempotencyKey"],
+      message: `must be a string of 1 to ${MAX_KEY} characters`,
+    })
   }
   return issues
 }

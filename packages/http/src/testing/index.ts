@@ -178,7 +178,7 @@ export const httpConformance = (name: string, start: StartServer): void => {
       const first = await call(tenant, "/consent/state", { headers: gpcCA })
       expect(await first.json()).toMatchObject({
         decisions: expect.arrayContaining([
-          expect.objectContaining({ purpose: "marketing", allowed: false, reason: "gpc_opt_out" }),
+          expect.objectContaining({ purpose: "marketing", allowed: false }),
         ]),
       })
       const cookie = visitorCookie(first)
