@@ -7,6 +7,7 @@
 import { DEFAULT_MAPPING, fromChoices, withCategories } from "@consentkit/consent-mode"
 import { type Decision, Policy } from "@consentkit/core"
 import { compile, type Compiled } from "../internal/router.js"
+import { iabEvidence, iabStateFields } from "../internal/iab.js"
 import type { Session } from "../internal/session.js"
 import {
   invalid,
@@ -20,6 +21,7 @@ import {
 import type { HandlerOptions, Kit } from "../types.js"
 
 const SERVER_FIELDS = ["tenant", "subject", "actor"] as const
+const IAB_FIELDS = ["tcString", "gppString"] as const
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -57,24 +59,52 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
         ),
       )
     }
-    const given = body.evidence
-    const jurisdiction = (await options.jurisdiction?.(request)) ?? body.jurisdiction
+    // A TC / GPP string the page's CMP made from these choices is kept as their evidence.
+    const { tcString, gppString, ...command } = body
+    let iabMetadata: Record<string, string> = {}
+    if (tcString !== undefined || gppString !== undefined) {
+      if (!options.iab) {
+        throw new Reply(
+          invalid(
+            IAB_FIELDS.filter((f) => f in body).map((f) => ({
+              code: "MALFORMED",
+              path: [f],
+              message: "is accepted only when the handler has the iab option",
+            })),
+          ),
+        )
+      }
+      const { issues, metadata } = await iabEvidence({ tcString, gppString })
+      if (issues.length > 0) throw new Reply(invalid(issues.map((i) => ({ code: "MALFORMED", ...i }))))
+      iabMetadata = metadata
+    }
+    const given = command.evidence
+    const withIab =
+      isPlainObject(given) && Object.keys(iabMetadata).length > 0
+        ? {
+            ...given,
+            metadata: isPlainObject(given.metadata) ? { ...given.metadata, ...iabMetadata } : given.metadata,
+          }
+        : given === undefined && Object.keys(iabMetadata).length > 0
+          ? { metadata: iabMetadata }
+          : given
+    const jurisdiction = (await options.jurisdiction?.(request)) ?? command.jurisdiction
     const result = await kit.record({
       source: "banner",
-      ...body,
+      ...command,
       tenant,
       subject,
       ...(jurisdiction !== undefined ? { jurisdiction } : {}),
       // Evidence that is not an object is passed through untouched so validation reports it.
       evidence:
-        isPlainObject(given) || given === undefined
+        isPlainObject(withIab) || withIab === undefined
           ? {
               locale: preferredLocale(request.headers.get("accept-language")),
-              ...given,
+              ...withIab,
               ...options.evidence?.(request),
               userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? undefined,
             }
-          : given,
+          : withIab,
     } as never)
     return json(result.duplicate ? 200 : 201, {
       commandId: result.commandId,
@@ -84,12 +114,25 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     })
   })
 
-  const state = subjectRoute(async (_request, { tenant, subject, customer }) => {
+  const state = subjectRoute(async (request, { tenant, subject, customer }) => {
     const decisions = await kit.decisions(tenant, subject)
+    let iab = {}
+    if (options.iab) {
+      const jurisdiction = (await options.jurisdiction?.(request)) ?? null
+      iab = await iabStateFields(options.iab, {
+        policy,
+        decisions,
+        jurisdiction,
+        gpc: request.headers.get("sec-gpc")?.trim() === "1",
+        decide: (purpose) =>
+          kit.decide(tenant, subject, purpose, jurisdiction ? { jurisdiction } : undefined),
+      })
+    }
     return json(200, {
       identified: customer !== null,
       decisions: choices(decisions),
       consentMode: consentModeOf(decisions),
+      ...iab,
     })
   })
 
