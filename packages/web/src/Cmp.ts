@@ -118,8 +118,17 @@ export const stub = (host: CmpHost): void => {
   }
 }
 
-/** The stub as an inline script, for the top of `<head>`. */
-export const CMP_STUB = `(${stub.toString()})(window);`
+/**
+ * The stub as an inline script, for the top of `<head>`: what `stub(window)` does, written out as
+ * plain ES5 (a function's own source would carry a bundler's helpers, which the page lacks).
+ */
+export const CMP_STUB =
+  "(function(w){if(!w.__tcfapi){var q=[];var t=function(){var a=arguments;if(!a.length)return q;" +
+  'if(a[0]==="ping"){a[2]({gdprApplies:undefined,cmpLoaded:false,cmpStatus:"stub",apiVersion:"2.3"},true);return}' +
+  "q.push(a)};t.consentkitStub=true;w.__tcfapi=t}if(!w.__gpp){var g=function(){var a=arguments;if(!a.length)return g.queue;" +
+  'if(a[0]==="ping"){a[1]({gppVersion:"1.1",cmpStatus:"stub",cmpDisplayStatus:"hidden",signalStatus:"not ready",' +
+  'supportedAPIs:["2:tcfeuv2","7:usnat"],cmpId:0,sectionList:[],applicableSections:[-1],gppString:"",parsedSections:{}},true);return}' +
+  "g.queue.push(a)};g.queue=[];w.__gpp=g}})(window);"
 
 const SUPPORTED_APIS = ["2:tcfeuv2", "7:usnat"]
 

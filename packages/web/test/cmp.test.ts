@@ -154,13 +154,26 @@ describe("__tcfapi", () => {
     expect((await call(host, "getVendorList")).success).toBe(false)
   })
 
-  it("ships a stub as an inline script that queues calls", () => {
+  it("ships the stub as an inline script that queues calls like stub() does, and the API answers them", async () => {
     const host = new Function("window", `${CMP_STUB} return window`)({}) as CmpHost
-    host.__tcfapi!("getTCData", 2, () => {})
-    expect((host.__tcfapi!() as Array<unknown>).length).toBe(1)
-    expect(host.__tcfapi!.consentkitStub).toBe(true)
+    const byFunction: CmpHost = {}
+    stub(byFunction)
+    for (const h of [host, byFunction]) {
+      expect(h.__tcfapi!.consentkitStub).toBe(true)
+      expect((await call(h, "ping")).value).toEqual({
+        gdprApplies: undefined,
+        cmpLoaded: false,
+        cmpStatus: "stub",
+        apiVersion: "2.3",
+      })
+      expect(((await gpp(h, "ping")).value as { cmpStatus: string }).cmpStatus).toBe("stub")
+    }
+    const early = call(host, "getTCData")
     host.__gpp!("addEventListener", () => {})
+    expect((host.__tcfapi!() as Array<unknown>).length).toBe(1)
     expect((host.__gpp!() as Array<unknown>).length).toBe(1)
+    installCmpApi({ host, fetch: browser() })
+    expect(((await early).value as { cmpId: number }).cmpId).toBe(300)
   })
 })
 
