@@ -196,6 +196,24 @@ describe("GET /state with the iab option", () => {
     expect(new GppModel(eu.gppString).getSectionIds()).toEqual([2])
   })
 
+  it("still answers the decisions, without the strings, when the vendor list cannot be loaded, and reports why", async () => {
+    const seen: Array<unknown> = []
+    const handler = createHandler(kit, {
+      tenant,
+      iab: {
+        ...iab,
+        vendorList: () => Promise.reject(new Error("vendor list unreachable")),
+      },
+      onError: (error) => seen.push(error),
+    })
+    const response = await handler(new Request("https://shop.example/consent/state"))
+    expect(response.status).toBe(200)
+    const body = await response.json()
+    expect(body.decisions).toHaveLength(policy.purposeIds.length)
+    expect(body).not.toHaveProperty("tcString")
+    expect(String(seen[0])).toMatch(/vendor list unreachable/)
+  })
+
   it("leaves the state response as it was without the option", async () => {
     const body = (await state("visitor-iab-0005", {}, plainBase)) as unknown as Record<string, unknown>
     expect(body).not.toHaveProperty("tcString")

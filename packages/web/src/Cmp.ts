@@ -45,9 +45,9 @@ export interface CmpHost {
   __gpp?: GppApi
 }
 
-/** Something that says when the visitor changed a choice (the page's `ConsentClient`). */
+/** Something that says when the visitor's choices were recorded (the page's `ConsentClient`, event `recorded`). */
 export interface ChangeSource {
-  addEventListener(type: "change", listener: () => void): void
+  addEventListener(type: "recorded", listener: () => void): void
 }
 
 /** Options of `installCmpApi`. */
@@ -56,7 +56,7 @@ export interface CmpOptions {
   readonly endpoint?: string
   /** Injectable fetch (default the global one). */
   readonly fetch?: typeof fetch
-  /** The client whose `change` events mean a choice changed (e.g. `consentClient()`). */
+  /** The client whose `recorded` events mean a choice changed (e.g. `consentClient()`). */
   readonly changes?: ChangeSource
   /** The window to install on (default `window`). */
   readonly host?: CmpHost
@@ -300,7 +300,7 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
   }
 
   const refresh = (): Promise<IabState> => {
-    const first = current === null && !changed
+    const first = current === null
     const request = doFetch(`${endpoint}/state`, {
       credentials: "same-origin",
       headers: { accept: "application/json" },
@@ -330,9 +330,8 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
   for (const args of Array.isArray(queuedGpp) ? queuedGpp : [])
     gppapi(...(Array.from(args) as Parameters<GppApi>))
 
-  options.changes?.addEventListener("change", () => {
-    // The first change is the client's own load; every later one is a choice the visitor made.
-    if (current) changed = true
+  options.changes?.addEventListener("recorded", () => {
+    changed = true
     refresh().catch(() => {})
   })
   refresh().catch(() => {})

@@ -119,14 +119,19 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     let iab = {}
     if (options.iab) {
       const jurisdiction = (await options.jurisdiction?.(request)) ?? null
-      iab = await iabStateFields(options.iab, {
-        policy,
-        decisions,
-        jurisdiction,
-        gpc: request.headers.get("sec-gpc")?.trim() === "1",
-        decide: (purpose) =>
-          kit.decide(tenant, subject, purpose, jurisdiction ? { jurisdiction } : undefined),
-      })
+      try {
+        iab = await iabStateFields(options.iab, {
+          policy,
+          decisions,
+          jurisdiction,
+          gpc: request.headers.get("sec-gpc")?.trim() === "1",
+          decide: (purpose) =>
+            kit.decide(tenant, subject, purpose, jurisdiction ? { jurisdiction } : undefined),
+        })
+      } catch (error) {
+        // An unreachable vendor list must not take the banner down: the decisions still answer.
+        options.onError?.(error, request)
+      }
     }
     return json(200, {
       identified: customer !== null,
