@@ -153,14 +153,14 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
   let current: IabState | null = null
   let changed = false
   let loading: Promise<IabState> | null = null
-  const waiting: Array<(state: IabState) => void> = []
+  const waiting: Array<{ readonly then: (state: IabState) => void; readonly fail: () => void }> = []
   let nextId = 1
   const tcfListeners = new Map<number, Callback>()
   const gppListeners = new Map<number, Callback>()
 
-  const whenLoaded = (then: (state: IabState) => void) => {
+  const whenLoaded = (then: (state: IabState) => void, fail: () => void) => {
     if (current) then(current)
-    else waiting.push(then)
+    else waiting.push({ then, fail })
   }
 
   const tcData = (state: IabState, eventStatus: string, listenerId?: number, vendorIds?: unknown) => {
@@ -216,17 +216,22 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
         )
         return
       case "getTCData":
-        whenLoaded((state) =>
-          callback(tcData(state, changed ? "useractioncomplete" : "tcloaded", undefined, parameter), true),
+        whenLoaded(
+          (state) =>
+            callback(tcData(state, changed ? "useractioncomplete" : "tcloaded", undefined, parameter), true),
+          () => callback(null, false),
         )
         return
       case "addEventListener": {
         const id = nextId++
         tcfListeners.set(id, callback)
-        whenLoaded((state) => {
-          if (tcfListeners.has(id))
-            callback(tcData(state, changed ? "useractioncomplete" : "tcloaded", id), true)
-        })
+        whenLoaded(
+          (state) => {
+            if (tcfListeners.has(id))
+              callback(tcData(state, changed ? "useractioncomplete" : "tcloaded", id), true)
+          },
+          () => callback(null, false),
+        )
         return
       }
       case "removeEventListener":
@@ -281,7 +286,7 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
 
   const publish = (state: IabState, first: boolean) => {
     current = state
-    for (const then of waiting.splice(0)) then(state)
+    for (const { then } of waiting.splice(0)) then(state)
     if (!first) {
       for (const [id, listener] of tcfListeners) listener(tcData(state, "useractioncomplete", id), true)
     }
@@ -315,6 +320,8 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
     loading = request
     request.catch(() => {
       if (loading === request) loading = null
+      // Without strings to serve, calls waiting for the first ones fail instead of hanging.
+      if (current === null) for (const { fail } of waiting.splice(0)) fail()
     })
     return request
   }

@@ -143,6 +143,19 @@ describe("__tcfapi", () => {
     expect(events).toHaveLength(seen)
   })
 
+  it("answers getTCData with success false when the server sends no strings (no iab option)", async () => {
+    const plain = createHandler(kit, { tenant: "web-cmp", cookie: { secure: false } })
+    const host: CmpHost = {}
+    stub(host)
+    const early = call(host, "getTCData")
+    installCmpApi({
+      host,
+      fetch: ((input: RequestInfo | URL) =>
+        plain(new Request(new URL(String(input), "https://shop.example")))) as typeof fetch,
+    })
+    expect(await early).toEqual({ value: null, success: false })
+  })
+
   it("refuses other versions and unknown commands, and installs once", async () => {
     const host: CmpHost = {}
     const api = installCmpApi({ host, fetch: browser() })
