@@ -121,6 +121,38 @@ it("answers __tcfapi('getTCData', 2, cb) on the demo page, and the TC string fol
   )
   expect(gpp.applicableSections).toEqual([2])
   expect(gpp.gppString.split("~")[1]).toBe(after.data.tcString)
+  // A vendor's script in an iframe finds the CMP through __tcfapiLocator and asks by postMessage.
+  await page.evaluate(() => {
+    const frame = document.createElement("iframe")
+    frame.name = "vendor-frame"
+    document.body.appendChild(frame)
+  })
+  const vendorFrame = await eventually(
+    () => page.frame({ name: "vendor-frame" }) ?? undefined,
+    "the vendor frame",
+  )
+  const framed = await vendorFrame.evaluate(
+    () =>
+      new Promise<{ success: boolean; tcString: string; callId: string }>((resolve) => {
+        let target: Window | null = window
+        while (target) {
+          try {
+            if ((target.frames as unknown as Record<string, unknown>).__tcfapiLocator) break
+          } catch {}
+          target = target === window.top ? null : target.parent
+        }
+        window.addEventListener("message", (event) => {
+          const data = typeof event.data === "string" ? JSON.parse(event.data) : event.data
+          const ret = data?.__tcfapiReturn
+          if (ret) resolve({ success: ret.success, tcString: ret.returnValue.tcString, callId: ret.callId })
+        })
+        target!.postMessage(
+          JSON.stringify({ __tcfapiCall: { command: "getTCData", version: 2, callId: "c-1" } }),
+          "*",
+        )
+      }),
+  )
+  expect(framed).toEqual({ success: true, tcString: after.data.tcString, callId: "c-1" })
   await screenshot(page, "iab-tcfapi-accepted")
   await context.close()
 })

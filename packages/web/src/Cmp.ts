@@ -337,10 +337,68 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
   for (const args of Array.isArray(queuedGpp) ? queuedGpp : [])
     gppapi(...(Array.from(args) as Parameters<GppApi>))
 
+  if (typeof window !== "undefined" && host === (window as unknown as CmpHost)) serveFrames(tcfapi, gppapi)
+
   options.changes?.addEventListener("recorded", () => {
     changed = true
     refresh().catch(() => {})
   })
   refresh().catch(() => {})
   return api
+}
+
+/**
+ * Cross-frame calls per the CMP API specs: locator frames named `__tcfapiLocator` / `__gppLocator`
+ * let a script in an iframe find this window, then `postMessage({ __tcfapiCall: { command,
+ * version, parameter, callId } })` (or `__gppCall`) is answered with `__tcfapiReturn` /
+ * `__gppReturn` (as a string when the call came as one).
+ */
+const serveFrames = (tcfapi: TcfApi, gppapi: GppApi): void => {
+  for (const name of ["__tcfapiLocator", "__gppLocator"]) {
+    if (window.frames[name as unknown as number]) continue
+    const frame = document.createElement("iframe")
+    frame.name = name
+    frame.style.display = "none"
+    frame.setAttribute("aria-hidden", "true")
+    frame.tabIndex = -1
+    const add = () => document.body.appendChild(frame)
+    if (document.body) add()
+    else document.addEventListener("DOMContentLoaded", add, { once: true })
+  }
+  window.addEventListener("message", (event: MessageEvent) => {
+    const asString = typeof event.data === "string"
+    let data: unknown = event.data
+    if (asString) {
+      try {
+        data = JSON.parse(event.data as string)
+      } catch {
+        return
+      }
+    }
+    if (typeof data !== "object" || data === null) return
+    const message = data as {
+      __tcfapiCall?: { command: string; version?: number; parameter?: unknown; callId: unknown }
+      __gppCall?: { command: string; version?: string; parameter?: unknown; callId: unknown }
+    }
+    const source = event.source as Window | null
+    if (!source) return
+    const reply = (payload: unknown) => source.postMessage(asString ? JSON.stringify(payload) : payload, "*")
+    if (message.__tcfapiCall) {
+      const call = message.__tcfapiCall
+      tcfapi(
+        call.command,
+        call.version,
+        (returnValue, success) => reply({ __tcfapiReturn: { returnValue, success, callId: call.callId } }),
+        call.parameter,
+      )
+    } else if (message.__gppCall) {
+      const call = message.__gppCall
+      gppapi(
+        call.command,
+        (returnValue, success) => reply({ __gppReturn: { returnValue, success, callId: call.callId } }),
+        call.parameter,
+        call.version,
+      )
+    }
+  })
 }
