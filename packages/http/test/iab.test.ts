@@ -238,6 +238,16 @@ describe("TC and GPP strings sent with choices", () => {
     const [event] = await kit.history(tenant, visitor)
     expect(event!.purpose).toBe("analytics")
     expect(event!.evidence.metadata).toEqual({ banner: "v3", tcString, gppString })
+
+    // Alone, or with evidence that has no metadata yet.
+    const other = "visitor-iab-0008"
+    expect((await record(other, { ...choose("grant", ["analytics"]), tcString })).status).toBe(201)
+    expect(
+      (await record(other, { ...choose("deny", ["email"]), evidence: { locale: "th" }, gppString })).status,
+    ).toBe(201)
+    const events = await kit.history(tenant, other)
+    expect(events.map((e) => e.evidence.metadata)).toEqual([{ tcString }, { gppString }])
+    expect(events[1]!.evidence.locale).toBe("th")
   })
 
   it("are refused with nothing written when they do not decode, or when the handler has no iab option", async () => {

@@ -26,6 +26,16 @@ const IAB_FIELDS = ["tcString", "gppString"] as const
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
+/** Adds metadata to the request's evidence; evidence of the wrong shape is left for validation to report. */
+const withMetadata = (given: unknown, extra: Record<string, string>): unknown => {
+  if (Object.keys(extra).length === 0) return given
+  if (given === undefined) return { metadata: extra }
+  if (!isPlainObject(given)) return given
+  const metadata = given.metadata
+  if (metadata !== undefined && !isPlainObject(metadata)) return given
+  return { ...given, metadata: { ...metadata, ...extra } }
+}
+
 export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Session): Array<Compiled> => {
   const { subjectRoute, guardOrigin } = session
   const limit = options.maxBodyBytes ?? 64 * 1024
@@ -78,16 +88,7 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
       if (issues.length > 0) throw new Reply(invalid(issues.map((i) => ({ code: "MALFORMED", ...i }))))
       iabMetadata = metadata
     }
-    const given = command.evidence
-    const withIab =
-      isPlainObject(given) && Object.keys(iabMetadata).length > 0
-        ? {
-            ...given,
-            metadata: isPlainObject(given.metadata) ? { ...given.metadata, ...iabMetadata } : given.metadata,
-          }
-        : given === undefined && Object.keys(iabMetadata).length > 0
-          ? { metadata: iabMetadata }
-          : given
+    const withIab = withMetadata(command.evidence, iabMetadata)
     const jurisdiction = (await options.jurisdiction?.(request)) ?? command.jurisdiction
     const result = await kit.record({
       source: "banner",
