@@ -152,7 +152,9 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init))
   let current: IabState | null = null
   let changed = false
-  let loading: Promise<IabState> | null = null
+  // Refreshes can overlap (a load, then a choice): an older answer never replaces a newer one.
+  let requested = 0
+  let published = 0
   const waiting: Array<{ readonly then: (state: IabState) => void; readonly fail: () => void }> = []
   let nextId = 1
   const tcfListeners = new Map<number, Callback>()
@@ -306,6 +308,7 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
 
   const refresh = (): Promise<IabState> => {
     const first = current === null
+    const seq = ++requested
     const request = doFetch(`${endpoint}/state`, {
       credentials: "same-origin",
       headers: { accept: "application/json" },
@@ -314,12 +317,13 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
       if (!response.ok || typeof body.tcString !== "string") {
         throw new Error(`GET ${endpoint}/state answered no tcString (is the handler's iab option set?)`)
       }
-      publish(body as IabState, first)
+      if (seq > published) {
+        published = seq
+        publish(body as IabState, first && current === null)
+      }
       return body as IabState
     })
-    loading = request
     request.catch(() => {
-      if (loading === request) loading = null
       // Without strings to serve, calls waiting for the first ones fail instead of hanging.
       if (current === null) for (const { fail } of waiting.splice(0)) fail()
     })
