@@ -216,6 +216,19 @@ describe("GET /state with the iab option", () => {
     expect(String(seen[0])).toMatch(/vendor list unreachable/)
   })
 
+  it("dates the TC string by when the visitor chose", async () => {
+    const visitor = "visitor-iab-0009"
+    const chosen = new Date(Date.now() - 3 * 86_400_000)
+    const response = await record(visitor, {
+      ...choose("grant", ["analytics"]),
+      occurredAt: chosen.toISOString(),
+    })
+    expect(response.status).toBe(201)
+    const tc = TCString.decode((await state(visitor)).tcString)
+    expect(tc.lastUpdated.toISOString().slice(0, 10)).toBe(chosen.toISOString().slice(0, 10))
+    expect(tc.created.toISOString().slice(0, 10)).toBe(chosen.toISOString().slice(0, 10))
+  })
+
   it("leaves the state response as it was without the option", async () => {
     const body = (await state("visitor-iab-0005", {}, plainBase)) as unknown as Record<string, unknown>
     expect(body).not.toHaveProperty("tcString")

@@ -28,6 +28,8 @@ export interface StateContext {
   readonly gpc: boolean
   /** Decides a purpose in the visitor's jurisdiction (US opt-out defaults differ from the state's). */
   readonly decide: (purpose: string) => Promise<Decision.Decision>
+  /** When the subject first chose and last changed a choice, for the TC string's Created / LastUpdated. */
+  readonly dates?: Tcf.Dates
 }
 
 /** A purpose / vendor id to whether it is signalled, as the CMP API's TCData writes it. */
@@ -126,7 +128,7 @@ export const tcDataOf = (tcString: string, model: TCModel, gdprApplies: boolean)
 /** The TC and GPP strings of a state response, with the data the browser's CMP API serves. */
 export const stateFields = async (options: Options, context: StateContext): Promise<StateFields> => {
   const { policy, decisions, jurisdiction, gpc } = context
-  const tcString = await Tcf.encode(options, policy, decisions)
+  const tcString = await Tcf.encode(options, policy, decisions, context.dates)
   // TCData is read back from the string, so what vendors are told is exactly what it encodes.
   const model = Tcf.decode(tcString)
   const where = jurisdiction ?? policy.defaultJurisdiction

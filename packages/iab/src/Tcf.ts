@@ -38,6 +38,15 @@ export interface Signals {
   readonly vendorsDisclosed: ReadonlyArray<number>
 }
 
+/** When the subject first chose and last changed a choice (the ledger's times); default today. */
+export interface Dates {
+  readonly created?: Date | null
+  readonly lastUpdated?: Date | null
+}
+
+// TCF v2.2+: Created and LastUpdated are the day (UTC), never a finer time.
+const day = (at: Date) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()))
+
 /** Raised when the options cannot make a valid TC string (a bad CMP id, an unknown vendor). */
 export class TcfError extends Error {
   override readonly name = "TcfError"
@@ -121,11 +130,14 @@ export const modelOf = async (
   options: Options,
   policy: Policy.Policy,
   decisions: ReadonlyArray<Decision.Decision>,
+  dates: Dates = {},
 ): Promise<TCModel> => {
   const json = await VendorList.resolve(options.vendorList)
   const gvl = gvlOf(json)
   const signals = signalsOf(policy, decisions, json, options.vendors)
   const model = new TCModel(gvl)
+  if (dates.lastUpdated) model.lastUpdated = day(dates.lastUpdated)
+  if (dates.created) model.created = day(dates.created)
   try {
     model.cmpId = options.cmpId
     model.cmpVersion = options.cmpVersion
@@ -163,7 +175,8 @@ export const encode = async (
   options: Options,
   policy: Policy.Policy,
   decisions: ReadonlyArray<Decision.Decision>,
-): Promise<string> => TCString.encode(await modelOf(options, policy, decisions))
+  dates: Dates = {},
+): Promise<string> => TCString.encode(await modelOf(options, policy, decisions, dates))
 
 /** Decodes a TC string with the IAB's library; throws `TcfError` on a string that is not one. */
 export const decode = (tcString: string): TCModel => {

@@ -87,6 +87,21 @@ describe("TC strings from the ledger", () => {
     await expect(Tcf.encode({ ...options, cmpId: 0 }, policy, decisions)).rejects.toThrow(Tcf.TcfError)
   })
 
+  it("dates the string by the ledger's choices, to the day (UTC)", async () => {
+    const decisions = await kit.decisions("shop", "v-6")
+    const dated = TCString.decode(
+      await Tcf.encode(options, policy, decisions, {
+        created: new Date("2026-03-04T22:15:00Z"),
+        lastUpdated: new Date("2026-05-06T01:02:03Z"),
+      }),
+    )
+    expect(dated.created.toISOString()).toBe("2026-03-04T00:00:00.000Z")
+    expect(dated.lastUpdated.toISOString()).toBe("2026-05-06T00:00:00.000Z")
+    const today = new Date().toISOString().slice(0, 10)
+    const undated = TCString.decode(await Tcf.encode(options, policy, decisions))
+    expect(undated.lastUpdated.toISOString().slice(0, 10)).toBe(today)
+  })
+
   it("refuses a vendor list that is not a v3 of policy version 5", async () => {
     const decisions = await kit.decisions("shop", "v-4")
     const v2 = { ...vendorList, gvlSpecificationVersion: 2 }

@@ -33,6 +33,7 @@ export const iabStateFields = async (
     readonly jurisdiction: string | null
     readonly gpc: boolean
     readonly decide: (purpose: string) => Promise<Decision.Decision>
+    readonly dates?: { readonly created?: Date | null; readonly lastUpdated?: Date | null }
   },
 ): Promise<Cmp.StateFields> => {
   const { Cmp } = await loadIab()

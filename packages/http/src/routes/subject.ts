@@ -5,7 +5,7 @@
  * @since 0.2.0
  */
 import { DEFAULT_MAPPING, fromChoices, withCategories } from "@consentkit/consent-mode"
-import { type Decision, Policy } from "@consentkit/core"
+import { type Decision, Policy, type State } from "@consentkit/core"
 import { compile, type Compiled } from "../internal/router.js"
 import { iabEvidence, iabStateFields } from "../internal/iab.js"
 import type { Session } from "../internal/session.js"
@@ -25,6 +25,17 @@ const IAB_FIELDS = ["tcString", "gppString"] as const
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** The TC string's dates: the oldest choice still in force and the newest, from the ledger's state. */
+const datesOf = (state: State.SubjectState | null) => {
+  let created: Date | null = null
+  let lastUpdated: Date | null = null
+  for (const p of state?.purposes.values() ?? []) {
+    if (!created || p.occurredAt < created) created = p.occurredAt
+    if (!lastUpdated || p.occurredAt > lastUpdated) lastUpdated = p.occurredAt
+  }
+  return { created, lastUpdated }
+}
 
 /** Adds metadata to the request's evidence; evidence of the wrong shape is left for validation to report. */
 const withMetadata = (given: unknown, extra: Record<string, string>): unknown => {
@@ -128,6 +139,7 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
           gpc: request.headers.get("sec-gpc")?.trim() === "1",
           decide: (purpose) =>
             kit.decide(tenant, subject, purpose, jurisdiction ? { jurisdiction } : undefined),
+          dates: datesOf(await kit.state(tenant, subject)),
         })
       } catch (error) {
         // An unreachable vendor list must not take the banner down: the decisions still answer.
