@@ -104,6 +104,8 @@ const webBundle = (): string => {
 
 const asset = (name: string) => readFileSync(new URL(`../public/${name}`, import.meta.url), "utf8")
 
+const VENDOR_LIST = JSON.parse(asset("vendor-list.json")) as object
+
 /** Builds the Hono app. */
 export const createApp = (ctx: AppContext) => {
   const { kit, tables, tenant } = ctx
@@ -162,6 +164,10 @@ export const createApp = (ctx: AppContext) => {
     cookie: { secure },
     allowedOrigins: ctx.allowedOrigins,
     gpcLastUpdate: "2026-01-01",
+    // IAB TCF v2.3 and GPP strings in /consent/state (the page's __tcfapi and __gpp serve them).
+    // A demo CMP id and a small vendor list shipped with the demo: a real site registers its CMP
+    // with the IAB and serves its copy of the published list (VendorList.fromUrl).
+    iab: { cmpId: 300, cmpVersion: 1, vendorList: VENDOR_LIST, publisherCountryCode: "TH" },
     collect: async (event) => {
       await ctx.posthog.capture({
         tenant: event.tenant,

@@ -89,6 +89,8 @@ export const shopPolicy = (anchor: Date) => {
         versions: [version(1, v1, NOTICES.analytics)],
         lifetime: { months: 13 },
         trackerCategories: ["analytics"],
+        // IAB TCF: store on the device, measure content, audience statistics, develop the service.
+        iab: { tcfPurposes: [1, 8, 9, 10] },
         piiCategories: ["online identifier", "browsing behaviour"],
         thirdParty: "Analytics provider (PostHog-compatible)",
       },
@@ -99,6 +101,8 @@ export const shopPolicy = (anchor: Date) => {
         lifetime: { months: 13 },
         gpc: true,
         trackerCategories: ["advertising"],
+        // IAB TCF: store on the device, select ads, ad profiles, personalised ads, measure ads.
+        iab: { tcfPurposes: [1, 2, 3, 4, 7] },
         thirdParty: "Advertising partners",
       },
       marketing: {

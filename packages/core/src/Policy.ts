@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { checkShape } from "./internal/policyShape.js"
+import { Result, Schema } from "effect"
 import type { Lifetime } from "./internal/time.js"
 
 export type { Lifetime } from "./internal/time.js"
@@ -52,6 +53,23 @@ export interface NoticeVersion {
   readonly text?: Localized
 }
 
+/**
+ * How a purpose maps onto the IAB Transparency and Consent Framework: the TCF purposes (1 to 11)
+ * and special features (1 to 2) it covers. `@consentkit/iab` reads it to encode TC and GPP strings.
+ */
+export const IabMapping = Schema.Struct({
+  tcfPurposes: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 11 }))).check(
+    Schema.isMinLength(1),
+  ),
+  specialFeatures: Schema.optional(
+    Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2 }))),
+  ),
+})
+/** How a purpose maps onto TCF purposes and special features. */
+export type IabMapping = typeof IabMapping.Type
+
+const decodeIabMapping = Schema.decodeUnknownResult(IabMapping)
+
 /** How a purpose is declared in `Policy.define`. */
 export interface PurposeInput {
   readonly title: Localized
@@ -76,6 +94,8 @@ export interface PurposeInput {
   readonly piiCategories?: ReadonlyArray<string>
   readonly purposeCategory?: ReadonlyArray<string>
   readonly thirdParty?: string
+  /** The TCF purposes and special features this purpose covers (for `@consentkit/iab`). */
+  readonly iab?: IabMapping
 }
 
 /** A guardian rule: below `under` years, the rule applies. */
@@ -128,6 +148,7 @@ export interface Purpose {
   readonly piiCategories: ReadonlyArray<string>
   readonly purposeCategory: ReadonlyArray<string>
   readonly thirdParty: string | undefined
+  readonly iab: IabMapping | undefined
 }
 
 /** A validated policy; `P` is the union of its purpose ids, so a misspelt purpose does not compile. */
@@ -269,6 +290,14 @@ export const define = <const Purposes extends Record<string, PurposeInput>>(
         throw new PolicyDefinitionError(`purpose "${id}": version ${v.version} is declared twice`)
       }
     }
+    let iab: IabMapping | undefined
+    if (def.iab !== undefined) {
+      const decoded = decodeIabMapping(def.iab, { errors: "all" })
+      if (Result.isFailure(decoded)) {
+        throw new PolicyDefinitionError(`purpose "${id}": iab ${decoded.failure.message}`)
+      }
+      iab = decoded.success
+    }
     const ancestors: Array<string> = []
     const parts = id.split(".")
     for (let n = parts.length - 1; n > 0; n--) {
@@ -291,6 +320,7 @@ export const define = <const Purposes extends Record<string, PurposeInput>>(
       piiCategories: def.piiCategories ?? [],
       purposeCategory: def.purposeCategory ?? [],
       thirdParty: def.thirdParty,
+      iab,
     })
   }
   return {

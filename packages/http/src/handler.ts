@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { loadIab } from "./internal/iab.js"
 import { compile, dispatch } from "./internal/router.js"
 import { toResponse } from "./internal/respond.js"
 import { makeSession } from "./internal/session.js"
@@ -13,7 +14,15 @@ import { operatorRoutes } from "./routes/operator.js"
 import { subjectRoutes } from "./routes/subject.js"
 import type { ConsentHandler, HandlerOptions, Kit } from "./types.js"
 
-export type { CollectedEvent, ConsentHandler, HandlerOptions, Kit, Route, RouteContext } from "./types.js"
+export type {
+  CollectedEvent,
+  ConsentHandler,
+  HandlerOptions,
+  IabOptions,
+  Kit,
+  Route,
+  RouteContext,
+} from "./types.js"
 
 const GPC_PATH = "/.well-known/gpc.json"
 
@@ -41,6 +50,8 @@ export const createHandler = (kit: Kit, options: HandlerOptions): ConsentHandler
     maxBytes: options.maxBodyBytes ?? 64 * 1024,
     timeoutMs: options.bodyTimeoutMs ?? 10_000,
   }
+  // Starts loading @consentkit/iab now; a missing package is reported by the first request that needs it.
+  if (options.iab) loadIab().catch(() => {})
   // In match order: the visitor's routes, the operator's, then the host's extra routes.
   const routes = [
     ...subjectRoutes(kit, options, session),

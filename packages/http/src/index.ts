@@ -11,6 +11,7 @@ export {
   type ConsentHandler,
   createHandler,
   type HandlerOptions,
+  type IabOptions,
   type Kit,
   type Route,
   type RouteContext,

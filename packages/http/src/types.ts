@@ -27,6 +27,28 @@ export interface RouteContext extends CoreRouteContext {
 /** An extra route mounted under the base path (e.g. a one-click unsubscribe endpoint): core's `Route` with the kit in its context; its body is read within `maxBodyBytes` before it runs. */
 export type Route = CoreRoute<RouteContext>
 
+/**
+ * The IAB TCF v2.3 / GPP option of `createHandler` (needs `@consentkit/iab` installed): with it,
+ * the state response answers `tcString` and `gppString` as well, and a page may send those
+ * strings with its choices to be kept as their evidence.
+ */
+export interface IabOptions {
+  /** The CMP id the IAB registered. */
+  readonly cmpId: number
+  /** The CMP's version, bumped whenever the consent UI changes. */
+  readonly cmpVersion: number
+  /** A Global Vendor List v3 JSON object, or a loader such as `@consentkit/iab`'s `VendorList.fromUrl(url)`. */
+  readonly vendorList: object | (() => Promise<object>)
+  /** The vendors this site works with: only they are disclosed and can be consented (default every vendor listed). */
+  readonly vendors?: ReadonlyArray<number>
+  /** ISO 3166-1 alpha-2; default the controller's `address.country`. */
+  readonly publisherCountryCode?: string
+  /** ISO 639-1 language of the consent UI; default `EN`. */
+  readonly consentLanguage?: string
+  /** Whether GDPR applies in a jurisdiction; default the `EU` ones. */
+  readonly gdprApplies?: (jurisdiction: string) => boolean
+}
+
 /** Options of `createHandler`. */
 export interface HandlerOptions {
   /** Where the routes live (default `/consent`). */
@@ -88,6 +110,8 @@ export interface HandlerOptions {
   readonly gpcLastUpdate?: string
   /** Which purposes or categories grant each Google Consent Mode type in state responses. */
   readonly consentMode?: Mapping
+  /** IAB TCF v2.3 and GPP strings in state responses (`@consentkit/iab` must be installed). */
+  readonly iab?: IabOptions
   /** Adds evidence to recorded decisions (e.g. `{ ipHash }`), beside the user agent and locale taken from the request. */
   readonly evidence?: (request: Request) => Readonly<Record<string, unknown>> | undefined
   /** Called with unexpected errors before the 500 goes out (logging). */

@@ -123,6 +123,8 @@ export class ConsentClient extends EventTarget {
     const model = await this.request<PreferencesModel>("GET", "/preferences")
     this.apply(model)
     this.loading = Promise.resolve(model)
+    // The IAB CMP APIs (`installCmpApi`) fetch their strings again on this.
+    if (decisions.length > 0) this.dispatchEvent(new Event("recorded"))
     return model
   }
 

@@ -5,8 +5,12 @@
  *
  * @since 0.1.0
  */
-import { define } from "./index.js"
+import { type CmpHost, consentClient, define, installCmpApi } from "./index.js"
 
 export * from "./index.js"
 
 if (typeof customElements !== "undefined") define()
+// A page that inlined CMP_STUB asked for the IAB CMP APIs: install them on the default endpoint.
+if (typeof window !== "undefined" && (window as unknown as CmpHost).__tcfapi?.consentkitStub) {
+  installCmpApi({ changes: consentClient() })
+}

@@ -20,6 +20,15 @@ export {
   consentClient,
   type Source,
 } from "./Client.js"
+export {
+  CMP_STUB,
+  type CmpApi,
+  type CmpHost,
+  type CmpOptions,
+  type IabState,
+  installCmpApi,
+  stub,
+} from "./Cmp.js"
 export { type GtagHost, gtagOf, hasDefault, pushDefault, pushUpdate } from "./DataLayer.js"
 export {
   acceptAll,

@@ -1,5 +1,6 @@
 /** The page frame of the shop and of the admin, in Thai or English. */
 import { defaultCommands, toScript } from "@consentkit/consent-mode"
+import { CMP_STUB } from "@consentkit/web"
 import type { Customer } from "../db.js"
 import { type Html, html, raw } from "../html.js"
 
@@ -20,6 +21,8 @@ export interface PageContext {
 
 // Consent Mode defaults go first, before any tag can read them.
 const CONSENT_DEFAULTS = raw(`<script>${toScript(defaultCommands())}</script>`)
+// The IAB CMP API stub: __tcfapi / __gpp queue calls until the consentkit bundle answers them.
+const CMP_API_STUB = raw(`<script>${CMP_STUB}</script>`)
 
 const REGIONS: ReadonlyArray<{ readonly code: string; readonly th: string; readonly en: string }> = [
   { code: "TH", th: "ประเทศไทย", en: "Thailand" },
@@ -43,6 +46,7 @@ export const shopPage = (
 <title>${options.title} · ${tr(lang, "ชาสยาม", "Siam Tea Co.")}</title>
 <link rel="stylesheet" href="/assets/shop.css">
 ${CONSENT_DEFAULTS}
+${CMP_API_STUB}
 <script type="module" src="/assets/consentkit-web.js"></script>
 </head>
 <body${options.sku ? html` data-sku="${options.sku}"` : ""}>

@@ -64,7 +64,8 @@ const onlyKnownKeys = (value: unknown, known: ReadonlyArray<string>, path: strin
 
 /** Refuses a URL that is not http(s) or a path on the site (`/privacy`): the banner and receipts render it as a link. */
 const httpUrl = (value: unknown, path: string, fail: Fail): void => {
-  if (typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")) return
+  if (typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\"))
+    return
   let url: URL | null = null
   try {
     url = typeof value === "string" ? new URL(value) : null

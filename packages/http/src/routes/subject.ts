@@ -5,9 +5,10 @@
  * @since 0.2.0
  */
 import { DEFAULT_MAPPING, fromChoices, withCategories } from "@consentkit/consent-mode"
-import { Command, type Decision, Policy } from "@consentkit/core"
+import { Command, type Decision, Policy, type State } from "@consentkit/core"
 import { jsonOf } from "../internal/body.js"
 import { compile, type Compiled } from "../internal/router.js"
+import { iabEvidence, iabStateFields } from "../internal/iab.js"
 import type { Session } from "../internal/session.js"
 import { invalid, json, objectBody, preferredLocale, Reply, type WireIssue } from "../internal/wire.js"
 import type { HandlerOptions, Kit } from "../types.js"
@@ -17,11 +18,13 @@ const SERVER_FIELDS = ["tenant", "subject", "actor", "occurredAt", "jurisdiction
 /** Evidence fields the server takes from the request or the policy, never from the body. */
 const SERVER_EVIDENCE = ["noticeHash", "userAgent", "ipHash"] as const
 /** What a browser's record request may carry. */
-const RECORD_FIELDS = new Set(["decisions", "source", "idempotencyKey", "evidence"])
+const RECORD_FIELDS = new Set(["decisions", "source", "idempotencyKey", "evidence", "tcString", "gppString"])
 /** The longest key a browser may send (stored as `web:<key>`, within core's 200). */
 const MAX_KEY = 196
 /** Sources a browser may name by default. */
 const DEFAULT_SOURCES = ["banner", "preference-center"]
+/** A TC or GPP string the page sends with its choices, kept as their evidence (with the `iab` option). */
+const IAB_FIELDS = ["tcString", "gppString"] as const
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -67,6 +70,27 @@ const bodyIssues = (body: Record<string, unknown>, sources: ReadonlyArray<string
   return issues
 }
 
+/** The TC string's dates: the oldest choice still in force and the newest, from the ledger's state. */
+const datesOf = (state: State.SubjectState | null) => {
+  let created: Date | null = null
+  let lastUpdated: Date | null = null
+  for (const p of state?.purposes.values() ?? []) {
+    if (!created || p.occurredAt < created) created = p.occurredAt
+    if (!lastUpdated || p.occurredAt > lastUpdated) lastUpdated = p.occurredAt
+  }
+  return { created, lastUpdated }
+}
+
+/** Adds metadata to the request's evidence; evidence of the wrong shape is left for validation to report. */
+const withMetadata = (given: unknown, extra: Record<string, string>): unknown => {
+  if (Object.keys(extra).length === 0) return given
+  if (given === undefined) return { metadata: extra }
+  if (!isPlainObject(given)) return given
+  const metadata = given.metadata
+  if (metadata !== undefined && !isPlainObject(metadata)) return given
+  return { ...given, metadata: { ...metadata, ...extra } }
+}
+
 export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Session): Array<Compiled> => {
   const { subjectRoute, withGpc } = session
   const policy = kit.policy
@@ -90,7 +114,26 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     const body = objectBody(await jsonOf(request))
     const issues = bodyIssues(body, sources)
     if (issues.length > 0) throw new Reply(invalid(issues))
-    const given = body.evidence
+    // A TC / GPP string the page's CMP made from these choices is kept as their evidence.
+    const { tcString, gppString } = body
+    let iabMetadata: Record<string, string> = {}
+    if (tcString !== undefined || gppString !== undefined) {
+      if (!options.iab) {
+        throw new Reply(
+          invalid(
+            IAB_FIELDS.filter((f) => f in body).map((f) => ({
+              code: "MALFORMED",
+              path: [f],
+              message: "is accepted only when the handler has the iab option",
+            })),
+          ),
+        )
+      }
+      const { issues, metadata } = await iabEvidence({ tcString, gppString })
+      if (issues.length > 0) throw new Reply(invalid(issues.map((i) => ({ code: "MALFORMED", ...i }))))
+      iabMetadata = metadata
+    }
+    const withIab = withMetadata(body.evidence, iabMetadata)
     const age = (await options.age?.(request)) ?? undefined
     const command = {
       decisions: body.decisions,
@@ -103,14 +146,14 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
       ...(typeof body.idempotencyKey === "string" ? { idempotencyKey: `web:${body.idempotencyKey}` } : {}),
       // Evidence that is not an object is passed through untouched so validation reports it.
       evidence:
-        isPlainObject(given) || given === undefined
+        isPlainObject(withIab) || withIab === undefined
           ? {
               locale: preferredLocale(request.headers.get("accept-language")),
-              ...given,
+              ...withIab,
               ...options.evidence?.(request),
               userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? undefined,
             }
-          : given,
+          : withIab,
     }
     // Checked before anything is written for the request (the login link, GPC).
     const checked = Command.validateRecord(policy, command, Date.now())
@@ -129,10 +172,29 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     await settle()
     const { tenant, subject, customer } = who
     const decisions = withGpc(request, who, await kit.decisions(tenant, subject))
+    let iab = {}
+    if (options.iab) {
+      const jurisdiction = who.jurisdiction
+      try {
+        iab = await iabStateFields(options.iab, {
+          policy,
+          decisions,
+          jurisdiction,
+          gpc: request.headers.get("sec-gpc")?.trim() === "1",
+          decide: (purpose) =>
+            kit.decide(tenant, subject, purpose, jurisdiction ? { jurisdiction } : undefined),
+          dates: datesOf(await kit.state(tenant, subject)),
+        })
+      } catch (error) {
+        // An unreachable vendor list must not take the banner down: the decisions still answer.
+        options.onError?.(error, request)
+      }
+    }
     return json(200, {
       identified: customer !== null,
       decisions: choices(decisions),
       consentMode: consentModeOf(decisions),
+      ...iab,
     })
   })
 
