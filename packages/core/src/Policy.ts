@@ -6,7 +6,9 @@
  * @since 0.1.0
  */
 import { checkShape } from "./internal/policyShape.js"
-import { Result, Schema } from "effect"
+import { Result } from "effect"
+import { decodeIabMapping, type IabMapping } from "./internal/iabMapping.js"
+import { GDPR_DIGITAL_CONSENT_AGE, GPC_JURISDICTIONS } from "./internal/jurisdictions.js"
 import type { Lifetime } from "./internal/time.js"
 
 export type { Lifetime } from "./internal/time.js"
@@ -53,22 +55,8 @@ export interface NoticeVersion {
   readonly text?: Localized
 }
 
-/**
- * How a purpose maps onto the IAB Transparency and Consent Framework: the TCF purposes (1 to 11)
- * and special features (1 to 2) it covers. `@consentkit/iab` reads it to encode TC and GPP strings.
- */
-export const IabMapping = Schema.Struct({
-  tcfPurposes: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 11 }))).check(
-    Schema.isMinLength(1),
-  ),
-  specialFeatures: Schema.optional(
-    Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2 }))),
-  ),
-})
-/** How a purpose maps onto TCF purposes and special features. */
-export type IabMapping = typeof IabMapping.Type
-
-const decodeIabMapping = Schema.decodeUnknownResult(IabMapping)
+export { IabMapping } from "./internal/iabMapping.js"
+export { GDPR_DIGITAL_CONSENT_AGE, GPC_JURISDICTIONS } from "./internal/jurisdictions.js"
 
 /** How a purpose is declared in `Policy.define`. */
 export interface PurposeInput {
@@ -169,37 +157,6 @@ export const PDPA_GUARDIAN_RULES: ReadonlyArray<GuardianRule> = [
   { under: 20, rule: "guardian-also" },
 ]
 
-/** GDPR Art. 8 digital age of consent per member state (16 unless the state chose 13 to 15). */
-export const GDPR_DIGITAL_CONSENT_AGE: Readonly<Record<string, number>> = {
-  AT: 14,
-  BE: 13,
-  BG: 14,
-  CY: 14,
-  CZ: 15,
-  DE: 16,
-  DK: 13,
-  EE: 13,
-  ES: 14,
-  FI: 13,
-  FR: 15,
-  GR: 15,
-  HR: 16,
-  HU: 16,
-  IE: 16,
-  IT: 14,
-  LT: 14,
-  LU: 16,
-  LV: 13,
-  MT: 13,
-  NL: 16,
-  PL: 16,
-  PT: 13,
-  RO: 16,
-  SE: 13,
-  SI: 16,
-  SK: 16,
-}
-
 const defaultGuardianRules = (): Record<string, ReadonlyArray<GuardianRule>> => {
   const rules: Record<string, ReadonlyArray<GuardianRule>> = {
     TH: PDPA_GUARDIAN_RULES,
@@ -210,21 +167,6 @@ const defaultGuardianRules = (): Record<string, ReadonlyArray<GuardianRule>> => 
   }
   return rules
 }
-
-/** US states whose laws make a Global Privacy Control signal a valid opt-out of sale/sharing. */
-export const GPC_JURISDICTIONS: ReadonlyArray<string> = [
-  "US-CA",
-  "US-CO",
-  "US-CT",
-  "US-DE",
-  "US-MD",
-  "US-MN",
-  "US-MT",
-  "US-NH",
-  "US-NJ",
-  "US-OR",
-  "US-TX",
-]
 
 /** Default modes: opt-in where consent law requires it, opt-out in US states. */
 export const DEFAULT_MODES: Readonly<Record<string, DefaultMode>> = {

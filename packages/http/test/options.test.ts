@@ -91,3 +91,28 @@ it("turns an unexpected failure into a 500 without details and reports it", asyn
   })
   expect(String(seen[0])).toMatch(/tenant lookup failed/)
 })
+
+it("records a binding GPC signal once, and a grant the visitor then makes explicitly stands", async () => {
+  const tenant = uniqueTenant()
+  const handler = createHandler(kit, { tenant, jurisdiction: () => "US-CA", cookie: { secure: false } })
+  const issued = (await handler(new Request("https://shop.example/consent/state"))).headers.getSetCookie()[0]!
+  const cookie = issued.split(";")[0]!
+  const visitor = decodeURIComponent(cookie.slice("ck_vid=".length)).split(".")[0]!
+  const gpc = { cookie, "sec-gpc": "1" }
+  await handler(new Request("https://shop.example/consent/state", { headers: gpc }))
+  expect((await kit.history(tenant, visitor)).map((e) => [e.purpose, e.source])).toEqual([
+    ["marketing", "gpc"],
+  ])
+  const grant = await handler(
+    new Request("https://shop.example/consent/record", {
+      method: "POST",
+      headers: { ...gpc, "content-type": "application/json" },
+      body: JSON.stringify({ decisions: [{ purpose: "marketing", action: "grant", noticeVersion: 1 }] }),
+    }),
+  )
+  expect(grant.status).toBe(201)
+  for (let i = 0; i < 3; i++)
+    await handler(new Request("https://shop.example/consent/state", { headers: gpc }))
+  expect((await kit.decide(tenant, visitor, "marketing")).allowed).toBe(true)
+  expect(await kit.history(tenant, visitor)).toHaveLength(2)
+})

@@ -50,7 +50,7 @@ export const makeKit = () =>
   createConsentKit({
     policy,
     store: MemoryStore.make(),
-    secret: "iab-test",
+    secret: "iab-test-0123456789abcdef0123456789abcdef",
     dispatcher: { autoStart: false },
   })
 

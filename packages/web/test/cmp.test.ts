@@ -31,7 +31,7 @@ const policy = Policy.define({
 const kit = createConsentKit({
   policy,
   store: MemoryStore.make(),
-  secret: "s",
+  secret: "s-0123456789abcdef0123456789abcdef",
   dispatcher: { autoStart: false },
 })
 afterAll(() => kit.close())

@@ -103,16 +103,18 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
     jurisdiction !== null &&
     Policy.gpcBinds(policy, jurisdiction)
 
-  /** Records `Sec-GPC: 1` as an opt-out where it binds, unless every GPC purpose is already refused. */
+  /** Records `Sec-GPC: 1` as an opt-out where it binds, for GPC purposes allowed only by default (not refused, not explicitly granted). */
   const honourGpc = async (request: Request, who: Who) => {
     if (!gpcBinds(request, who.jurisdiction)) return
     const jurisdiction = who.jurisdiction!
     // Decided in the request's jurisdiction: a first visit from an opt-out state is allowed by default, so GPC must be recorded.
-    let allowed = false
+    // Only what is allowed by default: a grant the subject made explicitly (with GPC on) stands.
+    let byDefault = false
     for (const purpose of gpcPurposes) {
-      if ((await kit.decide(who.tenant, who.subject, purpose, { jurisdiction })).allowed) allowed = true
+      const d = await kit.decide(who.tenant, who.subject, purpose, { jurisdiction })
+      if (d.allowed && d.reason !== "granted") byDefault = true
     }
-    if (!allowed) return
+    if (!byDefault) return
     await kit.gpc({
       tenant: who.tenant,
       subject: who.subject,
