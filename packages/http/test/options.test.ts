@@ -1,4 +1,5 @@
-import { createConsentKit, MemoryStore } from "@consentkit/core"
+import { createConsentKit, MemoryStore, StoreError } from "@consentkit/core"
+import { Effect } from "effect"
 import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
 import { createHandler } from "@consentkit/http"
 import { afterAll, expect, it } from "vitest"
@@ -115,4 +116,38 @@ it("records a binding GPC signal once, and a grant the visitor then makes explic
     await handler(new Request("https://shop.example/consent/state", { headers: gpc }))
   expect((await kit.decide(tenant, visitor, "marketing")).allowed).toBe(true)
   expect(await kit.history(tenant, visitor)).toHaveLength(2)
+})
+
+it("answers a store failure with 503 and a generic message, never the driver's text", async () => {
+  const memory = MemoryStore.make()
+  const failing = createConsentKit({
+    policy: conformancePolicy,
+    store: {
+      ...memory,
+      withSubject: () =>
+        Effect.fail(
+          new StoreError({
+            code: "UNAVAILABLE",
+            message:
+              'connect ECONNREFUSED 10.0.0.7:5432 (password authentication failed for user "consentkit_rw")',
+            isRetryable: true,
+          }),
+        ),
+    },
+    secret: "s-0123456789abcdef0123456789abcdef",
+    dispatcher: { autoStart: false },
+  })
+  const handler = createHandler(failing, { tenant: uniqueTenant(), cookie: { secure: false } })
+  const response = await handler(
+    new Request("https://shop.example/consent/record", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }] }),
+    }),
+  )
+  expect(response.status).toBe(503)
+  const text = await response.text()
+  expect(text).not.toMatch(/ECONNREFUSED|10\.0\.0\.7|password|consentkit_rw/)
+  expect(JSON.parse(text).error.message).toBe("the consent store is unavailable; try again")
+  await failing.close()
 })
