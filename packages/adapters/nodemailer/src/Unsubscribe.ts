@@ -30,9 +30,9 @@ const CONTEXT = "consentkit/list-unsubscribe/v1\u0000"
 const secrets = (secret: Secret): ReadonlyArray<string> => {
   const list = typeof secret === "string" ? [secret] : secret
   if (list.length === 0) Core.Secret.assertStrong("", "the unsubscribe secret")
-  list.forEach((s, i) =>
-    Core.Secret.assertStrong(s, list.length > 1 ? `unsubscribe secret #${i + 1}` : "the unsubscribe secret"),
-  )
+  for (const [i, s] of list.entries()) {
+    Core.Secret.assertStrong(s, list.length > 1 ? `unsubscribe secret #${i + 1}` : "the unsubscribe secret")
+  }
   return list
 }
 
