@@ -40,7 +40,7 @@ const attributes = (props: ElementProps): Record<string, string> => ({
   ...(props.lang !== undefined ? { lang: props.lang } : {}),
   ...(props.gpcPurposes !== undefined ? { "gpc-purposes": props.gpcPurposes.join(" ") } : {}),
   ...(props.id !== undefined ? { id: props.id } : {}),
-  ...(props.className !== undefined ? { class: props.className } : {}),
+  ...(props.className !== undefined ? { className: props.className } : {}),
 })
 
 /** The first-visit consent banner (`<ck-banner>`): shown while some purpose has no valid answer. */
@@ -52,5 +52,6 @@ export const ConsentBanner = (props: ElementProps): ReactNode => {
 /** The preference center (`<ck-preferences>`): a switch per purpose, inline or as a modal dialog. */
 export const PreferenceCenter = (props: PreferenceCenterProps): ReactNode => {
   useDefined()
-  return createElement(PREFERENCES_TAG, { ...attributes(props), ...(props.inline ? { inline: "" } : {}) })
+  // React 19 assigns `inline` as the element's property once it is defined, React 18 as an attribute.
+  return createElement(PREFERENCES_TAG, { ...attributes(props), ...(props.inline ? { inline: true } : {}) })
 }
