@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react"
-import { createElement } from "react"
+import { createElement, StrictMode } from "react"
 import { afterEach, expect, it } from "vitest"
 import { ConsentProvider, useConsent, useConsentState } from "../src/index.js"
 import { page } from "./server.js"
@@ -56,4 +56,26 @@ it("throws a clear error outside the provider", () => {
   } finally {
     console.error = quiet
   }
+})
+
+it("loads once under StrictMode, whose effects run twice", async () => {
+  const server = page()
+  const asked: Array<string> = []
+  const counting: typeof fetch = (input, init) => {
+    asked.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname.replace(/^\/[^/]+/, "")}`)
+    return server.fetch(input, init)
+  }
+  render(
+    createElement(
+      StrictMode,
+      null,
+      createElement(
+        ConsentProvider,
+        { endpoint: server.endpoint, fetch: counting },
+        createElement(Analytics),
+      ),
+    ),
+  )
+  await waitFor(() => expect(screen.getByTestId("analytics").textContent).toBe("false no_consent"))
+  expect(asked).toEqual(["GET /consent/preferences"])
 })
