@@ -47,6 +47,12 @@ export class ConsentPreferences extends ConsentElement {
     return this.hasAttribute("inline")
   }
 
+  /** The same as the attribute, for frameworks that assign properties (React 19 does when one exists). */
+  set inline(value: boolean) {
+    this.toggleAttribute("inline", value)
+    if (this.root) this.render()
+  }
+
   /** Whether the dialog is open (always true inline). */
   get open(): boolean {
     return this.inline || this.opened
