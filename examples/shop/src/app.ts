@@ -60,6 +60,17 @@ export const OPERATOR = { user: "dpo" } as const
 const DAY = 86_400_000
 const REGIONS = new Set(["TH", "US-CA", "EU-DE"])
 
+/** The visitor's chosen language, else the first of Thai and English their browser prefers, else Thai. */
+export const langOf = (chosen: string | undefined, acceptLanguage: string | null): Lang => {
+  if (chosen === "en" || chosen === "th") return chosen
+  for (const part of (acceptLanguage ?? "").split(",")) {
+    const tag = part.trim().toLowerCase()
+    if (tag.startsWith("th")) return "th"
+    if (tag.startsWith("en")) return "en"
+  }
+  return "th"
+}
+
 /** Compares a typed password with the admin's in constant time. */
 const samePassword = (given: unknown, expected: string): boolean => {
   const digest = (v: string) => createHash("sha256").update(v, "utf8").digest()
@@ -134,7 +145,7 @@ export const createApp = (ctx: AppContext) => {
     const customer = id ? await tables.customer(id) : null
     const url = new URL(request.url)
     return {
-      lang: cookies.get(LANG_COOKIE) === "en" ? "en" : "th",
+      lang: langOf(cookies.get(LANG_COOKIE), request.headers.get("accept-language")),
       path: `${url.pathname}${url.search}`,
       customer: customer && !customer.erased ? customer : null,
       operator: isOperator(request),

@@ -77,6 +77,8 @@ const refusalReason = (state: PurposeState): Reason =>
 export interface DecideOptions {
   /** Overrides the subject's jurisdiction (e.g. from the request's geo). */
   readonly jurisdiction?: string
+  /** Decides as of this instant: the choices made by then, the notice versions and expiries of then. */
+  readonly at?: Date
 }
 
 /**

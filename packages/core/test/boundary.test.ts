@@ -233,3 +233,46 @@ describe("idempotency keys are scoped to the subject", () => {
     await kit.close()
   })
 })
+
+describe("decide as of an instant (Promise API)", () => {
+  it("answers what the ledger implied then, before and after a withdrawal", async () => {
+    const kit = createConsentKit({
+      policy,
+      store: MemoryStore.make(),
+      secret: SECRET,
+      dispatcher: { autoStart: false },
+    })
+    const tenant = freshTenant("at")
+    const grantedAt = new Date("2026-02-01T00:00:00Z")
+    const withdrawnAt = new Date("2026-03-01T00:00:00Z")
+    const decision = { purpose: "analytics" as const, noticeVersion: 3 }
+    await kit.record({
+      tenant,
+      subject: "c",
+      source: "pos",
+      occurredAt: grantedAt,
+      decisions: [{ ...decision, action: "grant" }],
+    })
+    await kit.record({
+      tenant,
+      subject: "c",
+      source: "pos",
+      occurredAt: withdrawnAt,
+      decisions: [{ ...decision, action: "withdraw" }],
+    })
+    expect(
+      await kit.decide(tenant, "c", "analytics", { at: new Date("2026-01-15T00:00:00Z") }),
+    ).toMatchObject({
+      allowed: false,
+      reason: "no_consent",
+    })
+    expect(
+      await kit.decide(tenant, "c", "analytics", { at: new Date("2026-02-15T00:00:00Z") }),
+    ).toMatchObject({
+      allowed: true,
+      reason: "granted",
+    })
+    expect(await kit.decide(tenant, "c", "analytics")).toMatchObject({ allowed: false, reason: "withdrawn" })
+    await kit.close()
+  })
+})

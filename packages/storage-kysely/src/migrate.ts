@@ -63,7 +63,7 @@ export const migrate = async <DB>(db: Kysely<DB>, options: MigrateOptions = {}):
   if (error) {
     const failed = results?.find((r: MigrationResult) => r.status === "Error")
     throw new Error(
-      `consentkit migration ${failed?.migrationName ?? ""} failed: ${String((error as Error)?.message ?? error)}`,
+      `consentkit ${failed?.migrationName ? `migration ${failed.migrationName}` : "migrating"} failed: ${String((error as Error)?.message ?? error)}`,
       {
         cause: error,
       },

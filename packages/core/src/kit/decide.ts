@@ -14,10 +14,18 @@ import type { ConsentKitShape, SendRequest } from "./types.js"
 export const makeDecide = (ctx: KitContext) => {
   const { store, policy, cache, loadState } = ctx
 
-  const decide: ConsentKitShape["decide"] = (tenant, subject, purpose, opts) =>
-    Effect.map(loadState(tenant, subject), ({ state, now }) =>
+  const decide: ConsentKitShape["decide"] = (tenant, subject, purpose, opts) => {
+    const at = opts?.at
+    // As of an instant: the state the ledger implied then (never cached), decided at that instant.
+    if (at !== undefined) {
+      return Effect.map(store.stateAt(tenant, subject, at), (state) =>
+        Decision.decide(policy, state ?? undefined, purpose, at.getTime(), opts),
+      )
+    }
+    return Effect.map(loadState(tenant, subject), ({ state, now }) =>
       Decision.decide(policy, state ?? undefined, purpose, now, opts),
     )
+  }
 
   const decideCached: ConsentKitShape["decideCached"] = (tenant, subject, purpose, now = Date.now()) =>
     cache.decide(tenant, subject, purpose, now)
