@@ -141,7 +141,7 @@ export interface Client<P extends string> {
  * import { createConsentKit, MemoryStore, Policy } from "@consentkit/core"
  *
  * const policy = Policy.define({
- *   controller: { name: "Siam Tea", contact: "DPO", email: "dpo@siamtea.example", phone: "+66 2 000 0000", address: { country: "TH" } },
+ *   controller: { name: "Siam Tea", contact: "DPO", email: "dpo@siamtea.example", phone: "+66 2 000 0000", address: { addressCountry: "TH" } },
  *   policyUrl: "https://siamtea.example/privacy",
  *   purposes: {
  *     "marketing.email": { title: { en: "Email offers" }, versions: [{ version: 1, effectiveAt: "2026-01-01", textHash: "h1", material: true }], channels: ["email"] },

@@ -99,6 +99,7 @@ export interface Controller {
   readonly contact: string
   readonly email: string
   readonly phone: string
+  /** A schema.org PostalAddress: `streetAddress`, `addressLocality`, `addressRegion`, `postalCode`, `addressCountry` (other keys are refused). */
   readonly address: Readonly<Record<string, string>>
   readonly url?: string
 }
@@ -190,7 +191,7 @@ const PURPOSE_ID = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/
  * import { Policy } from "@consentkit/core"
  *
  * const policy = Policy.define({
- *   controller: { name: "Siam Tea", contact: "DPO", email: "dpo@siamtea.example", phone: "+66 2 000 0000", address: { country: "TH" } },
+ *   controller: { name: "Siam Tea", contact: "DPO", email: "dpo@siamtea.example", phone: "+66 2 000 0000", address: { addressCountry: "TH" } },
  *   policyUrl: "https://siamtea.example/privacy",
  *   purposes: {
  *     analytics: { title: { en: "Analytics", th: "การวิเคราะห์" }, versions: [{ version: 1, effectiveAt: "2026-01-01", textHash: "a1", material: true }], trackerCategories: ["analytics"] },

@@ -276,3 +276,34 @@ describe("decide as of an instant (Promise API)", () => {
     await kit.close()
   })
 })
+
+describe("the controller's address", () => {
+  it("uses schema.org PostalAddress fields and refuses others (e.g. country for addressCountry)", () => {
+    const purposes = {
+      a: {
+        title: { en: "A" },
+        versions: [{ version: 1, effectiveAt: "2026-01-01", textHash: "h", material: true }],
+      },
+    }
+    const controller = {
+      name: "Siam Tea",
+      contact: "DPO",
+      email: "dpo@siamtea.example",
+      phone: "+66 2 000 0000",
+    }
+    expect(() =>
+      Policy.define({
+        controller: { ...controller, address: { country: "TH" } },
+        policyUrl: "/privacy",
+        purposes,
+      }),
+    ).toThrow(/policy\.controller\.address\.country is not a policy field.*addressCountry/)
+    expect(
+      Policy.define({
+        controller: { ...controller, address: { addressCountry: "TH" } },
+        policyUrl: "/privacy",
+        purposes,
+      }).controller.address,
+    ).toEqual({ addressCountry: "TH" })
+  })
+})

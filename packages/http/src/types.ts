@@ -41,7 +41,7 @@ export interface IabOptions {
   readonly vendorList: object | (() => Promise<object>)
   /** The vendors this site works with: only they are disclosed and can be consented (default every vendor listed). */
   readonly vendors?: ReadonlyArray<number>
-  /** ISO 3166-1 alpha-2; default the controller's `address.country`. */
+  /** ISO 3166-1 alpha-2; default the controller's `address.addressCountry`. */
   readonly publisherCountryCode?: string
   /** ISO 639-1 language of the consent UI; default `EN`. */
   readonly consentLanguage?: string

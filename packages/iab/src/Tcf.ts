@@ -22,7 +22,7 @@ export interface Options {
    * every vendor on the list is.
    */
   readonly vendors?: ReadonlyArray<number>
-  /** The publisher's country (ISO 3166-1 alpha-2); default the controller's `address.country`, else `AA`. */
+  /** The publisher's country (ISO 3166-1 alpha-2); default the controller's `address.addressCountry`, else `AA`. */
   readonly publisherCountryCode?: string
   /** The language the consent UI was shown in (ISO 639-1, two letters); default `EN`. */
   readonly consentLanguage?: string
@@ -121,7 +121,7 @@ const gvlOf = (json: VendorList.VendorListJson): GVL => {
 }
 
 const countryOf = (policy: Policy.Policy, given: string | undefined): string => {
-  const country = (given ?? policy.controller.address.country ?? "").toUpperCase()
+  const country = (given ?? policy.controller.address.addressCountry ?? "").toUpperCase()
   return /^[A-Z]{2}$/.test(country) ? country : "AA"
 }
 

@@ -16,7 +16,7 @@ export const policy = Policy.define({
     contact: "DPO",
     email: "dpo@siamtea.example",
     phone: "+66 2 000 0000",
-    address: { country: "TH" },
+    address: { addressCountry: "TH" },
   },
   policyUrl: "https://siamtea.example/privacy",
   purposes: {

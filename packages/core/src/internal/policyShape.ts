@@ -7,7 +7,7 @@ interface Localized {
   readonly th?: unknown
 }
 interface Shape {
-  readonly controller?: { readonly url?: unknown }
+  readonly controller?: { readonly url?: unknown; readonly address?: unknown }
   readonly policyUrl?: unknown
   readonly purposes?: Readonly<
     Record<
@@ -30,6 +30,15 @@ const POLICY_KEYS = [
   "guardianRules",
   "gpcJurisdictions",
   "purposes",
+]
+/** schema.org PostalAddress fields, as the Kantara receipt carries them. */
+const ADDRESS_KEYS = [
+  "streetAddress",
+  "addressLocality",
+  "addressRegion",
+  "postalCode",
+  "addressCountry",
+  "postOfficeBoxNumber",
 ]
 const CONTROLLER_KEYS = ["name", "contact", "email", "phone", "address", "url"]
 const PURPOSE_KEYS = [
@@ -81,6 +90,7 @@ const httpUrl = (value: unknown, path: string, fail: Fail): void => {
 export const checkShape = (input: Shape, fail: Fail): void => {
   onlyKnownKeys(input, POLICY_KEYS, "policy", fail)
   onlyKnownKeys(input.controller, CONTROLLER_KEYS, "policy.controller", fail)
+  onlyKnownKeys(input.controller?.address, ADDRESS_KEYS, "policy.controller.address", fail)
   httpUrl(input.policyUrl, "policy.policyUrl", fail)
   if (input.controller?.url !== undefined) httpUrl(input.controller.url, "policy.controller.url", fail)
   for (const [id, purpose] of Object.entries(input.purposes ?? {})) {
