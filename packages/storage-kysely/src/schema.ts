@@ -125,6 +125,33 @@ export interface ErasureTable {
   intent_id: string
 }
 
+/** Per tenant: the size and compact range of its Merkle log (its row is the tenant's append lock). */
+export interface LogHeadTable {
+  tenant: string
+  size: Int8
+  /** The compact range as a JSON array of hex hashes, largest subtree first. */
+  range: string
+}
+
+/** The tenant's log entries in commit order: leaf `idx` hashes `entry`. */
+export interface LogEntryTable {
+  tenant: string
+  idx: Int8
+  kind: string
+  /** The event id, or the erasure request id. */
+  ref: string
+  entry: string
+  leaf_hash: string
+}
+
+/** Perfect subtrees of the tenant's Merkle tree above the leaves, kept for proofs. */
+export interface LogNodeTable {
+  tenant: string
+  level: number
+  idx: Int8
+  hash: string
+}
+
 /** Every table, by its unprefixed name. */
 export interface Tables {
   subject: SubjectTable
@@ -134,6 +161,9 @@ export interface Tables {
   outbox: OutboxTable
   command: CommandTable
   erasure: ErasureTable
+  log_head: LogHeadTable
+  log_entry: LogEntryTable
+  log_node: LogNodeTable
 }
 
 /** The unprefixed table names. */
@@ -145,6 +175,9 @@ export const TABLES: ReadonlyArray<keyof Tables> = [
   "outbox",
   "command",
   "erasure",
+  "log_head",
+  "log_entry",
+  "log_node",
 ]
 
 /** The default table prefix. */

@@ -13,6 +13,7 @@ import { randomId, randomSalt } from "../internal/crypto.js"
 import { addLifetime } from "../internal/time.js"
 import * as Intent from "../Intent.js"
 import * as Ledger from "../Ledger.js"
+import * as ProofLog from "../ProofLog.js"
 import * as Receipt from "../Receipt.js"
 import * as State from "../State.js"
 import type { KitContext } from "./context.js"
@@ -94,6 +95,13 @@ export const makeCommit = (ctx: KitContext) => {
           )
           const receipt = Receipt.fromEvents(policy, commandId, events)
           yield* tx.append(events)
+          if (tx.log)
+            yield* tx.log.appendLog((range) =>
+              ProofLog.buildAppend(
+                range,
+                events.map((event) => ({ kind: "event", event })),
+              ),
+            )
           yield* tx.saveState(after)
           const deliveries = toDeliveries(intents)
           if (deliveries.length > 0) yield* tx.enqueue(deliveries)

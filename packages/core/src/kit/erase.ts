@@ -11,6 +11,7 @@ import { NotFound } from "../Errors.js"
 import { hmacSha256Hex, randomId } from "../internal/crypto.js"
 import * as Intent from "../Intent.js"
 import * as Ledger from "../Ledger.js"
+import * as ProofLog from "../ProofLog.js"
 import type { KitContext } from "./context.js"
 import type { ConsentKitShape } from "./types.js"
 
@@ -45,6 +46,22 @@ export const makeErase = (ctx: KitContext) => {
           }
           const erased = events.map((e) => Ledger.erase(e, pseudonym))
           yield* tx.erase(request, erased)
+          // The log keeps every entry; the erasure is its own entry, naming the events it made pseudonymous.
+          if (tx.log)
+            yield* tx.log.appendLog((range) =>
+              ProofLog.buildAppend(range, [
+                {
+                  kind: "erasure",
+                  erasure: {
+                    id: erasureId,
+                    tenant: cmd.tenant,
+                    pseudonym,
+                    erasedAt: request.requestedAt,
+                    eventIds: erased.map((e) => e.id),
+                  },
+                },
+              ]),
+            )
           const deliveries = toDeliveries([intent])
           if (deliveries.length > 0) yield* tx.enqueue(deliveries)
           return { request, erased, deliveries, seq: intent.seq }

@@ -14,6 +14,7 @@ import { checkPrefix, DEFAULT_PREFIX, TABLES, type Tables } from "../schema.js"
 import { makeContext } from "./context.js"
 import { storeDialects } from "./dialects/index.js"
 import { ledgerReads } from "./ledger.js"
+import { logReads } from "./log.js"
 import { outbox } from "./outbox.js"
 import { statements } from "./statements.js"
 import { support } from "./support.js"
@@ -52,6 +53,7 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     ...ledgerReads(ctx, sqlOf),
     ...outbox(ctx),
     ...support(ctx),
+    log: logReads(ctx),
     ...(listener && notify
       ? {
           waitForWork: (timeoutMs: number) => Effect.promise((signal) => listener.wait(timeoutMs, signal)),

@@ -5,6 +5,7 @@ import { run } from "../internal/prepared.js"
 import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
 import { readEvents, readState } from "./ledger.js"
+import { logOperations } from "./log.js"
 import { scrubOutbox } from "./outbox.js"
 import type { Statements } from "./statements.js"
 
@@ -18,13 +19,14 @@ export interface TransactionHooks {
 
 /** The operations of one subject transaction on a connection that is already in a transaction. */
 export const subjectOperations = (
-  { attempt, dialect }: StoreContext,
+  ctx: StoreContext,
   sqlOf: Statements,
   conn: Kysely<Tables>,
   tenant: string,
   subject: string,
   hooks: TransactionHooks,
 ): ConsentStore.SubjectTransaction => {
+  const { attempt, dialect } = ctx
   let known: State.SubjectState | null | undefined
   const step = <A>(doing: string, work: () => Promise<A>) => attempt(doing, work)
   const write = <A>(doing: string, work: () => Promise<A>) =>
@@ -161,6 +163,8 @@ export const subjectOperations = (
           .execute()
         known = null
       }),
+
+    log: logOperations(ctx, conn, tenant, hooks.written),
   }
 }
 

@@ -1,0 +1,103 @@
+import { createConsentKit, MerkleLog, ProofLog, Signer } from "@consentkit/core"
+import { openStore } from "@consentkit/storage-kysely"
+import { Effect } from "effect"
+import { sql } from "kysely"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { dialects } from "./dialects.js"
+import { freshTenant, policy } from "./fixtures/policy.js"
+
+const keys = Signer.generatePem()
+const signer = Effect.runSync(Signer.fromPrivateKeyPem(keys.privateKey, "test-log"))
+const verifier = Signer.verifierFromPem(keys.publicKey, "test-log")
+const run = Effect.runPromise
+
+describe.each(dialects())("proof log ($name)", (dialect) => {
+  let opened: Awaited<ReturnType<typeof openStore>>
+  beforeAll(async () => {
+    // Its own prefix: on a shared server, other branches' stores keep their migration table unaware of this one's.
+    opened = await openStore(dialect.url(), { tablePrefix: "ck_proof_" })
+  }, 60_000)
+  afterAll(async () => {
+    await opened?.close()
+  })
+
+  const kitFor = () =>
+    createConsentKit({ policy, store: opened.store, secret: "s", dispatcher: { autoStart: false } })
+  const grant = (
+    kit: ReturnType<typeof kitFor>,
+    tenant: string,
+    subject: string,
+    action: "grant" | "withdraw" = "grant",
+  ) =>
+    kit.record({
+      tenant,
+      subject,
+      source: "banner",
+      decisions: [{ purpose: "analytics", action, noticeVersion: 2 }],
+    })
+
+  it("logs every event in commit order, concurrent subjects included, and proves each one", async () => {
+    const kit = kitFor()
+    const tenant = freshTenant("log")
+    try {
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (async () => {
+            await grant(kit, tenant, `s${i}`)
+            await grant(kit, tenant, `s${i}`, "withdraw")
+          })(),
+        ),
+      )
+      const log = opened.store.log!
+      const range = await run(log.logRange(tenant))
+      expect(range.size).toBe(12)
+      const entries = await run(log.logEntries(tenant, 0, 12))
+      expect(entries.map((e) => e.index)).toEqual([...Array(12).keys()])
+      const events = await run(log.tenantEvents(tenant))
+      expect(new Set(entries.map((e) => e.ref))).toEqual(new Set(events.map((e) => e.id)))
+      const leaves = entries.map((e) => ProofLog.leafOf(e.entry))
+      const root = MerkleLog.rootFromLeaves(leaves)
+      expect(MerkleLog.equal(MerkleLog.rootOf(range), root)).toBe(true)
+      for (const e of entries) {
+        const proof = await run(ProofLog.proveEvent(opened.store, tenant, e.index, 12))
+        expect(ProofLog.verifyEventProof(proof, root)).toBe(true)
+        expect(ProofLog.verifyEventProof({ ...proof, index: (e.index + 1) % 12 }, root)).toBe(false)
+      }
+    } finally {
+      await kit.close()
+    }
+  })
+
+  it("a checkpoint audits ok, and still after growth and an erasure; a rewritten entry fails", async () => {
+    const kit = kitFor()
+    const tenant = freshTenant("audit")
+    try {
+      await grant(kit, tenant, "alice")
+      await grant(kit, tenant, "bob")
+      const first = await run(ProofLog.checkpoint(opened.store, signer, tenant))
+      expect(first.checkpoint.size).toBe(2)
+      expect(await run(ProofLog.audit(opened.store, verifier, tenant, first.note))).toMatchObject({
+        ok: true,
+        size: 2,
+      })
+      await grant(kit, tenant, "alice", "withdraw")
+      await kit.erase({ tenant, subject: "bob" })
+      const grown = await run(ProofLog.audit(opened.store, verifier, tenant, first.note))
+      expect(grown).toMatchObject({ ok: true, checkpointSize: 2, size: 4, events: 3 })
+      const second = await run(ProofLog.checkpoint(opened.store, signer, tenant))
+      const proof = await run(ProofLog.consistencyProof(opened.store, tenant, 2, 4))
+      expect(MerkleLog.verifyConsistency(2, 4, first.checkpoint.root, second.checkpoint.root, proof)).toBe(
+        true,
+      )
+
+      const db = opened.store.db
+      await sql`update ${sql.table(`${opened.store.tablePrefix}event`)} set action = 'grant' where tenant = ${tenant} and action = 'withdraw'`.execute(
+        db,
+      )
+      const tampered = await run(ProofLog.audit(opened.store, verifier, tenant, second.note))
+      expect(tampered).toMatchObject({ ok: false, problem: { kind: "entry", index: 2 } })
+    } finally {
+      await kit.close()
+    }
+  })
+})
