@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util"
 import { type Command, OPTIONS } from "./args.js"
+import { checkpoint } from "./commands/checkpoint.js"
 import { erase } from "./commands/erase.js"
 import { exportCommand } from "./commands/export.js"
 import { impact } from "./commands/impact.js"
@@ -23,6 +24,7 @@ const commands: Record<string, Command> = {
   import: importCommand,
   export: exportCommand,
   verify,
+  checkpoint,
   erase,
   stats,
   impact,

@@ -1,16 +1,43 @@
 /**
- * `consentkit verify`: Verifies hash chains: one subject, or every subject of a tenant.
+ * `consentkit verify`: Verifies hash chains: one subject, or every subject of a tenant. With
+ * `--checkpoint` and `--public-key`, audits the tenant's proof log against a signed checkpoint.
  *
  * @since 0.1.0
  */
-import { Ledger } from "@consentkit/core"
+import { readFileSync } from "node:fs"
+import { Checkpoint, Ledger, ProofLog, Signer } from "@consentkit/core"
 import { Effect } from "effect"
 import { type Command, required } from "../args.js"
 import { line } from "../io.js"
 import { openStoreOf } from "../kit.js"
 
+/** `verify --checkpoint`: exit 0 only when the signature, the consistency and every entry check out. */
+const audit: Command = async (values, _, io) => {
+  const tenant = required(values, "tenant")
+  const note = readFileSync(required(values, "checkpoint"), "utf8")
+  const origin = values.origin ?? Checkpoint.originOf(tenant)
+  const verifier = Signer.verifierFromPem(readFileSync(required(values, "public-key"), "utf8"), origin)
+  const { store, close } = await openStoreOf(values, io)
+  try {
+    const result = await Effect.runPromise(ProofLog.audit(store, verifier, tenant, note, origin))
+    if (result.ok) {
+      line(
+        io.stdout,
+        `ok: the log holds the checkpoint's ${result.checkpointSize} entries (now ${result.size}); ${result.events} events match their leaves`,
+      )
+      return 0
+    }
+    line(io.stdout, `failed: ${result.problem.kind}: ${result.problem.message}`)
+    return 2
+  } finally {
+    await close()
+  }
+}
+
 /** `consentkit verify`. */
-export const verify: Command = async (values, _, io) => {
+export const verify: Command = async (values, positionals, io) => {
+  if (values.checkpoint !== undefined || values["public-key"] !== undefined)
+    return audit(values, positionals, io)
   const tenant = required(values, "tenant")
   const { store, close } = await openStoreOf(values, io)
   try {

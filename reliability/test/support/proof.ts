@@ -1,0 +1,94 @@
+import { writeFileSync } from "node:fs"
+import { PassThrough, Writable } from "node:stream"
+import { Ledger, ProofLog } from "@consentkit/core"
+import { main } from "@consentkit/cli"
+import { Effect } from "effect"
+import { sql } from "kysely"
+import type { TestDatabase } from "./db.js"
+
+/** Runs the `consentkit` command line in this process: its exit code and output. */
+export const consentkit = async (args: ReadonlyArray<string>) => {
+  let stdout = ""
+  let stderr = ""
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        append(String(chunk))
+        done()
+      },
+    })
+  const code = await main(args, {
+    stdout: sink((t) => {
+      stdout += t
+    }),
+    stderr: sink((t) => {
+      stderr += t
+    }),
+    stdin: new PassThrough(),
+    env: {},
+  })
+  return { code, stdout, stderr }
+}
+
+/** Writes text to a file and returns its path. */
+export const fileWith = (path: string, text: string): string => {
+  writeFileSync(path, text)
+  return path
+}
+
+type Row = Record<string, unknown>
+
+const ORDER: Record<string, string> = { event: "row_id", outbox: "id", command: "id", log_entry: "idx" }
+
+/** Every row of a tenant in one table, in insertion order where the table has one. */
+export const tenantRows = async (database: TestDatabase, name: string, tenant: string): Promise<Array<Row>> =>
+  (
+    await sql<Row>`select * from ${database.table(name)} where tenant = ${tenant} order by ${sql.ref(ORDER[name] ?? "tenant")}`.execute(
+      database.db,
+    )
+  ).rows
+
+/**
+ * What a database writer with consentkit's code but without the signing key can do: rebuild the
+ * tenant's whole log (entries, nodes, head) from the ledger rows as they stand now.
+ */
+export const rebuildLog = async (database: TestDatabase, tenant: string): Promise<void> => {
+  const { db, table } = database
+  const events = await Effect.runPromise(database.store.log!.tenantEvents(tenant))
+  for (const name of ["log_entry", "log_node", "log_head"])
+    await sql`delete from ${table(name)} where tenant = ${tenant}`.execute(db)
+  const append = ProofLog.buildAppend(
+    { size: 0, hashes: [] },
+    events.map((event) => ({ kind: "event" as const, event: { ...event, erased: false } })),
+  )
+  for (const e of append.entries)
+    await sql`insert into ${table("log_entry")} (tenant, idx, kind, ref, entry, leaf_hash) values (${tenant}, ${e.index}, ${e.kind}, ${e.ref}, ${e.entry}, ${e.leafHash})`.execute(
+      db,
+    )
+  for (const n of append.nodes)
+    await sql`insert into ${table("log_node")} (tenant, level, idx, hash) values (${tenant}, ${n.level}, ${n.index}, ${Buffer.from(n.hash).toString("hex")})`.execute(
+      db,
+    )
+  const range = JSON.stringify(append.range.hashes.map((h) => Buffer.from(h).toString("hex")))
+  await sql`insert into ${table("log_head")} (tenant, size, ${sql.ref("range")}) values (${tenant}, ${append.range.size}, ${range})`.execute(
+    db,
+  )
+}
+
+/** Re-seals a subject's chain after its rows were edited, as an attacker with the code would, and moves its head. */
+export const resealChain = async (database: TestDatabase, tenant: string, subject: string): Promise<void> => {
+  const { db, table } = database
+  const events = await Effect.runPromise(database.store.history(tenant, subject))
+  const sealed = await Ledger.sealPromise(
+    { seq: 0, hash: null },
+    events.map(({ seq: _s, prevHash: _p, hash: _h, personalDigest: _d, erased: _e, ...rest }) => rest),
+  )
+  for (const e of sealed)
+    await sql`update ${table("event")} set prev_hash = ${e.prevHash}, hash = ${e.hash} where id = ${e.id}`.execute(
+      db,
+    )
+  const last = sealed[sealed.length - 1]
+  await sql`update ${table("subject")} set seq = ${last?.seq ?? null}, head = ${last?.hash ?? null} where tenant = ${tenant} and subject = ${subject}`.execute(
+    db,
+  )
+}
