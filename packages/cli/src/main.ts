@@ -14,6 +14,7 @@ import { importCommand } from "./commands/import.js"
 import { migrate } from "./commands/migrate.js"
 import { stats } from "./commands/stats.js"
 import { verify } from "./commands/verify.js"
+import { verifyReceipt } from "./commands/verify-receipt.js"
 import { type Io, line, UsageError } from "./io.js"
 import { USAGE } from "./usage.js"
 
@@ -25,6 +26,7 @@ const commands: Record<string, Command> = {
   export: exportCommand,
   verify,
   checkpoint,
+  "verify-receipt": verifyReceipt,
   erase,
   stats,
   impact,

@@ -13,6 +13,8 @@ Commands:
               --tenant <id> --checkpoint <file> --public-key <pem> [--origin <name>]
   checkpoint  print a signed checkpoint (C2SP signed note) of the tenant's proof log
               --tenant <id> --key <ed25519-pkcs8.pem> (or CONSENTKIT_SIGNING_KEY) [--origin <name>]
+  verify-receipt <receipt.jws>  check a signed receipt offline (no --db)
+              --public-key <pem>
   erase     erase a subject (pseudonym secret: --secret or CONSENTKIT_SECRET)
               --policy <file> --tenant <id> --subject <id> [--requested-by <who>] [--adapters a,b]
   stats     consent counts per purpose, notice version, action and day, and outbox health

@@ -134,6 +134,11 @@ export interface LogReads {
     from: number,
     to: number,
   ) => Effect.Effect<ReadonlyArray<LogEntry>, StoreError>
+  /** The log entries of events (or erasures) by their ids; an id not in the log is absent. */
+  readonly logEntriesOf: (
+    tenant: string,
+    refs: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlyArray<LogEntry>, StoreError>
   /** Perfect-node hashes (level 0 are leaf hashes); a node the store lacks is missing from the map. */
   readonly logNodes: (
     tenant: string,

@@ -1,4 +1,4 @@
-import { createConsentKit, MerkleLog, ProofLog, Signer } from "@consentkit/core"
+import { createConsentKit, MerkleLog, ProofLog, SignedReceipt, Signer } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { sql } from "kysely"
@@ -96,6 +96,89 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
       )
       const tampered = await run(ProofLog.audit(opened.store, verifier, tenant, second.note))
       expect(tampered).toMatchObject({ ok: false, problem: { kind: "entry", index: 2 } })
+    } finally {
+      await kit.close()
+    }
+  })
+})
+
+describe("signed receipts (sqlite)", () => {
+  let opened: Awaited<ReturnType<typeof openStore>>
+  beforeAll(async () => {
+    opened = await openStore(dialects()[0]!.url(), { tablePrefix: "ck_proof_" })
+  }, 60_000)
+  afterAll(async () => {
+    await opened?.close()
+  })
+
+  it("a command's receipt as a JWS verifies offline with the public key; any changed character fails", async () => {
+    const kit = createConsentKit({
+      policy,
+      store: opened.store,
+      secret: "s",
+      dispatcher: { autoStart: false },
+    })
+    const tenant = freshTenant("jws")
+    try {
+      await kit.record({
+        tenant,
+        subject: "zed",
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+      })
+      const recorded = await kit.record({
+        tenant,
+        subject: "amy",
+        source: "banner",
+        decisions: [
+          { purpose: "analytics", action: "grant", noticeVersion: 2 },
+          { purpose: "marketing", action: "deny", noticeVersion: 1 },
+        ],
+      })
+      const jws = await run(SignedReceipt.issue(opened.store, signer, tenant, recorded.receipt!))
+      const keyName = SignedReceipt.keyNameOf(jws)
+      expect(keyName).toBe("test-log")
+      const offline = Signer.verifierFromPem(keys.publicKey, keyName!)
+      const result = await run(SignedReceipt.verify(jws, offline))
+      expect(result).toMatchObject({
+        ok: true,
+        checkpoint: { size: 3 },
+        decisions: [{ leafIndex: 1 }, { leafIndex: 2 }],
+      })
+      const [header, payload] = jws
+        .split(".")
+        .slice(0, 2)
+        .map((part) => JSON.parse(Buffer.from(part, "base64url").toString()))
+      expect(header).toMatchObject({ alg: "EdDSA" })
+      expect(payload).toMatchObject({
+        version: "KI-CR-v1.1.0",
+        piiPrincipalId: "amy",
+        ckProof: { treeSize: 3 },
+      })
+
+      // The log grows: the receipt still verifies against the checkpoint it carries.
+      await kit.record({
+        tenant,
+        subject: "amy",
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "withdraw", noticeVersion: 2 }],
+      })
+      expect((await run(SignedReceipt.verify(jws, offline))).ok).toBe(true)
+
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+      for (let at = 0; at < jws.length; at += Math.max(1, Math.floor(jws.length / 300))) {
+        if (jws[at] === ".") continue
+        const swapped = alphabet[(alphabet.indexOf(jws[at]!) + 1) % alphabet.length]!
+        const changed = `${jws.slice(0, at)}${swapped}${jws.slice(at + 1)}`
+        expect((await run(SignedReceipt.verify(changed, offline))).ok, `character ${at}`).toBe(false)
+      }
+      const last = `${jws.slice(0, -1)}${alphabet[(alphabet.indexOf(jws.at(-1)!) + 1) % 64]}`
+      expect((await run(SignedReceipt.verify(last, offline))).ok).toBe(false)
+      const stranger = Signer.verifierFromPem(Signer.generatePem().publicKey, keyName!)
+      expect(await run(SignedReceipt.verify(jws, stranger))).toMatchObject({
+        ok: false,
+        reason: "the JWS signature does not verify with this public key",
+      })
     } finally {
       await kit.close()
     }

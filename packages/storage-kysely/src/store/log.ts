@@ -1,8 +1,8 @@
 import type { ConsentStore, MerkleLog } from "@consentkit/core"
-import type { Kysely } from "kysely"
+import type { Kysely, Selectable } from "kysely"
 import { eventOf, num } from "../internal/codec.js"
 import { writeAppend } from "../migrations/log-write.js"
-import type { Tables } from "../schema.js"
+import type { LogEntryTable, Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
 
 const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, "hex"))
@@ -57,6 +57,14 @@ export const logOperations = (
     ),
 })
 
+const entryOf = (r: Selectable<LogEntryTable>): ConsentStore.LogEntry => ({
+  index: num(r.idx),
+  kind: r.kind === "erasure" ? "erasure" : "event",
+  ref: r.ref,
+  entry: r.entry,
+  leafHash: r.leaf_hash,
+})
+
 /** The port's reads of the proof log. */
 export const logReads = ({ query }: StoreContext): ConsentStore.LogReads => ({
   logRange: (tenant) =>
@@ -81,15 +89,22 @@ export const logReads = ({ query }: StoreContext): ConsentStore.LogReads => ({
           .where("idx", "<", to)
           .orderBy("idx")
           .execute()
-      ).map(
-        (r): ConsentStore.LogEntry => ({
-          index: num(r.idx),
-          kind: r.kind === "erasure" ? "erasure" : "event",
-          ref: r.ref,
-          entry: r.entry,
-          leafHash: r.leaf_hash,
-        }),
-      ),
+      ).map(entryOf),
+    ),
+
+  logEntriesOf: (tenant, refs) =>
+    query("find proof log entries", async (conn) =>
+      refs.length === 0
+        ? []
+        : (
+            await conn
+              .selectFrom("log_entry")
+              .selectAll()
+              .where("tenant", "=", tenant)
+              .where("ref", "in", [...refs])
+              .orderBy("idx")
+              .execute()
+          ).map(entryOf),
     ),
 
   logNodes: (tenant, ids) =>
