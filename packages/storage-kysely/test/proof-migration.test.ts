@@ -1,0 +1,54 @@
+import { copyFileSync } from "node:fs"
+import { createConsentKit, ProofLog, Signer } from "@consentkit/core"
+import { openStore } from "@consentkit/storage-kysely"
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { tempSqlite } from "./dialects.js"
+import { policy } from "./fixtures/policy.js"
+
+const fixture = new URL("./fixtures/ledger-0.1.0.sqlite", import.meta.url).pathname
+const run = Effect.runPromise
+
+describe("migrating a ledger written by consentkit 0.1.0 into the proof log", () => {
+  it("brings every event in, in order, the erasure after them, and one checkpoint audits ok", async () => {
+    const path = tempSqlite("legacy")
+    copyFileSync(fixture, path)
+    const { store, close } = await openStore(path)
+    const keys = Signer.generatePem()
+    const signer = await run(Signer.fromPrivateKeyPem(keys.privateKey, "legacy"))
+    const verifier = Signer.verifierFromPem(keys.publicKey, "legacy")
+    try {
+      for (const tenant of ["acme", "globex"]) {
+        const log = store.log!
+        const events = await run(log.tenantEvents(tenant))
+        expect(events).toHaveLength(28)
+        expect(events.filter((e) => e.erased).length).toBeGreaterThan(0)
+        const range = await run(log.logRange(tenant))
+        expect(range.size).toBe(29)
+        const entries = await run(log.logEntries(tenant, 0, 29))
+        expect(entries.slice(0, 28).map((e) => e.ref)).toEqual(events.map((e) => e.id))
+        expect(entries[28]).toMatchObject({ kind: "erasure" })
+        expect(JSON.parse(entries[28]!.entry).pseudonym).toBe(events.find((e) => e.erased)!.subject)
+        const { note } = await run(ProofLog.checkpoint(store, signer, tenant))
+        expect(await run(ProofLog.audit(store, verifier, tenant, note))).toEqual({
+          ok: true,
+          checkpointSize: 29,
+          size: 29,
+          events: 28,
+        })
+        // The migrated log grows from where the backfill left it.
+        const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+        await kit.record({
+          tenant,
+          subject: `${tenant}-c1`,
+          source: "banner",
+          decisions: [{ purpose: "analytics", action: "withdraw", noticeVersion: 2 }],
+        })
+        await kit.close()
+        expect(await run(ProofLog.audit(store, verifier, tenant, note))).toMatchObject({ ok: true, size: 30 })
+      }
+    } finally {
+      await close()
+    }
+  })
+})
