@@ -152,6 +152,12 @@ export interface LogNodeTable {
   hash: string
 }
 
+/** While an erasure runs (inside its transaction): the one subject whose ledger rows may change. */
+export interface ErasurePermitTable {
+  tenant: string
+  subject: string
+}
+
 /** Every table, by its unprefixed name. */
 export interface Tables {
   subject: SubjectTable
@@ -164,6 +170,7 @@ export interface Tables {
   log_head: LogHeadTable
   log_entry: LogEntryTable
   log_node: LogNodeTable
+  erasure_permit: ErasurePermitTable
 }
 
 /** The unprefixed table names. */
@@ -178,6 +185,7 @@ export const TABLES: ReadonlyArray<keyof Tables> = [
   "log_head",
   "log_entry",
   "log_node",
+  "erasure_permit",
 ]
 
 /** The default table prefix. */

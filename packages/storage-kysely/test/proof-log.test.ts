@@ -91,6 +91,31 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
       )
 
       const db = opened.store.db
+      const t = (name: string) => sql.table(`${opened.store.tablePrefix}${name}`)
+      const refused = async (query: ReturnType<typeof sql>) => {
+        const error = await query.execute(db).then(
+          () => null,
+          (e: unknown) => e as Error,
+        )
+        expect(error?.message).toMatch(/append-only/)
+      }
+      // The guard triggers refuse changes outside the erasure path.
+      await refused(sql`update ${t("event")} set action = 'grant' where tenant = ${tenant}`)
+      await refused(sql`delete from ${t("event")} where tenant = ${tenant}`)
+      await refused(sql`update ${t("log_entry")} set entry = '{}' where tenant = ${tenant}`)
+      await refused(sql`delete from ${t("log_entry")} where tenant = ${tenant}`)
+      await refused(sql`delete from ${t("log_node")} where tenant = ${tenant}`)
+      await refused(sql`delete from ${t("log_head")} where tenant = ${tenant}`)
+      expect((await run(ProofLog.audit(opened.store, verifier, tenant, second.note))).ok).toBe(true)
+      // A writer who drops the guards is caught by the checkpoint instead.
+      for (const op of ["update", "delete"])
+        await sql
+          .raw(
+            dialect.name === "sqlite" || dialect.name === "mysql"
+              ? `drop trigger ck_proof_event_no_${op}`
+              : `drop trigger ck_proof_event_no_${op} on ck_proof_event`,
+          )
+          .execute(db)
       await sql`update ${sql.table(`${opened.store.tablePrefix}event`)} set action = 'grant' where tenant = ${tenant} and action = 'withdraw'`.execute(
         db,
       )

@@ -38,6 +38,37 @@ export const fileWith = (path: string, text: string): string => {
 
 type Row = Record<string, unknown>
 
+/**
+ * Drops the store's guard triggers, as a database writer bent on rewriting history would first
+ * (the triggers stop mistakes; the signed checkpoint is what catches a writer).
+ */
+export const dropGuards = async (database: TestDatabase): Promise<number> => {
+  const { db, prefix, dialect } = database
+  const triggers =
+    dialect === "sqlite"
+      ? (
+          await sql<{
+            name: string
+            tbl: string
+          }>`select name, tbl_name as tbl from sqlite_master where type = 'trigger' and substr(name, 1, ${prefix.length}) = ${prefix}`.execute(
+            db,
+          )
+        ).rows
+      : (
+          await sql<{
+            name: string
+            tbl: string
+          }>`select tgname as name, tgrelid::regclass::text as tbl from pg_trigger where not tgisinternal and left(tgname, ${prefix.length}) = ${prefix}`.execute(
+            db,
+          )
+        ).rows
+  for (const t of triggers)
+    await sql
+      .raw(dialect === "sqlite" ? `drop trigger ${t.name}` : `drop trigger ${t.name} on ${t.tbl}`)
+      .execute(db)
+  return triggers.length
+}
+
 const ORDER: Record<string, string> = { event: "row_id", outbox: "id", command: "id", log_entry: "idx" }
 
 /** Every row of a tenant in one table, in insertion order where the table has one. */

@@ -6,6 +6,7 @@
  */
 import { initial } from "./0001-initial.js"
 import { proofLog } from "./0002-proof-log.js"
+import { guardTriggers } from "./0003-guards.js"
 import type { StoreMigration } from "./types.js"
 
 export type { MigrationContext, StoreMigration } from "./types.js"
@@ -14,4 +15,5 @@ export type { MigrationContext, StoreMigration } from "./types.js"
 export const migrations: Readonly<Record<string, StoreMigration>> = {
   "0001_initial": initial,
   "0002_proof_log": proofLog,
+  "0003_guards": guardTriggers,
 }

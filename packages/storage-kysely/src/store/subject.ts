@@ -138,7 +138,14 @@ export const subjectOperations = (
 
     erase: (request, erased) =>
       write("erase the subject", async () => {
+        // The guard triggers let the ledger rows of this subject change while the permit exists (this transaction only).
+        await conn.insertInto("erasure_permit").values({ tenant, subject }).execute()
         await conn.deleteFrom("event").where("tenant", "=", tenant).where("subject", "=", subject).execute()
+        await conn
+          .deleteFrom("erasure_permit")
+          .where("tenant", "=", tenant)
+          .where("subject", "=", subject)
+          .execute()
         if (erased.length > 0) await conn.insertInto("event").values(erased.map(eventRow)).execute()
         for (const table of ["state", "alias", "command", "subject"] as const)
           await conn.deleteFrom(table).where("tenant", "=", tenant).where("subject", "=", subject).execute()
