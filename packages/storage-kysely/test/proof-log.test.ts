@@ -1,4 +1,15 @@
-import { createConsentKit, MerkleLog, ProofLog, SignedReceipt, Signer } from "@consentkit/core"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import {
+  Checkpoint,
+  CheckpointSink,
+  createConsentKit,
+  MerkleLog,
+  ProofLog,
+  SignedReceipt,
+  Signer,
+} from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { sql } from "kysely"
@@ -206,6 +217,63 @@ describe("signed receipts (sqlite)", () => {
       })
     } finally {
       await kit.close()
+    }
+  })
+})
+
+describe("the dispatcher publishes checkpoints to a sink (sqlite)", () => {
+  it("writes a signed note per tenant as the log grows; each verifies and any two are consistent", async () => {
+    const { store, close } = await openStore(
+      dialects()
+        .find((d) => d.name === "sqlite")
+        ?.url() ?? ":memory:",
+    )
+    const dir = mkdtempSync(join(tmpdir(), "consentkit-sink-"))
+    const tenant = freshTenant("sink")
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s",
+      dispatcher: {
+        checkpoints: { signer, sink: CheckpointSink.fileSink(dir), tenants: [tenant], every: "20 millis" },
+      },
+    })
+    const history = join(dir, `${encodeURIComponent(tenant)}.checkpoints`)
+    // The history file is one signed note after another, each followed by a blank line.
+    const notes = () =>
+      existsSync(history)
+        ? (readFileSync(history, "utf8").match(/^[^\n]+\n\d+\n[^\n]+\n\n(?:\u2014 [^\n]+\n)+/gm) ?? [])
+        : []
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20))
+      expect(done()).toBe(true)
+    }
+    try {
+      await kit.record({
+        tenant,
+        subject: "p",
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+      })
+      await until(() => notes().length >= 1)
+      await kit.record({
+        tenant,
+        subject: "q",
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+      })
+      await until(() => notes().length >= 2)
+      const [first, second] = notes()
+      const a = await run(Checkpoint.open(first!, verifier))
+      const b = await run(Checkpoint.open(second!, verifier))
+      expect([a.size, b.size]).toEqual([1, 2])
+      const proof = await run(ProofLog.consistencyProof(store, tenant, 1, 2))
+      expect(MerkleLog.verifyConsistency(1, 2, a.root, b.root, proof)).toBe(true)
+      const latest = readFileSync(join(dir, `${encodeURIComponent(tenant)}.checkpoint`), "utf8")
+      expect(await run(ProofLog.audit(store, verifier, tenant, latest))).toMatchObject({ ok: true, size: 2 })
+    } finally {
+      await kit.close()
+      await close()
     }
   })
 })
