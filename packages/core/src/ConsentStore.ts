@@ -154,6 +154,7 @@ export interface ErasureRequest {
   readonly tenant: string
   readonly pseudonym: string
   readonly requestedAt: Date
+  /** Who asked, as `Erasure.requestedByDigest` keeps it (no personal data). */
   readonly requestedBy: string | null
   /** The `subject.erase` intent whose deliveries track each adapter's completion. */
   readonly intentId: string
@@ -285,6 +286,8 @@ export interface ConsentStoreShape {
   readonly waitForWork?: (timeoutMs: number) => Effect.Effect<void, StoreError>
   /** Tell other processes that work arrived (after commit). */
   readonly notifyWork?: Effect.Effect<void, StoreError>
+  /** Scrubs what an erasure freed (SQLite: freed pages are zeroed by secure_delete; the WAL is truncated). */
+  readonly afterErasure?: Effect.Effect<void, StoreError>
   /** Present on stores that keep the tenant Merkle log (proofs, checkpoints). */
   readonly log?: LogReads
 }

@@ -1,5 +1,5 @@
-import { copyFileSync } from "node:fs"
-import { createConsentKit, ProofLog, Signer } from "@consentkit/core"
+import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs"
+import { createConsentKit, Erasure, ProofLog, Signer } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
@@ -48,6 +48,48 @@ describe("migrating a ledger written by consentkit 0.1.0 into the proof log", ()
         expect(await run(ProofLog.audit(store, verifier, tenant, note))).toMatchObject({ ok: true, size: 30 })
       }
     } finally {
+      await close()
+    }
+  })
+})
+
+describe("erasure on SQLite leaves no trace in the file", () => {
+  it("secure_delete zeroes the old rows and the WAL is truncated; requestedBy is kept as a keyed digest", async () => {
+    const path = tempSqlite("scrub")
+    const { store, close } = await openStore(path)
+    const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+    const needle = "NEEDLE-evidence-7f3a9c"
+    try {
+      for (let i = 0; i < 20; i++)
+        await kit.record({
+          tenant: "scrub",
+          subject: `other-${i}`,
+          source: "banner",
+          decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+        })
+      await kit.record({
+        tenant: "scrub",
+        subject: "mali",
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+        evidence: { metadata: { note: needle } },
+      })
+      const bytes = () =>
+        [path, `${path}-wal`]
+          .filter((f) => existsSync(f))
+          .map((f) => readFileSync(f).toString("latin1"))
+          .join("")
+      expect(bytes()).toContain(needle)
+      const erased = await kit.erase({ tenant: "scrub", subject: "mali", requestedBy: "dpo@example.com" })
+      expect(bytes()).not.toContain(needle)
+      expect(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0).toBe(0)
+      const status = await kit.erasureStatus("scrub", erased.erasureId)
+      expect(status.request.requestedBy).toBe(
+        await Erasure.requestedByDigest("s", "scrub", "dpo@example.com"),
+      )
+      expect(JSON.stringify(status)).not.toContain("dpo@example.com")
+    } finally {
+      await kit.close()
       await close()
     }
   })

@@ -7,6 +7,7 @@
 import { Clock, Effect } from "effect"
 import * as Command from "../Command.js"
 import type { ErasureRequest } from "../ConsentStore.js"
+import * as Erasure from "../Erasure.js"
 import { NotFound } from "../Errors.js"
 import { hmacSha256Hex, randomId } from "../internal/crypto.js"
 import * as Intent from "../Intent.js"
@@ -24,6 +25,12 @@ export const makeErase = (ctx: KitContext) => {
       const now = yield* Clock.currentTimeMillis
       const pseudonym = `erased:${(yield* Effect.promise(() => hmacSha256Hex(options.secret, `${cmd.tenant}:${cmd.subject}`))).slice(0, 40)}`
       const erasureId = randomId()
+      const requestedBy =
+        cmd.requestedBy === undefined
+          ? null
+          : yield* Effect.promise(() =>
+              Erasure.requestedByDigest(options.secret, cmd.tenant, cmd.requestedBy!),
+            )
       const result = yield* store.withSubject(cmd.tenant, cmd.subject, (tx) =>
         Effect.gen(function* () {
           const events = yield* tx.events
@@ -41,7 +48,7 @@ export const makeErase = (ctx: KitContext) => {
             tenant: cmd.tenant,
             pseudonym,
             requestedAt: new Date(now),
-            requestedBy: cmd.requestedBy ?? null,
+            requestedBy,
             intentId: intent.id,
           }
           const erased = events.map((e) => Ledger.erase(e, pseudonym))
@@ -67,6 +74,11 @@ export const makeErase = (ctx: KitContext) => {
           return { request, erased, deliveries, seq: intent.seq }
         }),
       )
+      // Freed pages and the write-ahead log may still hold the erased rows' bytes: scrub them now.
+      if (store.afterErasure)
+        yield* store.afterErasure.pipe(
+          Effect.catch((error) => Effect.logWarning("scrubbing after an erasure failed", error)),
+        )
       remember(cmd.tenant, cmd.subject, null, now, "erase")
       committed({ tenant: cmd.tenant, subject: cmd.subject, seq: result.seq, kind: "erase" })
       return {

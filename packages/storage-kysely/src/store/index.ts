@@ -7,7 +7,7 @@
  */
 import type { ConsentStore } from "@consentkit/core"
 import { Effect } from "effect"
-import type { Kysely } from "kysely"
+import { type Kysely, sql } from "kysely"
 import { makeListener } from "../internal/notify.js"
 import { TablePrefixPlugin } from "../internal/prefix.js"
 import { checkPrefix, DEFAULT_PREFIX, TABLES, type Tables } from "../schema.js"
@@ -54,6 +54,13 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     ...outbox(ctx),
     ...support(ctx),
     log: logReads(ctx),
+    ...(dialect.name === "sqlite"
+      ? {
+          afterErasure: ctx.query("truncate the write-ahead log", async (conn) => {
+            await sql`pragma wal_checkpoint(TRUNCATE)`.execute(conn)
+          }),
+        }
+      : {}),
     ...(listener && notify
       ? {
           waitForWork: (timeoutMs: number) => Effect.promise((signal) => listener.wait(timeoutMs, signal)),
