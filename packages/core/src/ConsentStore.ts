@@ -89,7 +89,7 @@ export interface SubjectTransaction {
   readonly erase: (
     request: ErasureRequest,
     erased: ReadonlyArray<ConsentEvent>,
-  ) => Effect.Effect<void, StoreError>
+  ) => Effect.Effect<ErasureOutcome | void, StoreError>
   /** Present on stores that keep the Merkle log. */
   readonly log?: LogTransaction
 }
@@ -148,6 +148,17 @@ export interface LogReads {
   readonly tenantEvents: (tenant: string) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
 }
 
+/** A destroyed data key (crypto-shredding): which, and when. */
+export interface DestroyedKey {
+  readonly id: string
+  readonly at: Date
+}
+
+/** What a store's erasure did beyond the rows: the data key it destroyed, if it keeps keys. */
+export interface ErasureOutcome {
+  readonly destroyedKey: DestroyedKey | null
+}
+
 /** Proof that an erasure was requested and done, kept by pseudonym only. */
 export interface ErasureRequest {
   readonly id: string
@@ -158,6 +169,8 @@ export interface ErasureRequest {
   readonly requestedBy: string | null
   /** The `subject.erase` intent whose deliveries track each adapter's completion. */
   readonly intentId: string
+  /** The subject's data key the erasure destroyed (stores that encrypt personal fields). */
+  readonly destroyedKey?: DestroyedKey | null
 }
 
 /** What `claim` takes. */

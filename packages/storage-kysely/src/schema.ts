@@ -123,6 +123,13 @@ export interface ErasureTable {
   requested_at: Int8
   requested_by: string | null
   intent_id: string
+  /** The data key the erasure destroyed, and when (null for erasures before crypto-shredding). */
+  destroyed_key_id: ColumnType<string | null | undefined, string | null | undefined, string | null>
+  destroyed_key_at: ColumnType<
+    number | string | bigint | null | undefined,
+    number | null | undefined,
+    number | null
+  >
 }
 
 /** Per tenant: the size and compact range of its Merkle log (its row is the tenant's append lock). */
@@ -158,6 +165,16 @@ export interface ErasurePermitTable {
   subject: string
 }
 
+/** Per subject: the AES-256-GCM key its ledger rows' personal fields are encrypted under; erasure deletes it. */
+export interface DataKeyTable {
+  tenant: string
+  subject: string
+  key_id: string
+  /** The key, base64. */
+  data_key: string
+  created_at: Int8
+}
+
 /** Every table, by its unprefixed name. */
 export interface Tables {
   subject: SubjectTable
@@ -171,6 +188,7 @@ export interface Tables {
   log_entry: LogEntryTable
   log_node: LogNodeTable
   erasure_permit: ErasurePermitTable
+  data_key: DataKeyTable
 }
 
 /** The unprefixed table names. */
@@ -186,6 +204,7 @@ export const TABLES: ReadonlyArray<keyof Tables> = [
   "log_entry",
   "log_node",
   "erasure_permit",
+  "data_key",
 ]
 
 /** The default table prefix. */

@@ -14,7 +14,7 @@ import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { dialects } from "./dialects.js"
+import { dialects, tempSqlite } from "./dialects.js"
 import { freshTenant, policy } from "./fixtures/policy.js"
 
 const keys = Signer.generatePem()
@@ -22,13 +22,36 @@ const signer = Effect.runSync(Signer.fromPrivateKeyPem(keys.privateKey, "test-lo
 const verifier = Signer.verifierFromPem(keys.publicKey, "test-log")
 const run = Effect.runPromise
 
+/** Drops every table of the test's prefix on a server (SQLite files and PGlite vanish on their own). */
+const dropTables = async (opened: Awaited<ReturnType<typeof openStore>> | undefined, name: string) => {
+  if (!opened || (name !== "postgres" && name !== "mysql")) return
+  const p = opened.store.tablePrefix
+  const tables =
+    name === "postgres"
+      ? await sql<{
+          t: string
+        }>`select tablename as t from pg_tables where schemaname = current_schema() and left(tablename, ${p.length}) = ${p}`.execute(
+          opened.store.db,
+        )
+      : await sql<{
+          t: string
+        }>`select table_name as t from information_schema.tables where table_schema = database() and left(table_name, ${p.length}) = ${p}`.execute(
+          opened.store.db,
+        )
+  for (const { t } of tables.rows) await sql`drop table if exists ${sql.table(t)}`.execute(opened.store.db)
+  if (name === "postgres")
+    await sql.raw(`drop function if exists ${p}refuse_change()`).execute(opened.store.db)
+}
+
 describe.each(dialects())("proof log ($name)", (dialect) => {
+  // A prefix of its own: on a shared server, other branches' stores keep their migration table unaware of this one's.
+  const prefix = `ck_proof_${Math.random().toString(36).slice(2, 8)}_`
   let opened: Awaited<ReturnType<typeof openStore>>
   beforeAll(async () => {
-    // Its own prefix: on a shared server, other branches' stores keep their migration table unaware of this one's.
-    opened = await openStore(dialect.url(), { tablePrefix: "ck_proof_" })
+    opened = await openStore(dialect.url(), { tablePrefix: prefix })
   }, 60_000)
   afterAll(async () => {
+    await dropTables(opened, dialect.name)
     await opened?.close()
   })
 
@@ -123,8 +146,8 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
         await sql
           .raw(
             dialect.name === "sqlite" || dialect.name === "mysql"
-              ? `drop trigger ck_proof_event_no_${op}`
-              : `drop trigger ck_proof_event_no_${op} on ck_proof_event`,
+              ? `drop trigger ${prefix}event_no_${op}`
+              : `drop trigger ${prefix}event_no_${op} on ${prefix}event`,
           )
           .execute(db)
       await sql`update ${sql.table(`${opened.store.tablePrefix}event`)} set action = 'grant' where tenant = ${tenant} and action = 'withdraw'`.execute(
@@ -141,7 +164,7 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
 describe("signed receipts (sqlite)", () => {
   let opened: Awaited<ReturnType<typeof openStore>>
   beforeAll(async () => {
-    opened = await openStore(dialects()[0]!.url(), { tablePrefix: "ck_proof_" })
+    opened = await openStore(tempSqlite("receipts"))
   }, 60_000)
   afterAll(async () => {
     await opened?.close()

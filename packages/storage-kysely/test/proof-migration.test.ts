@@ -53,8 +53,8 @@ describe("migrating a ledger written by consentkit 0.1.0 into the proof log", ()
   })
 })
 
-describe("erasure on SQLite leaves no trace in the file", () => {
-  it("secure_delete zeroes the old rows and the WAL is truncated; requestedBy is kept as a keyed digest", async () => {
+describe("crypto-shredding on SQLite", () => {
+  it("personal fields are encrypted under a per-subject key the erasure destroys; secure_delete and a truncated WAL leave no trace; requestedBy is a keyed digest", async () => {
     const path = tempSqlite("scrub")
     const { store, close } = await openStore(path)
     const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
@@ -79,11 +79,31 @@ describe("erasure on SQLite leaves no trace in the file", () => {
           .filter((f) => existsSync(f))
           .map((f) => readFileSync(f).toString("latin1"))
           .join("")
-      expect(bytes()).toContain(needle)
-      const erased = await kit.erase({ tenant: "scrub", subject: "mali", requestedBy: "dpo@example.com" })
+      // Encrypted at rest under mali's data key, readable through the store.
       expect(bytes()).not.toContain(needle)
+      expect(bytes()).toContain("ck1:")
+      const [event] = await Effect.runPromise(store.history("scrub", "mali"))
+      expect(event?.evidence.metadata).toEqual({ note: needle })
+      const keyRows = () =>
+        store.db
+          .selectFrom("data_key")
+          .selectAll()
+          .where("tenant", "=", "scrub")
+          .where("subject", "=", "mali")
+          .execute()
+      const [key] = await keyRows()
+      expect(key?.key_id).toMatch(/^[0-9a-f-]{36}$/)
+      const erased = await kit.erase({ tenant: "scrub", subject: "mali", requestedBy: "dpo@example.com" })
+      // The erasure destroyed that key and says so; the other subjects keep theirs.
+      expect(erased.keyDestroyed).toEqual({ id: key!.key_id, at: erased.requestedAt })
+      expect(await keyRows()).toEqual([])
+      expect(
+        await store.db.selectFrom("data_key").select("subject").where("tenant", "=", "scrub").execute(),
+      ).toHaveLength(20)
+      expect(bytes()).not.toContain(key!.data_key)
       expect(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0).toBe(0)
       const status = await kit.erasureStatus("scrub", erased.erasureId)
+      expect(status.request.destroyedKey).toEqual(erased.keyDestroyed)
       expect(status.request.requestedBy).toBe(
         await Erasure.requestedByDigest("s", "scrub", "dpo@example.com"),
       )

@@ -52,7 +52,7 @@ export const makeErase = (ctx: KitContext) => {
             intentId: intent.id,
           }
           const erased = events.map((e) => Ledger.erase(e, pseudonym))
-          yield* tx.erase(request, erased)
+          const outcome = yield* tx.erase(request, erased)
           // The log keeps every entry; the erasure is its own entry, naming the events it made pseudonymous.
           if (tx.log)
             yield* tx.log.appendLog((range) =>
@@ -71,7 +71,7 @@ export const makeErase = (ctx: KitContext) => {
             )
           const deliveries = toDeliveries([intent])
           if (deliveries.length > 0) yield* tx.enqueue(deliveries)
-          return { request, erased, deliveries, seq: intent.seq }
+          return { request, erased, deliveries, seq: intent.seq, destroyedKey: outcome?.destroyedKey ?? null }
         }),
       )
       // Freed pages and the write-ahead log may still hold the erased rows' bytes: scrub them now.
@@ -90,6 +90,7 @@ export const makeErase = (ctx: KitContext) => {
         eventsKept: result.erased.length,
         chainHead: result.erased[result.erased.length - 1]?.hash ?? null,
         adapters: result.deliveries.map((d) => d.adapter),
+        keyDestroyed: result.destroyedKey,
       }
     })
 

@@ -5,7 +5,14 @@
  */
 import type { Effect, PubSub } from "effect"
 import type { Adapter } from "../Adapter.js"
-import type { ConsentStoreShape, Delivery, ErasureRequest, OutboxStats, RateRow } from "../ConsentStore.js"
+import type {
+  ConsentStoreShape,
+  Delivery,
+  ErasureRequest,
+  OutboxStats,
+  RateRow,
+  DestroyedKey,
+} from "../ConsentStore.js"
 import type * as Decision from "../Decision.js"
 import type { ConsentRequired, InvalidCommand, NotFound, StoreError } from "../Errors.js"
 import type * as Intent from "../Intent.js"
@@ -50,6 +57,8 @@ export interface ErasureReceipt {
   readonly chainHead: string | null
   /** Adapters that were asked to erase. */
   readonly adapters: ReadonlyArray<string>
+  /** The subject's data key the store destroyed (crypto-shredding), and when; null where the store keeps none. */
+  readonly keyDestroyed: DestroyedKey | null
 }
 
 /** Erasure progress: each adapter's delivery of the erase intent. */

@@ -1,6 +1,7 @@
 import type { ConsentStore, MerkleLog } from "@consentkit/core"
 import type { Kysely, Selectable } from "kysely"
 import { eventOf, num } from "../internal/codec.js"
+import { loadKeys, readable } from "../internal/datakeys.js"
 import { writeAppend } from "../migrations/log-write.js"
 import type { LogEntryTable, Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
@@ -136,9 +137,14 @@ export const logReads = ({ query }: StoreContext): ConsentStore.LogReads => ({
     }),
 
   tenantEvents: (tenant) =>
-    query("read the tenant's ledger", async (conn) =>
-      (
-        await conn.selectFrom("event").selectAll().where("tenant", "=", tenant).orderBy("row_id").execute()
-      ).map(eventOf),
-    ),
+    query("read the tenant's ledger", async (conn) => {
+      const rows = await conn
+        .selectFrom("event")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .orderBy("row_id")
+        .execute()
+      const keys = await loadKeys(conn, tenant)
+      return rows.map((r) => eventOf(readable(keys, r)))
+    }),
 })

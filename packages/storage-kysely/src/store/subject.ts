@@ -1,6 +1,7 @@
 import type { ConsentStore, Intent, State } from "@consentkit/core"
 import type { Kysely, Selectable } from "kysely"
 import { commandOf, eventRow, intentJson, samePurposeState, stateRow } from "../internal/codec.js"
+import { destroyKey, encrypt, keyOf } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
 import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
@@ -50,7 +51,17 @@ export const subjectOperations = (
     append: (events) =>
       write("append events", async () => {
         if (events.length === 0) return
-        await run(conn, sqlOf.insertEvents(events.length), {}, events.map(eventRow))
+        // Personal fields go in encrypted under the subject's data key: erasure destroys the key.
+        const key = await keyOf(conn, tenant, subject)
+        const rows = events.map((e) => {
+          const row = eventRow(e)
+          return {
+            ...row,
+            evidence: encrypt(key, e.id, row.evidence),
+            actor_id: row.actor_id === null ? null : encrypt(key, e.id, row.actor_id),
+          }
+        })
+        await run(conn, sqlOf.insertEvents(events.length), {}, rows)
       }),
 
     saveState: (next) =>
@@ -157,6 +168,7 @@ export const subjectOperations = (
           .where("status", "!=", "pending")
           .execute()
         await scrubOutbox(conn, done, request.pseudonym)
+        const destroyedKey = await destroyKey(conn, tenant, subject, request.requestedAt)
         await conn
           .insertInto("erasure")
           .values({
@@ -166,9 +178,12 @@ export const subjectOperations = (
             requested_at: request.requestedAt.getTime(),
             requested_by: request.requestedBy,
             intent_id: request.intentId,
+            destroyed_key_id: destroyedKey?.id ?? null,
+            destroyed_key_at: destroyedKey ? destroyedKey.at.getTime() : null,
           })
           .execute()
         known = null
+        return { destroyedKey }
       }),
 
     log: logOperations(ctx, conn, tenant, hooks.written),
