@@ -13,6 +13,7 @@ import {
   type StoredCommand,
 } from "./ConsentStore.js"
 import * as Intent from "./Intent.js"
+import { makeMemoryLog } from "./internal/memoryLog.js"
 import type { ConsentEvent } from "./Ledger.js"
 import * as State from "./State.js"
 
@@ -36,6 +37,9 @@ export const make = (): ConsentStoreShape => {
   const erasures = new Map<string, ErasureRequest>()
   const locks = new Map<string, Semaphore.Semaphore>()
   let nextId = 1
+  const proofLog = makeMemoryLog((tenant) =>
+    [...events.entries()].filter(([k]) => k.startsWith(`${tenant}\u0000`)).flatMap(([, list]) => list),
+  )
 
   const lockOf = (k: string) => {
     let lock = locks.get(k)
@@ -113,6 +117,12 @@ export const make = (): ConsentStoreShape => {
               return out
             }),
             events: Effect.sync(() => [...(events.get(k) ?? []), ...appended]),
+            log: {
+              appendLog: (build: Parameters<typeof proofLog.commitAppend>[1]) =>
+                Effect.sync(() => {
+                  pending.push(() => proofLog.commitAppend(tenant, build))
+                }),
+            },
             erase: (request: ErasureRequest, erased: ReadonlyArray<ConsentEvent>) =>
               Effect.sync(() => {
                 pending.push(() => {
@@ -339,6 +349,8 @@ export const make = (): ConsentStoreShape => {
     erasure: (tenant, id) => Effect.sync(() => erasures.get(key(tenant, id)) ?? null),
 
     erasedHistory: (tenant, pseudonym) => Effect.sync(() => [...(events.get(key(tenant, pseudonym)) ?? [])]),
+
+    log: proofLog.reads,
   }
   return store
 }

@@ -244,7 +244,8 @@ export const audit = (
   verifier: Verifier,
   tenant: string,
   note: string,
-  origin?: string,
+  /** The log the checkpoint must be of: a checkpoint of another tenant's log vouches for nothing here. */
+  origin: string = Checkpoint.originOf(tenant),
 ): Effect.Effect<Audit, StoreError> =>
   Effect.gen(function* () {
     const log = yield* readsOf(store, "audit")
