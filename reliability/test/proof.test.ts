@@ -4,9 +4,9 @@ import { join } from "node:path"
 import { type Client, createConsentKit, Signer } from "@consentkit/core"
 import { sql } from "kysely"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
-import { DIALECTS, openTestDatabase, type TestDatabase } from "./support/db.js"
+import { type DialectName, openTestDatabase, PG_URL, type TestDatabase } from "./support/db.js"
 import { decisions, type Purpose, policy, SECRET, uniqueTenant } from "./support/policy.js"
-import { consentkit, dropGuards, fileWith, rebuildLog, resealChain, tenantRows } from "./support/proof.js"
+import { dropGuards, fileWith, proofCli, rebuildLog, resealChain, tenantRows } from "./support/proof.js"
 
 const dir = mkdtempSync(join(tmpdir(), "consentkit-proof-"))
 const keys = Signer.generatePem()
@@ -16,8 +16,11 @@ const publicKey = fileWith(join(dir, "log.pub.pem"), keys.publicKey)
 const SERIAL = ["event.row_id", "outbox.id", "command.id"]
 const otherKey = fileWith(join(dir, "other.pem"), otherKeys.privateKey)
 
-for (const { name, enabled } of DIALECTS) {
-  describe.runIf(enabled)(`verify --checkpoint against a rewritten store (${name})`, () => {
+// SQLite, and PostgreSQL: the server when CONSENTKIT_PG_URL is set, else PGlite in process.
+const PROOF_DIALECTS: ReadonlyArray<DialectName> = ["sqlite", PG_URL !== undefined ? "postgres" : "pglite"]
+
+for (const name of PROOF_DIALECTS) {
+  describe(`verify --checkpoint against a rewritten store (${name})`, () => {
     let database: TestDatabase
     let alternative: TestDatabase
     let kit: Client<Purpose>
@@ -49,13 +52,22 @@ for (const { name, enabled } of DIALECTS) {
           decisions(tenant, subject, "withdraw", ["analytics"], { evidence: { via: "footer" } }),
         )
       }
-      const signed = await consentkit(["checkpoint", ...db(d), "--tenant", tenant, "--key", key])
+      const signed = await proofCli(d)(["checkpoint", ...db(d), "--tenant", tenant, "--key", key])
       expect(signed).toMatchObject({ code: 0, stderr: "" })
       const checkpoint = fileWith(join(dir, `${tenant}.note`), signed.stdout)
       return { tenant, checkpoint, note: signed.stdout }
     }
     const verify = (tenant: string, checkpoint: string, pem = publicKey) =>
-      consentkit(["verify", ...db(), "--tenant", tenant, "--checkpoint", checkpoint, "--public-key", pem])
+      proofCli(database)([
+        "verify",
+        ...db(),
+        "--tenant",
+        tenant,
+        "--checkpoint",
+        checkpoint,
+        "--public-key",
+        pem,
+      ])
     const run = (query: ReturnType<typeof sql>) => query.execute(database.db)
     const event = () => database.table("event")
     const withdrawalOf = async (tenant: string, subject: string) =>
@@ -185,7 +197,7 @@ for (const { name, enabled } of DIALECTS) {
         }
       }
       // consentkit's own chain check finds nothing wrong with the swapped-in history...
-      expect(await consentkit(["verify", ...db(), "--tenant", tenant])).toMatchObject({ code: 0 })
+      expect(await proofCli(database)(["verify", ...db(), "--tenant", tenant])).toMatchObject({ code: 0 })
       // ...the signed checkpoint does.
       const result = await verify(tenant, checkpoint)
       expect(result.code).toBe(2)
@@ -209,7 +221,7 @@ for (const { name, enabled } of DIALECTS) {
 
     test("a checkpoint signed by another key fails, and so does checking with another public key", async () => {
       const { tenant, checkpoint } = await signedTenant("otherkey")
-      const forged = await consentkit(["checkpoint", ...db(), "--tenant", tenant, "--key", otherKey])
+      const forged = await proofCli(database)(["checkpoint", ...db(), "--tenant", tenant, "--key", otherKey])
       expect(forged.code).toBe(0)
       const result = await verify(tenant, fileWith(join(dir, `${tenant}.forged`), forged.stdout))
       expect(result.code).toBe(2)

@@ -1,7 +1,7 @@
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { PassThrough, Writable } from "node:stream"
 import { Ledger, ProofLog } from "@consentkit/core"
-import { main } from "@consentkit/cli"
+import { auditReport, main, signCheckpoint } from "@consentkit/cli"
 import { Effect } from "effect"
 import { sql } from "kysely"
 import type { TestDatabase } from "./db.js"
@@ -123,3 +123,37 @@ export const resealChain = async (database: TestDatabase, tenant: string, subjec
     db,
   )
 }
+
+/**
+ * The command line over `database`: the real `consentkit` for SQLite and PostgreSQL; for PGlite,
+ * which lives inside this process, the commands' own code over the open store.
+ */
+export const proofCli =
+  (database: TestDatabase) =>
+  async (args: ReadonlyArray<string>): Promise<{ code: number; stdout: string; stderr: string }> => {
+    if (database.dialect !== "pglite") return consentkit(args)
+    const flag = (name: string) => {
+      const at = args.indexOf(`--${name}`)
+      return at >= 0 ? args[at + 1] : undefined
+    }
+    const tenant = flag("tenant")!
+    const file = (name: string) => readFileSync(flag(name)!, "utf8")
+    if (args[0] === "checkpoint")
+      return { code: 0, stdout: await signCheckpoint(database.store, file("key"), tenant), stderr: "" }
+    if (args[0] === "verify" && flag("checkpoint") !== undefined) {
+      const report = await auditReport(database.store, tenant, file("checkpoint"), file("public-key"))
+      return { code: report.code, stdout: `${report.line}\n`, stderr: "" }
+    }
+    if (args[0] === "verify") {
+      const events = await Effect.runPromise(database.store.log!.tenantEvents(tenant))
+      const subjects = [...new Set(events.map((e) => e.subject))]
+      for (const subject of subjects) {
+        const chain = await Effect.runPromise(database.store.history(tenant, subject))
+        const state = await Effect.runPromise(database.store.state(tenant, subject))
+        if (!(await Ledger.verifyPromise(chain, state ? state.head : undefined)).ok)
+          return { code: 2, stdout: `${subject}: broken\n`, stderr: "" }
+      }
+      return { code: 0, stdout: `verified ${subjects.length} chains: all intact\n`, stderr: "" }
+    }
+    throw new Error(`proofCli: ${args[0]} is not run in process`)
+  }

@@ -5,11 +5,10 @@
  * @since 0.3.0
  */
 import { readFileSync } from "node:fs"
-import { Checkpoint, ProofLog, Signer } from "@consentkit/core"
-import { Effect } from "effect"
 import { type Command, required } from "../args.js"
 import { UsageError } from "../io.js"
 import { openStoreOf } from "../kit.js"
+import { signCheckpoint } from "../proof.js"
 
 /** The PEM named by `--key`, or the environment's. */
 const keyPem = (path: string | undefined, env: NodeJS.ProcessEnv): string => {
@@ -22,12 +21,10 @@ const keyPem = (path: string | undefined, env: NodeJS.ProcessEnv): string => {
 /** `consentkit checkpoint`. */
 export const checkpoint: Command = async (values, _, io) => {
   const tenant = required(values, "tenant")
-  const origin = values.origin ?? Checkpoint.originOf(tenant)
-  const signer = await Effect.runPromise(Signer.fromPrivateKeyPem(keyPem(values.key, io.env), origin))
+  const pem = keyPem(values.key, io.env)
   const { store, close } = await openStoreOf(values, io)
   try {
-    const { note } = await Effect.runPromise(ProofLog.checkpoint(store, signer, tenant, origin))
-    io.stdout.write(note)
+    io.stdout.write(await signCheckpoint(store, pem, tenant, values.origin))
     return 0
   } finally {
     await close()

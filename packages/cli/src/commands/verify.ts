@@ -5,30 +5,23 @@
  * @since 0.1.0
  */
 import { readFileSync } from "node:fs"
-import { Checkpoint, Ledger, ProofLog, Signer } from "@consentkit/core"
+import { Ledger } from "@consentkit/core"
 import { Effect } from "effect"
 import { type Command, required } from "../args.js"
 import { line } from "../io.js"
 import { openStoreOf } from "../kit.js"
+import { auditReport } from "../proof.js"
 
 /** `verify --checkpoint`: exit 0 only when the signature, the consistency and every entry check out. */
 const audit: Command = async (values, _, io) => {
   const tenant = required(values, "tenant")
   const note = readFileSync(required(values, "checkpoint"), "utf8")
-  const origin = values.origin ?? Checkpoint.originOf(tenant)
-  const verifier = Signer.verifierFromPem(readFileSync(required(values, "public-key"), "utf8"), origin)
+  const pem = readFileSync(required(values, "public-key"), "utf8")
   const { store, close } = await openStoreOf(values, io)
   try {
-    const result = await Effect.runPromise(ProofLog.audit(store, verifier, tenant, note, origin))
-    if (result.ok) {
-      line(
-        io.stdout,
-        `ok: the log holds the checkpoint's ${result.checkpointSize} entries (now ${result.size}); ${result.events} events match their leaves`,
-      )
-      return 0
-    }
-    line(io.stdout, `failed: ${result.problem.kind}: ${result.problem.message}`)
-    return 2
+    const report = await auditReport(store, tenant, note, pem, values.origin)
+    line(io.stdout, report.line)
+    return report.code
   } finally {
     await close()
   }
