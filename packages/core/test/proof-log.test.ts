@@ -58,6 +58,36 @@ describe("the proof log on the reference (memory) store", () => {
     }
   })
 
+  it("a kit with a receiptSigner returns each command's receipt as a verifiable JWS", async () => {
+    const store = MemoryStore.make()
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s",
+      receiptSigner: signer,
+      dispatcher: { autoStart: false },
+    })
+    try {
+      await kit.record({ tenant: "t", subject: "a", source: "banner", decisions: [grant] })
+      const second = await kit.record({ tenant: "t", subject: "b", source: "banner", decisions: [grant] })
+      expect(second.signedReceipt).toEqual(expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/))
+      expect(await run(SignedReceipt.verify(second.signedReceipt!, verifier))).toMatchObject({
+        ok: true,
+        receiptId: second.commandId,
+        checkpoint: { size: 2 },
+        decisions: [{ leafIndex: 1 }],
+      })
+      const plain = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+      expect(
+        (await plain.record({ tenant: "t", subject: "c", source: "banner", decisions: [grant] }))
+          .signedReceipt,
+      ).toBeUndefined()
+      await plain.close()
+    } finally {
+      await kit.close()
+    }
+  })
+
   it("a failed transaction leaves nothing in the log", async () => {
     const store = MemoryStore.make()
     const failed = await run(
