@@ -102,6 +102,42 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
     }
   })
 
+  it("keeps personal fields encrypted under the subject's data key, readable until erasure destroys it", async () => {
+    const kit = kitFor()
+    const tenant = freshTenant("shred")
+    const actorId = `agent-${"x".repeat(240)}`
+    try {
+      await kit.record({
+        tenant,
+        subject: "nok",
+        source: "banner",
+        actor: { kind: "operator", id: actorId },
+        evidence: { userAgent: "UA/secret-agent", metadata: { ticket: "T-99" } },
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+      })
+      const raw = await sql<{
+        actor_id: string
+        evidence: string
+      }>`select actor_id, evidence from ${sql.table(`${opened.store.tablePrefix}event`)} where tenant = ${tenant}`.execute(
+        opened.store.db,
+      )
+      expect(raw.rows[0]!.evidence).toMatch(/^ck1:/)
+      expect(raw.rows[0]!.actor_id).toMatch(/^ck1:/)
+      expect(JSON.stringify(raw.rows)).not.toContain("secret-agent")
+      const [event] = await run(opened.store.history(tenant, "nok"))
+      expect(event).toMatchObject({
+        actor: { kind: "operator", id: actorId },
+        evidence: { userAgent: "UA/secret-agent", metadata: { ticket: "T-99" } },
+      })
+      const erased = await kit.erase({ tenant, subject: "nok" })
+      expect(erased.keyDestroyed?.id).toMatch(/^[0-9a-f-]{36}$/)
+      const status = await kit.erasureStatus(tenant, erased.erasureId)
+      expect(status.request.destroyedKey).toEqual(erased.keyDestroyed)
+    } finally {
+      await kit.close()
+    }
+  })
+
   it("a checkpoint audits ok, and still after growth and an erasure; a rewritten entry fails", async () => {
     const kit = kitFor()
     const tenant = freshTenant("audit")

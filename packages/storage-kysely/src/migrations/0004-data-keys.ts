@@ -17,6 +17,9 @@ export const dataKeys = {
     if (dialect === "mysql")
       table = table.modifyEnd(sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin`)
     await table.execute()
+    // An encrypted actor id is longer than the id itself (key id, IV, tag, base64).
+    if (dialect === "mysql")
+      await db.schema.alterTable("event").modifyColumn("actor_id", sql.raw("varchar(1024)")).execute()
     await db.schema.alterTable("erasure").addColumn("destroyed_key_id", t.text(64)).execute()
     await db.schema.alterTable("erasure").addColumn("destroyed_key_at", t.int8).execute()
   },
