@@ -184,6 +184,22 @@ export const proveEvent = (
     return { index: entryIndex, size, leafHash: entry.leafHash, proof: proof.map(toHex) }
   })
 
+/** The inclusion proof of an event, by its id, in the tree of `size` leaves (default: the log as it stands). */
+export const proveEventById = (
+  store: ConsentStoreShape,
+  tenant: string,
+  eventId: string,
+  size?: number,
+): Effect.Effect<EventProof, StoreError> =>
+  Effect.gen(function* () {
+    const log = yield* readsOf(store, "prove an event")
+    const [entry] = (yield* log.logEntriesOf(tenant, [eventId])).filter((e) => e.kind === "event")
+    const treeSize = size ?? (yield* log.logRange(tenant)).size
+    if (!entry || entry.index >= treeSize)
+      return yield* Effect.fail(noLog(`event ${eventId} is not in the tree`))
+    return yield* proveEvent(store, tenant, entry.index, treeSize)
+  })
+
 /** Checks an event proof against a checkpoint root, offline. */
 export const verifyEventProof = (proof: EventProof, root: MerkleLog.Hash): boolean => {
   try {

@@ -42,6 +42,10 @@ describe("the proof log on the reference (memory) store", () => {
       expect(MerkleLog.verifyConsistency(4, 6, first.checkpoint.root, second.checkpoint.root, proof)).toBe(
         true,
       )
+      const byId = await run(ProofLog.proveEventById(store, "t", withdrawn.eventIds[0]!, 6))
+      expect(byId).toMatchObject({ index: 4, size: 6 })
+      expect(ProofLog.verifyEventProof(byId, second.checkpoint.root)).toBe(true)
+      expect(ProofLog.verifyEventProof(byId, first.checkpoint.root)).toBe(false)
       const jws = await run(SignedReceipt.issue(store, signer, "t", withdrawn.receipt!))
       expect(await run(SignedReceipt.verify(jws, verifier))).toMatchObject({
         ok: true,
