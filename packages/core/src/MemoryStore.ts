@@ -25,6 +25,9 @@ interface Row extends Mutable<Delivery> {
 }
 
 const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
+/** The subject a row queues behind: an erase intent waits in its pseudonym's lane, behind the rows erasure scrubbed. */
+const laneSubject = (intent: Intent.Intent) =>
+  intent.kind === "subject.erase" && intent.pseudonym ? intent.pseudonym : intent.subject
 const dayOf = (d: Date) => d.toISOString().slice(0, 10)
 
 /** Creates an empty in-memory store. */
@@ -136,12 +139,10 @@ export const make = (): ConsentStoreShape => {
                     if (c.tenant === tenant && c.subject === subject) commands.delete(ck)
                   for (const [ak, s] of aliases)
                     if (ak.startsWith(`${tenant}\u0000`) && s === subject) aliases.delete(ak)
+                  // Every row already queued, pending ones too, takes the pseudonym; the erase intent
+                  // enqueued after this one keeps the id the adapters must erase, in the pseudonym's lane.
                   for (const row of outbox) {
-                    if (
-                      row.intent.tenant === tenant &&
-                      row.intent.subject === subject &&
-                      row.status !== "pending"
-                    ) {
+                    if (row.intent.tenant === tenant && row.intent.subject === subject) {
                       row.intent = Intent.scrub(row.intent, request.pseudonym)
                     }
                   }
@@ -244,7 +245,7 @@ export const make = (): ConsentStoreShape => {
         const claimed: Array<Delivery> = []
         for (const row of outbox) {
           if (row.status !== "pending") continue
-          const lane = `${row.intent.tenant}\u0000${row.intent.subject}\u0000${row.adapter}`
+          const lane = `${row.intent.tenant}\u0000${laneSubject(row.intent)}\u0000${row.adapter}`
           if (blocked.has(lane)) continue
           blocked.add(lane)
           if (!adapters.includes(row.adapter)) continue

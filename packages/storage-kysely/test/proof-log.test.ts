@@ -9,6 +9,7 @@ import {
   ProofLog,
   SignedReceipt,
   Signer,
+  Tracker,
 } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
@@ -133,6 +134,69 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
       expect(erased.keyDestroyed?.id).toMatch(/^[0-9a-f-]{36}$/)
       const status = await kit.erasureStatus(tenant, erased.erasureId)
       expect(status.request.destroyedKey).toEqual(erased.keyDestroyed)
+    } finally {
+      await kit.close()
+    }
+  })
+
+  it("erasure pseudonymises the subject's pending outbox rows; its erase intent waits behind them", async () => {
+    const tracker = Tracker.make({
+      name: "pending-t",
+      stop: async () => undefined,
+      resume: async () => undefined,
+      erase: async () => undefined,
+    })
+    const kit = createConsentKit({
+      policy,
+      store: opened.store,
+      secret: "s",
+      trackers: [tracker],
+      dispatcher: { autoStart: false },
+    })
+    const tenant = freshTenant("pending")
+    try {
+      await kit.record({
+        tenant,
+        subject: "ploy@example.com",
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+      })
+      const erased = await kit.erase({ tenant, subject: "ploy@example.com" })
+      const rows = await sql<{
+        subject: string
+        kind: string
+        intent: string
+      }>`select subject, kind, intent from ${sql.table(`${opened.store.tablePrefix}outbox`)} where tenant = ${tenant} order by id`.execute(
+        opened.store.db,
+      )
+      expect(rows.rows.map((r) => [r.kind, r.subject])).toEqual([
+        ["tracking.resume", erased.pseudonym],
+        ["subject.erase", erased.pseudonym],
+      ])
+      expect(rows.rows[0]!.intent).not.toContain("ploy@example.com")
+      expect(JSON.parse(rows.rows[1]!.intent).subject).toBe("ploy@example.com")
+      const claim = () =>
+        run(
+          opened.store.claim({
+            owner: "o",
+            limit: 10,
+            leaseMs: 60_000,
+            now: new Date(),
+            adapters: ["pending-t"],
+          }),
+        )
+      const [first] = (await claim()).filter((d) => d.intent.tenant === tenant)
+      expect(first?.intent.kind).toBe("tracking.resume")
+      await run(opened.store.complete(first!.id, "o", new Date()))
+      const [second] = (await claim()).filter((d) => d.intent.tenant === tenant)
+      expect(second?.intent).toMatchObject({ kind: "subject.erase", subject: "ploy@example.com" })
+      await run(opened.store.complete(second!.id, "o", new Date()))
+      const after = await sql<{
+        intent: string
+      }>`select intent from ${sql.table(`${opened.store.tablePrefix}outbox`)} where tenant = ${tenant}`.execute(
+        opened.store.db,
+      )
+      expect(JSON.stringify(after.rows)).not.toContain("ploy@example.com")
     } finally {
       await kit.close()
     }

@@ -95,7 +95,9 @@ export const subjectOperations = (
         if (deliveries.length === 0) return
         const rows = deliveries.map((d) => ({
           tenant: d.intent.tenant,
-          subject: d.intent.subject,
+          // An erase waits in its pseudonym's lane, behind the subject's rows its erasure scrubbed.
+          subject:
+            d.intent.kind === "subject.erase" && d.intent.pseudonym ? d.intent.pseudonym : d.intent.subject,
           adapter: d.adapter,
           intent_id: d.intent.id,
           kind: d.intent.kind,
@@ -160,14 +162,15 @@ export const subjectOperations = (
         if (erased.length > 0) await conn.insertInto("event").values(erased.map(eventRow)).execute()
         for (const table of ["state", "alias", "command", "subject"] as const)
           await conn.deleteFrom(table).where("tenant", "=", tenant).where("subject", "=", subject).execute()
-        const done = await conn
+        // Every row already queued, pending ones too, takes the pseudonym; the erase intent enqueued
+        // after this keeps the id the adapters must erase, in the pseudonym's lane (see enqueue).
+        const queued = await conn
           .selectFrom("outbox")
           .select(["id", "intent"])
           .where("tenant", "=", tenant)
           .where("subject", "=", subject)
-          .where("status", "!=", "pending")
           .execute()
-        await scrubOutbox(conn, done, request.pseudonym)
+        await scrubOutbox(conn, queued, request.pseudonym)
         const destroyedKey = await destroyKey(conn, tenant, subject, request.requestedAt)
         await conn
           .insertInto("erasure")
