@@ -56,8 +56,7 @@ export const parse = (body: string): Effect.Effect<Checkpoint, CheckpointInvalid
     if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText)))
       return Effect.fail(malformed(`the tree size "${sizeText}" is not a decimal number`))
     const root = fromBase64(rootText)
-    if (!root || root.length !== 32)
-      return Effect.fail(malformed("the root hash is not 32 bytes of standard base64"))
+    if (root?.length !== 32) return Effect.fail(malformed("the root hash is not 32 bytes of standard base64"))
     return Effect.succeed({ origin, size: Number(sizeText), root })
   })
 

@@ -89,6 +89,7 @@ export interface SubjectTransaction {
   readonly erase: (
     request: ErasureRequest,
     erased: ReadonlyArray<ConsentEvent>,
+    // biome-ignore lint/suspicious/noConfusingVoidType: stores written before crypto-shredding return nothing
   ) => Effect.Effect<ErasureOutcome | void, StoreError>
   /** Present on stores that keep the Merkle log. */
   readonly log?: LogTransaction
