@@ -26,6 +26,7 @@ export const OPTIONS = {
   "effective-at": { type: "string" },
   key: { type: "string" },
   checkpoint: { type: "string" },
+  checkpoints: { type: "string" },
   "public-key": { type: "string" },
   origin: { type: "string" },
   help: { type: "boolean", short: "h" },

@@ -3,6 +3,7 @@ export const USAGE = `consentkit <command> --db <url|path> [options]
 
 Commands:
   migrate   create or update the tables
+              [--key <ed25519-pkcs8.pem> [--checkpoints <dir>]]  then sign a checkpoint of every tenant's log
   import    import legacy consents from CSV or JSON Lines (a file, or - for stdin)
               --policy <file> --tenant <id> [--format csv|jsonl] [--batch-size 1000] [--concurrency 16]
   export    print everything held about a subject as JSON

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { PassThrough, Writable } from "node:stream"
@@ -78,6 +78,34 @@ describe("consentkit checkpoint, verify --checkpoint, verify-receipt", () => {
     expect(ok).toMatchObject({ code: 0 })
     expect(ok.stdout).toMatch(/^ok: /)
     expect((await inProcess(["checkpoint", "--db", db, "--tenant", tenant])).code).toBe(64)
+  })
+
+  it("migrate --key brings a 0.1.0 ledger into the log and signs one checkpoint per tenant, which verify accepts", async () => {
+    const legacy = join(dir, "legacy.sqlite")
+    copyFileSync(
+      new URL("../../storage-kysely/test/fixtures/ledger-0.1.0.sqlite", import.meta.url).pathname,
+      legacy,
+    )
+    const notes = join(dir, "notes")
+    const migrated = await inProcess(["migrate", "--db", legacy, "--key", key, "--checkpoints", notes])
+    expect(migrated.code).toBe(0)
+    expect(migrated.stdout).toContain("applied 0002_proof_log, 0003_guards, 0004_data_keys")
+    expect(migrated.stdout).toContain(`signed checkpoint of acme (29 entries): ${notes}/acme.checkpoint`)
+    expect(migrated.stdout).toContain("signed checkpoint of globex (29 entries)")
+    for (const tenant of ["acme", "globex"]) {
+      const ok = await inProcess([
+        "verify",
+        "--db",
+        legacy,
+        "--tenant",
+        tenant,
+        "--checkpoint",
+        join(notes, `${tenant}.checkpoint`),
+        "--public-key",
+        pub,
+      ])
+      expect(ok).toMatchObject({ code: 0 })
+    }
   })
 
   it("verify-receipt checks a signed receipt offline; a changed byte or another key fails", async () => {
