@@ -6,6 +6,7 @@ import { decideScenario, heapScenario } from "./decide.js"
 import { gateScenario } from "./gate.js"
 import { importScenario } from "./import.js"
 import { latencyScenario } from "./latency.js"
+import { proofLogScenario } from "./proof.js"
 import { recordScenario } from "./record.js"
 import { type Figure, fmt } from "./stats.js"
 import { PG_URL } from "./stores.js"
@@ -73,9 +74,11 @@ const main = async () => {
     ["heap", () => heapScenario(HEAVY_RUNS)],
     ["gate", () => gateScenario(HEAVY_RUNS)],
     ["record-sqlite", () => recordScenario("sqlite", HEAVY_RUNS)],
+    ["proof-sqlite", () => proofLogScenario("sqlite", HEAVY_RUNS)],
     ["import-sqlite", () => importScenario(HEAVY_RUNS)],
     ...onPostgres(
       ["record-postgres", () => recordScenario("postgres", HEAVY_RUNS)],
+      ["proof-postgres", () => proofLogScenario("postgres", HEAVY_RUNS)],
       ["latency", () => latencyScenario(HEAVY_RUNS)],
     ),
     ["audience-sqlite", () => audienceScenario("sqlite", AUDIENCE_RUNS)],

@@ -3,6 +3,7 @@ import { sql } from "kysely"
 import { describe, expect, test } from "vitest"
 import { DIALECTS, type TestDatabase, withDatabase } from "./support/db.js"
 import { decisions, type Purpose, policy, SECRET, uniqueTenant } from "./support/policy.js"
+import { dropGuards } from "./support/proof.js"
 
 /** Four events on one subject's chain, recorded one command at a time (seq 1..4). */
 const chainOf = async (kit: Client<Purpose>, database: TestDatabase, tenant: string, subject: string) => {
@@ -39,6 +40,8 @@ for (const { name, enabled } of DIALECTS) {
             ),
           ) as Record<(typeof subjects)[number], Array<{ id: string; rowId: number }>>
           for (const s of subjects) expect((await kit.verify(tenant, s)).ok).toBe(true)
+          // The guard triggers refuse these edits; a writer rewriting history drops them first.
+          expect(await dropGuards(database)).toBeGreaterThan(0)
 
           // A changed field: the withdrawal rewritten as a grant.
           await sql`update ${event} set action = 'grant' where id = ${chains.action[2]!.id}`.execute(db)

@@ -24,6 +24,11 @@ export const OPTIONS = {
   purpose: { type: "string" },
   version: { type: "string" },
   "effective-at": { type: "string" },
+  key: { type: "string" },
+  checkpoint: { type: "string" },
+  checkpoints: { type: "string" },
+  "public-key": { type: "string" },
+  origin: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const
 

@@ -5,3 +5,4 @@
  * @since 0.1.0
  */
 export { type Io, main, run } from "./main.js"
+export { auditReport, signCheckpoint } from "./proof.js"

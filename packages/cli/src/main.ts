@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util"
 import { type Command, OPTIONS } from "./args.js"
+import { checkpoint } from "./commands/checkpoint.js"
 import { erase } from "./commands/erase.js"
 import { exportCommand } from "./commands/export.js"
 import { impact } from "./commands/impact.js"
@@ -13,6 +14,7 @@ import { importCommand } from "./commands/import.js"
 import { migrate } from "./commands/migrate.js"
 import { stats } from "./commands/stats.js"
 import { verify } from "./commands/verify.js"
+import { verifyReceipt } from "./commands/verify-receipt.js"
 import { type Io, line, UsageError } from "./io.js"
 import { USAGE } from "./usage.js"
 
@@ -23,6 +25,8 @@ const commands: Record<string, Command> = {
   import: importCommand,
   export: exportCommand,
   verify,
+  checkpoint,
+  "verify-receipt": verifyReceipt,
   erase,
   stats,
   impact,

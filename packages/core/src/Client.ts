@@ -51,6 +51,8 @@ export interface ClientOptions<P extends string> {
   /** Adapters and adapter descriptors (built with their gate on first delivery or `kit.adapter(d)`). */
   readonly adapters?: ReadonlyArray<Registry.Registered>
   readonly cache?: ConsentKit.Options["cache"]
+  /** Signs each command's receipt as a JWS with its inclusion proofs (`record(...).signedReceipt`). */
+  readonly receiptSigner?: ConsentKit.Options["receiptSigner"]
   /** Dispatcher settings; `autoStart: false` leaves delivery to `dispatchPending()` or a separate process. */
   readonly dispatcher?: Dispatcher.Options & { readonly autoStart?: boolean }
 }
@@ -169,6 +171,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     adapters: registry.adapters,
     secret: options.secret,
     cache: options.cache,
+    ...(options.receiptSigner ? { receiptSigner: options.receiptSigner } : {}),
   }).pipe(Layer.provide(Layer.succeed(ConsentStore, options.store)))
   // One runtime holds the kit and its dispatcher; disposing it stops the dispatcher with it.
   const runtime = ManagedRuntime.make(Layer.provideMerge(Dispatcher.layer(options.dispatcher), layer))

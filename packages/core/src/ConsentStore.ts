@@ -10,6 +10,7 @@ import { Context, type Effect } from "effect"
 import type { StoreError } from "./Errors.js"
 import type { Alias, Intent } from "./Intent.js"
 import type { ConsentEvent } from "./Ledger.js"
+import type { CompactRange, CompletedNode, NodeId } from "./MerkleLog.js"
 import type { Receipt } from "./Receipt.js"
 import type { SubjectState } from "./State.js"
 
@@ -88,7 +89,75 @@ export interface SubjectTransaction {
   readonly erase: (
     request: ErasureRequest,
     erased: ReadonlyArray<ConsentEvent>,
-  ) => Effect.Effect<void, StoreError>
+    // biome-ignore lint/suspicious/noConfusingVoidType: stores written before crypto-shredding return nothing
+  ) => Effect.Effect<ErasureOutcome | void, StoreError>
+  /** Present on stores that keep the Merkle log. */
+  readonly log?: LogTransaction
+}
+
+/** One entry of a tenant's Merkle log, as stored. */
+export interface LogEntry {
+  /** The leaf index: the tenant's commit order, 0, 1, 2, ... */
+  readonly index: number
+  readonly kind: "event" | "erasure"
+  /** The event id, or the erasure request id. */
+  readonly ref: string
+  /** The canonical entry text the leaf hashes. */
+  readonly entry: string
+  /** Its leaf hash, lowercase hex. */
+  readonly leafHash: string
+}
+
+/** What one append writes to the log: the entries, the perfect nodes they completed, the new range. */
+export interface LogAppend {
+  readonly entries: ReadonlyArray<LogEntry>
+  /** Completed perfect nodes above the leaves (level >= 1). */
+  readonly nodes: ReadonlyArray<CompletedNode>
+  readonly range: CompactRange
+}
+
+/** The log part of a subject transaction, on stores that keep the Merkle log. */
+export interface LogTransaction {
+  /**
+   * Appends to the tenant's log under the tenant's log lock: `build` gets the current compact
+   * range and returns what to write (core computes it; the store only keeps rows).
+   */
+  readonly appendLog: (build: (range: CompactRange) => LogAppend) => Effect.Effect<void, StoreError>
+}
+
+/** Reads of a tenant's Merkle log, for checkpoints and proofs. */
+export interface LogReads {
+  /** The tenant's compact range (size 0 before the first entry). */
+  readonly logRange: (tenant: string) => Effect.Effect<CompactRange, StoreError>
+  /** Entries with index in [from, to), in index order. */
+  readonly logEntries: (
+    tenant: string,
+    from: number,
+    to: number,
+  ) => Effect.Effect<ReadonlyArray<LogEntry>, StoreError>
+  /** The log entries of events (or erasures) by their ids; an id not in the log is absent. */
+  readonly logEntriesOf: (
+    tenant: string,
+    refs: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlyArray<LogEntry>, StoreError>
+  /** Perfect-node hashes (level 0 are leaf hashes); a node the store lacks is missing from the map. */
+  readonly logNodes: (
+    tenant: string,
+    ids: ReadonlyArray<NodeId>,
+  ) => Effect.Effect<ReadonlyMap<string, Uint8Array>, StoreError>
+  /** Every event row of the tenant (erased ones too), in insertion order. */
+  readonly tenantEvents: (tenant: string) => Effect.Effect<ReadonlyArray<ConsentEvent>, StoreError>
+}
+
+/** A destroyed data key (crypto-shredding): which, and when. */
+export interface DestroyedKey {
+  readonly id: string
+  readonly at: Date
+}
+
+/** What a store's erasure did beyond the rows: the data key it destroyed, if it keeps keys. */
+export interface ErasureOutcome {
+  readonly destroyedKey: DestroyedKey | null
 }
 
 /** Proof that an erasure was requested and done, kept by pseudonym only. */
@@ -97,9 +166,12 @@ export interface ErasureRequest {
   readonly tenant: string
   readonly pseudonym: string
   readonly requestedAt: Date
+  /** Who asked, as `Erasure.requestedByDigest` keeps it (no personal data). */
   readonly requestedBy: string | null
   /** The `subject.erase` intent whose deliveries track each adapter's completion. */
   readonly intentId: string
+  /** The subject's data key the erasure destroyed (stores that encrypt personal fields). */
+  readonly destroyedKey?: DestroyedKey | null
 }
 
 /** What `claim` takes. */
@@ -228,6 +300,10 @@ export interface ConsentStoreShape {
   readonly waitForWork?: (timeoutMs: number) => Effect.Effect<void, StoreError>
   /** Tell other processes that work arrived (after commit). */
   readonly notifyWork?: Effect.Effect<void, StoreError>
+  /** Scrubs what an erasure freed (SQLite: freed pages are zeroed by secure_delete; the WAL is truncated). */
+  readonly afterErasure?: Effect.Effect<void, StoreError>
+  /** Present on stores that keep the tenant Merkle log (proofs, checkpoints). */
+  readonly log?: LogReads
 }
 
 /** The store service. A backend package provides it with `layer(config)`. */

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as CheckpointSink from "./CheckpointSink.js"
 import { Clock, Context, Deferred, Effect, Fiber, Layer, PubSub, Random } from "effect"
 import type { Adapter } from "./Adapter.js"
 import { type Change, ConsentKit, type ConsentKitShape } from "./ConsentKit.js"
@@ -37,6 +38,8 @@ export interface Options {
   readonly concurrency?: number
   /** Called after each row is delivered or fails (metrics). */
   readonly onDelivery?: (event: DeliveryEvent) => void
+  /** Publish a signed checkpoint of these tenants' proof logs to a sink periodically while running. */
+  readonly checkpoints?: CheckpointSink.PublishOptions
 }
 
 /** What happened to one row. */
@@ -222,6 +225,8 @@ export const make = (kit: ConsentKitShape, options: Options = {}): Dispatcher =>
     Effect.gen(function* () {
       // Subscribed before the first round: a commit during any round wakes the next wait.
       const feed = yield* PubSub.subscribe(kit.changes)
+      if (options.checkpoints)
+        yield* Effect.forkScoped(CheckpointSink.publishEvery(store, options.checkpoints))
       return yield* Effect.forever(
         Effect.gen(function* () {
           if (Deferred.isDoneUnsafe(woken)) woken = Deferred.makeUnsafe<void>()

@@ -13,6 +13,7 @@ import {
   type StoredCommand,
 } from "./ConsentStore.js"
 import * as Intent from "./Intent.js"
+import { makeMemoryLog } from "./internal/memoryLog.js"
 import type { ConsentEvent } from "./Ledger.js"
 import * as State from "./State.js"
 
@@ -24,6 +25,9 @@ interface Row extends Mutable<Delivery> {
 }
 
 const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
+/** The subject a row queues behind: an erase intent waits in its pseudonym's lane, behind the rows erasure scrubbed. */
+const laneSubject = (intent: Intent.Intent) =>
+  intent.kind === "subject.erase" && intent.pseudonym ? intent.pseudonym : intent.subject
 const dayOf = (d: Date) => d.toISOString().slice(0, 10)
 
 /** Creates an empty in-memory store. */
@@ -36,6 +40,9 @@ export const make = (): ConsentStoreShape => {
   const erasures = new Map<string, ErasureRequest>()
   const locks = new Map<string, Semaphore.Semaphore>()
   let nextId = 1
+  const proofLog = makeMemoryLog((tenant) =>
+    [...events.entries()].filter(([k]) => k.startsWith(`${tenant}\u0000`)).flatMap(([, list]) => list),
+  )
 
   const lockOf = (k: string) => {
     let lock = locks.get(k)
@@ -113,6 +120,12 @@ export const make = (): ConsentStoreShape => {
               return out
             }),
             events: Effect.sync(() => [...(events.get(k) ?? []), ...appended]),
+            log: {
+              appendLog: (build: Parameters<typeof proofLog.commitAppend>[1]) =>
+                Effect.sync(() => {
+                  pending.push(() => proofLog.commitAppend(tenant, build))
+                }),
+            },
             erase: (request: ErasureRequest, erased: ReadonlyArray<ConsentEvent>) =>
               Effect.sync(() => {
                 pending.push(() => {
@@ -126,12 +139,10 @@ export const make = (): ConsentStoreShape => {
                     if (c.tenant === tenant && c.subject === subject) commands.delete(ck)
                   for (const [ak, s] of aliases)
                     if (ak.startsWith(`${tenant}\u0000`) && s === subject) aliases.delete(ak)
+                  // Every row already queued, pending ones too, takes the pseudonym; the erase intent
+                  // enqueued after this one keeps the id the adapters must erase, in the pseudonym's lane.
                   for (const row of outbox) {
-                    if (
-                      row.intent.tenant === tenant &&
-                      row.intent.subject === subject &&
-                      row.status !== "pending"
-                    ) {
+                    if (row.intent.tenant === tenant && row.intent.subject === subject) {
                       row.intent = Intent.scrub(row.intent, request.pseudonym)
                     }
                   }
@@ -234,7 +245,7 @@ export const make = (): ConsentStoreShape => {
         const claimed: Array<Delivery> = []
         for (const row of outbox) {
           if (row.status !== "pending") continue
-          const lane = `${row.intent.tenant}\u0000${row.intent.subject}\u0000${row.adapter}`
+          const lane = `${row.intent.tenant}\u0000${laneSubject(row.intent)}\u0000${row.adapter}`
           if (blocked.has(lane)) continue
           blocked.add(lane)
           if (!adapters.includes(row.adapter)) continue
@@ -339,6 +350,8 @@ export const make = (): ConsentStoreShape => {
     erasure: (tenant, id) => Effect.sync(() => erasures.get(key(tenant, id)) ?? null),
 
     erasedHistory: (tenant, pseudonym) => Effect.sync(() => [...(events.get(key(tenant, pseudonym)) ?? [])]),
+
+    log: proofLog.reads,
   }
   return store
 }

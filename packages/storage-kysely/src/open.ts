@@ -106,6 +106,8 @@ const openSqlite = async (location: string, options: OpenOptions): Promise<Opene
   const database = new Database(location)
   const memory = location === ":memory:"
   if (!memory) database.pragma("journal_mode = WAL")
+  // Deleted rows are overwritten, not just unlinked: an erased subject's bytes do not linger in free pages.
+  database.pragma("secure_delete = ON")
   database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5_000))}`)
   database.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`)
   database.pragma("cache_size = -65536")

@@ -123,6 +123,56 @@ export interface ErasureTable {
   requested_at: Int8
   requested_by: string | null
   intent_id: string
+  /** The data key the erasure destroyed, and when (null for erasures before crypto-shredding). */
+  destroyed_key_id: ColumnType<string | null | undefined, string | null | undefined, string | null>
+  destroyed_key_at: ColumnType<
+    number | string | bigint | null | undefined,
+    number | null | undefined,
+    number | null
+  >
+}
+
+/** Per tenant: the size and compact range of its Merkle log (its row is the tenant's append lock). */
+export interface LogHeadTable {
+  tenant: string
+  size: Int8
+  /** The compact range as a JSON array of hex hashes, largest subtree first. */
+  range: string
+}
+
+/** The tenant's log entries in commit order: leaf `idx` hashes `entry`. */
+export interface LogEntryTable {
+  tenant: string
+  idx: Int8
+  kind: string
+  /** The event id, or the erasure request id. */
+  ref: string
+  entry: string
+  leaf_hash: string
+}
+
+/** Perfect subtrees of the tenant's Merkle tree above the leaves, kept for proofs. */
+export interface LogNodeTable {
+  tenant: string
+  level: number
+  idx: Int8
+  hash: string
+}
+
+/** While an erasure runs (inside its transaction): the one subject whose ledger rows may change. */
+export interface ErasurePermitTable {
+  tenant: string
+  subject: string
+}
+
+/** Per subject: the AES-256-GCM key its ledger rows' personal fields are encrypted under; erasure deletes it. */
+export interface DataKeyTable {
+  tenant: string
+  subject: string
+  key_id: string
+  /** The key, base64. */
+  data_key: string
+  created_at: Int8
 }
 
 /** Every table, by its unprefixed name. */
@@ -134,6 +184,11 @@ export interface Tables {
   outbox: OutboxTable
   command: CommandTable
   erasure: ErasureTable
+  log_head: LogHeadTable
+  log_entry: LogEntryTable
+  log_node: LogNodeTable
+  erasure_permit: ErasurePermitTable
+  data_key: DataKeyTable
 }
 
 /** The unprefixed table names. */
@@ -145,6 +200,11 @@ export const TABLES: ReadonlyArray<keyof Tables> = [
   "outbox",
   "command",
   "erasure",
+  "log_head",
+  "log_entry",
+  "log_node",
+  "erasure_permit",
+  "data_key",
 ]
 
 /** The default table prefix. */

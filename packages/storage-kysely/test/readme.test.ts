@@ -12,3 +12,16 @@ it("runs the README's quick start on SQLite and prints what it promises", async 
   expect(stdout).toMatch(/allowed: true/)
   expect(stdout).toMatch(/reason: 'granted'/)
 }, 120_000)
+
+it("runs the README's proof example: a checkpoint, an audit and a signed receipt", async () => {
+  const { printed } = await runReadmeExample({
+    packageDir: new URL("..", import.meta.url),
+    block: /## Verifiable proof[^\n]*\n[\s\S]*?```ts\n([\s\S]*?)```/,
+    run: "process",
+  })
+  expect(printed).toEqual([
+    expect.stringMatching(/^consentkit\/siamtea 1$/),
+    "audit ok: true",
+    "receipt ok: true",
+  ])
+}, 120_000)

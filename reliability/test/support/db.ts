@@ -7,8 +7,8 @@ import { type Kysely, sql } from "kysely"
 /** The PostgreSQL server the suite runs against, when set. */
 export const PG_URL = process.env.CONSENTKIT_PG_URL?.trim() || undefined
 
-/** The engines the suite covers. */
-export type DialectName = "sqlite" | "postgres"
+/** The engines the suite covers (PGlite, in process, where a suite stands in for an unset PostgreSQL). */
+export type DialectName = "sqlite" | "postgres" | "pglite"
 
 /** SQLite always; PostgreSQL when `CONSENTKIT_PG_URL` is set (and then it must run: CI fails on skips). */
 export const DIALECTS: ReadonlyArray<{ readonly name: DialectName; readonly enabled: boolean }> = [
@@ -46,7 +46,11 @@ export const openTestDatabase = async (
 ): Promise<TestDatabase> => {
   const prefix = randomPrefix()
   const folder = dialect === "sqlite" ? mkdtempSync(join(tmpdir(), "consentkit-rel-")) : null
-  const url = folder ? `sqlite:${join(folder, "store.sqlite")}` : PG_URL!
+  const url = folder
+    ? `sqlite:${join(folder, "store.sqlite")}`
+    : dialect === "pglite"
+      ? "pglite://memory"
+      : PG_URL!
   const opened = await openStore(url, { ...options, tablePrefix: prefix })
   const db = opened.database.db
   const tables = async (): Promise<ReadonlyArray<string>> => {

@@ -1,16 +1,36 @@
 /**
- * `consentkit verify`: Verifies hash chains: one subject, or every subject of a tenant.
+ * `consentkit verify`: Verifies hash chains: one subject, or every subject of a tenant. With
+ * `--checkpoint` and `--public-key`, audits the tenant's proof log against a signed checkpoint.
  *
  * @since 0.1.0
  */
+import { readFileSync } from "node:fs"
 import { Ledger } from "@consentkit/core"
 import { Effect } from "effect"
 import { type Command, required } from "../args.js"
 import { line } from "../io.js"
 import { openStoreOf } from "../kit.js"
+import { auditReport } from "../proof.js"
+
+/** `verify --checkpoint`: exit 0 only when the signature, the consistency and every entry check out. */
+const audit: Command = async (values, _, io) => {
+  const tenant = required(values, "tenant")
+  const note = readFileSync(required(values, "checkpoint"), "utf8")
+  const pem = readFileSync(required(values, "public-key"), "utf8")
+  const { store, close } = await openStoreOf(values, io)
+  try {
+    const report = await auditReport(store, tenant, note, pem, values.origin)
+    line(io.stdout, report.line)
+    return report.code
+  } finally {
+    await close()
+  }
+}
 
 /** `consentkit verify`. */
-export const verify: Command = async (values, _, io) => {
+export const verify: Command = async (values, positionals, io) => {
+  if (values.checkpoint !== undefined || values["public-key"] !== undefined)
+    return audit(values, positionals, io)
   const tenant = required(values, "tenant")
   const { store, close } = await openStoreOf(values, io)
   try {

@@ -13,7 +13,9 @@ import { randomId, randomSalt } from "../internal/crypto.js"
 import { addLifetime } from "../internal/time.js"
 import * as Intent from "../Intent.js"
 import * as Ledger from "../Ledger.js"
+import * as ProofLog from "../ProofLog.js"
 import * as Receipt from "../Receipt.js"
+import * as SignedReceipt from "../SignedReceipt.js"
 import * as State from "../State.js"
 import type { KitContext } from "./context.js"
 import type { RecordResult } from "./types.js"
@@ -27,7 +29,20 @@ export type Extra = (
 export type Select = (state: State.SubjectState | null) => Command.ValidRecord["decisions"]
 
 export const makeCommit = (ctx: KitContext) => {
-  const { store, policy, remember, committed, toDeliveries } = ctx
+  const { store, policy, remember, committed, toDeliveries, options } = ctx
+  const signer = options.receiptSigner
+  /** The receipt as a JWS, after the commit (the proof reads the committed log); a failure is logged, never the command's. */
+  const sign = (tenant: string, result: RecordResult): Effect.Effect<RecordResult> =>
+    !signer || !result.receipt
+      ? Effect.succeed(result)
+      : SignedReceipt.issue(store, signer, tenant, result.receipt).pipe(
+          Effect.map((jws): RecordResult => ({ ...result, signedReceipt: jws })),
+          Effect.catch((error) =>
+            Effect.logWarning("signing a receipt failed", error).pipe(
+              Effect.as({ ...result, signedReceipt: null }),
+            ),
+          ),
+        )
   return (valid: Command.ValidRecord, now: number, extra?: Extra, select?: Select) =>
     scopedKey(valid).pipe(
       Effect.flatMap((scoped) =>
@@ -96,6 +111,13 @@ export const makeCommit = (ctx: KitContext) => {
               )
               const receipt = Receipt.fromEvents(policy, commandId, events)
               yield* tx.append(events)
+              if (tx.log)
+                yield* tx.log.appendLog((range) =>
+                  ProofLog.buildAppend(
+                    range,
+                    events.map((event) => ({ kind: "event", event })),
+                  ),
+                )
               yield* tx.saveState(after)
               const deliveries = toDeliveries(intents)
               if (deliveries.length > 0) yield* tx.enqueue(deliveries)
@@ -145,6 +167,7 @@ export const makeCommit = (ctx: KitContext) => {
                 intents: c.intents,
               }
             }),
+            Effect.flatMap((result) => sign(valid.tenant, result)),
           ),
       ),
     )

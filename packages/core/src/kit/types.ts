@@ -5,13 +5,21 @@
  */
 import type { Effect, PubSub } from "effect"
 import type { Adapter } from "../Adapter.js"
-import type { ConsentStoreShape, Delivery, ErasureRequest, OutboxStats, RateRow } from "../ConsentStore.js"
+import type {
+  ConsentStoreShape,
+  Delivery,
+  ErasureRequest,
+  OutboxStats,
+  RateRow,
+  DestroyedKey,
+} from "../ConsentStore.js"
 import type * as Decision from "../Decision.js"
 import type { ConsentRequired, InvalidCommand, NotFound, StoreError } from "../Errors.js"
 import type * as Intent from "../Intent.js"
 import type * as Ledger from "../Ledger.js"
 import type * as Policy from "../Policy.js"
 import type * as Receipt from "../Receipt.js"
+import type { SignerShape } from "../Signer.js"
 import type * as State from "../State.js"
 
 /** How the runtime is configured. */
@@ -27,6 +35,11 @@ export interface Options {
   readonly secret: string
   /** Decision cache: entries live `ttlMs` (default 30 s) and at most `maxSubjects` (default 100,000) are kept. */
   readonly cache?: { readonly ttlMs?: number; readonly maxSubjects?: number }
+  /**
+   * Signs every command's receipt as a JWS with its events' inclusion proofs and a signed
+   * checkpoint (`SignedReceipt`), returned as `signedReceipt`; needs a store that keeps the proof log.
+   */
+  readonly receiptSigner?: SignerShape
 }
 
 /** What `record` (and the commands built on it) returns. */
@@ -37,6 +50,8 @@ export interface RecordResult {
   readonly events: ReadonlyArray<Ledger.ConsentEvent>
   readonly eventIds: ReadonlyArray<string>
   readonly receipt: Receipt.Receipt | null
+  /** The receipt as a JWS (EdDSA) with its proofs, when the kit has a `receiptSigner`; null otherwise or if signing failed. */
+  readonly signedReceipt?: string | null
   /** Decisions after the command, for the purposes it touched. */
   readonly decisions: ReadonlyArray<Decision.Decision>
   readonly intents: ReadonlyArray<Intent.Intent>
@@ -54,6 +69,8 @@ export interface ErasureReceipt {
   readonly chainHead: string | null
   /** Adapters that were asked to erase. */
   readonly adapters: ReadonlyArray<string>
+  /** The subject's data key the store destroyed (crypto-shredding), and when; null where the store keeps none. */
+  readonly keyDestroyed: DestroyedKey | null
 }
 
 /** Erasure progress: each adapter's delivery of the erase intent. */

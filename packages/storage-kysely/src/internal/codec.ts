@@ -178,4 +178,8 @@ export const erasureOf = (r: Selectable<ErasureTable>): ConsentStore.ErasureRequ
   requestedAt: new Date(num(r.requested_at)),
   requestedBy: r.requested_by,
   intentId: r.intent_id,
+  destroyedKey:
+    r.destroyed_key_id === null || r.destroyed_key_id === undefined
+      ? null
+      : { id: r.destroyed_key_id, at: new Date(num(r.destroyed_key_at ?? 0)) },
 })

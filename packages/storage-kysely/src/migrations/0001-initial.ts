@@ -4,7 +4,7 @@ import type { MigrationContext } from "./types.js"
 type DataType = ColumnDataType | Expression<unknown>
 
 /** Column types per dialect: keys are byte-ordered text (so keyset pages match JavaScript's order). */
-const typesOf = (dialect: MigrationContext["dialect"]) => {
+export const typesOf = (dialect: MigrationContext["dialect"]) => {
   const key = (length: number): DataType =>
     dialect === "postgres"
       ? sql`text collate "C"`

@@ -5,6 +5,9 @@
  * @since 0.1.0
  */
 import { initial } from "./0001-initial.js"
+import { proofLog } from "./0002-proof-log.js"
+import { guardTriggers } from "./0003-guards.js"
+import { dataKeys } from "./0004-data-keys.js"
 import type { StoreMigration } from "./types.js"
 
 export type { MigrationContext, StoreMigration } from "./types.js"
@@ -12,4 +15,7 @@ export type { MigrationContext, StoreMigration } from "./types.js"
 /** The migrations, in order. */
 export const migrations: Readonly<Record<string, StoreMigration>> = {
   "0001_initial": initial,
+  "0002_proof_log": proofLog,
+  "0003_guards": guardTriggers,
+  "0004_data_keys": dataKeys,
 }

@@ -7,13 +7,14 @@
  */
 import type { ConsentStore } from "@consentkit/core"
 import { Effect } from "effect"
-import type { Kysely } from "kysely"
+import { type Kysely, sql } from "kysely"
 import { makeListener } from "../internal/notify.js"
 import { TablePrefixPlugin } from "../internal/prefix.js"
 import { checkPrefix, DEFAULT_PREFIX, TABLES, type Tables } from "../schema.js"
 import { makeContext } from "./context.js"
 import { storeDialects } from "./dialects/index.js"
 import { ledgerReads } from "./ledger.js"
+import { logReads } from "./log.js"
 import { outbox } from "./outbox.js"
 import { statements } from "./statements.js"
 import { support } from "./support.js"
@@ -52,6 +53,14 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     ...ledgerReads(ctx, sqlOf),
     ...outbox(ctx),
     ...support(ctx),
+    log: logReads(ctx),
+    ...(dialect.name === "sqlite"
+      ? {
+          afterErasure: ctx.query("truncate the write-ahead log", async (conn) => {
+            await sql`pragma wal_checkpoint(TRUNCATE)`.execute(conn)
+          }),
+        }
+      : {}),
     ...(listener && notify
       ? {
           waitForWork: (timeoutMs: number) => Effect.promise((signal) => listener.wait(timeoutMs, signal)),

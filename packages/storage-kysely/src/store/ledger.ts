@@ -1,6 +1,7 @@
 import { type ConsentStore, type Ledger, State } from "@consentkit/core"
 import type { Kysely, Selectable } from "kysely"
 import { commandOf, erasureOf, eventOf, num, subjectStateOf } from "../internal/codec.js"
+import { loadKeys, readable } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
 import type { StateTable, Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
@@ -46,7 +47,9 @@ export const readState = async (
 export const readEvents = async (conn: Kysely<Tables>, tenant: string, subject: string, purpose?: string) => {
   let q = conn.selectFrom("event").selectAll().where("tenant", "=", tenant).where("subject", "=", subject)
   if (purpose !== undefined) q = q.where("purpose", "=", purpose)
-  return (await q.orderBy("row_id").execute()).map(eventOf)
+  const rows = await q.orderBy("row_id").execute()
+  const keys = await loadKeys(conn, tenant, subject)
+  return rows.map((r) => eventOf(readable(keys, r)))
 }
 
 const byDayPurposeVersionAction = (a: ConsentStore.RateRow, b: ConsentStore.RateRow): number =>
@@ -86,7 +89,12 @@ export const ledgerReads = (
         .orderBy("row_id")
         .execute()
       if (rows.length === 0) return null
-      const state = State.fold(tenant, subject, rows.map(eventOf))
+      const keys = await loadKeys(conn, tenant, subject)
+      const state = State.fold(
+        tenant,
+        subject,
+        rows.map((r) => eventOf(readable(keys, r))),
+      )
       return state.seq === 0 ? null : state
     }),
 

@@ -1,10 +1,12 @@
 import type { ConsentStore, Intent, State } from "@consentkit/core"
 import type { Kysely, Selectable } from "kysely"
 import { commandOf, eventRow, intentJson, samePurposeState, stateRow } from "../internal/codec.js"
+import { destroyKey, encrypt, keyOf } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
 import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
 import { readEvents, readState } from "./ledger.js"
+import { logOperations } from "./log.js"
 import { scrubOutbox } from "./outbox.js"
 import type { Statements } from "./statements.js"
 
@@ -18,13 +20,14 @@ export interface TransactionHooks {
 
 /** The operations of one subject transaction on a connection that is already in a transaction. */
 export const subjectOperations = (
-  { attempt, dialect }: StoreContext,
+  ctx: StoreContext,
   sqlOf: Statements,
   conn: Kysely<Tables>,
   tenant: string,
   subject: string,
   hooks: TransactionHooks,
 ): ConsentStore.SubjectTransaction => {
+  const { attempt, dialect } = ctx
   let known: State.SubjectState | null | undefined
   const step = <A>(doing: string, work: () => Promise<A>) => attempt(doing, work)
   const write = <A>(doing: string, work: () => Promise<A>) =>
@@ -48,7 +51,17 @@ export const subjectOperations = (
     append: (events) =>
       write("append events", async () => {
         if (events.length === 0) return
-        await run(conn, sqlOf.insertEvents(events.length), {}, events.map(eventRow))
+        // Personal fields go in encrypted under the subject's data key: erasure destroys the key.
+        const key = await keyOf(conn, tenant, subject)
+        const rows = events.map((e) => {
+          const row = eventRow(e)
+          return {
+            ...row,
+            evidence: encrypt(key, e.id, row.evidence),
+            actor_id: row.actor_id === null ? null : encrypt(key, e.id, row.actor_id),
+          }
+        })
+        await run(conn, sqlOf.insertEvents(events.length), {}, rows)
       }),
 
     saveState: (next) =>
@@ -82,7 +95,9 @@ export const subjectOperations = (
         if (deliveries.length === 0) return
         const rows = deliveries.map((d) => ({
           tenant: d.intent.tenant,
-          subject: d.intent.subject,
+          // An erase waits in its pseudonym's lane, behind the subject's rows its erasure scrubbed.
+          subject:
+            d.intent.kind === "subject.erase" && d.intent.pseudonym ? d.intent.pseudonym : d.intent.subject,
           adapter: d.adapter,
           intent_id: d.intent.id,
           kind: d.intent.kind,
@@ -136,18 +151,27 @@ export const subjectOperations = (
 
     erase: (request, erased) =>
       write("erase the subject", async () => {
+        // The guard triggers let the ledger rows of this subject change while the permit exists (this transaction only).
+        await conn.insertInto("erasure_permit").values({ tenant, subject }).execute()
         await conn.deleteFrom("event").where("tenant", "=", tenant).where("subject", "=", subject).execute()
+        await conn
+          .deleteFrom("erasure_permit")
+          .where("tenant", "=", tenant)
+          .where("subject", "=", subject)
+          .execute()
         if (erased.length > 0) await conn.insertInto("event").values(erased.map(eventRow)).execute()
         for (const table of ["state", "alias", "command", "subject"] as const)
           await conn.deleteFrom(table).where("tenant", "=", tenant).where("subject", "=", subject).execute()
-        const done = await conn
+        // Every row already queued, pending ones too, takes the pseudonym; the erase intent enqueued
+        // after this keeps the id the adapters must erase, in the pseudonym's lane (see enqueue).
+        const queued = await conn
           .selectFrom("outbox")
           .select(["id", "intent"])
           .where("tenant", "=", tenant)
           .where("subject", "=", subject)
-          .where("status", "!=", "pending")
           .execute()
-        await scrubOutbox(conn, done, request.pseudonym)
+        await scrubOutbox(conn, queued, request.pseudonym)
+        const destroyedKey = await destroyKey(conn, tenant, subject, request.requestedAt)
         await conn
           .insertInto("erasure")
           .values({
@@ -157,10 +181,15 @@ export const subjectOperations = (
             requested_at: request.requestedAt.getTime(),
             requested_by: request.requestedBy,
             intent_id: request.intentId,
+            destroyed_key_id: destroyedKey?.id ?? null,
+            destroyed_key_at: destroyedKey ? destroyedKey.at.getTime() : null,
           })
           .execute()
         known = null
+        return { destroyedKey }
       }),
+
+    log: logOperations(ctx, conn, tenant, hooks.written),
   }
 }
 
