@@ -30,7 +30,11 @@ const time = async (work: () => Promise<unknown>) => {
  */
 export const proofLogScenario = async (engine: Engine, runs: number): Promise<Figure> => {
   const database = await openBenchDatabase(engine)
-  const options = { policy: benchPolicy, secret: "bench", dispatcher: { autoStart: false } }
+  const options = {
+    policy: benchPolicy,
+    secret: "bench-0123456789abcdef0123456789abcdef",
+    dispatcher: { autoStart: false },
+  }
   const withLog = createConsentKit({ ...options, store: database.store })
   const noLog = createConsentKit({ ...options, store: withoutLog(database.store) })
   const concurrency = engine === "sqlite" ? 1 : 8

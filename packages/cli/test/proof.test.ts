@@ -46,7 +46,12 @@ describe("consentkit checkpoint, verify --checkpoint, verify-receipt", () => {
   it("signs a checkpoint that verify accepts, with the key from --key or CONSENTKIT_SIGNING_KEY", async () => {
     const tenant = freshTenant("cp")
     const { store, close } = await openStore(db)
-    const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
     await kit.record({
       tenant,
       subject: "a",
@@ -111,7 +116,12 @@ describe("consentkit checkpoint, verify --checkpoint, verify-receipt", () => {
   it("verify-receipt checks a signed receipt offline; a changed byte or another key fails", async () => {
     const tenant = freshTenant("rc")
     const { store, close } = await openStore(db)
-    const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
     let jws: string
     try {
       const recorded = await kit.record({

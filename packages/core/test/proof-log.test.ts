@@ -12,7 +12,12 @@ const grant = { purpose: "analytics", action: "grant", noticeVersion: 3 } as con
 describe("the proof log on the reference (memory) store", () => {
   it("logs events in commit order across concurrent subjects; checkpoints audit ok as the log grows and after an erasure", async () => {
     const store = MemoryStore.make()
-    const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
     try {
       await Promise.all(
         ["a", "b", "c", "d"].map((subject) =>
@@ -67,7 +72,7 @@ describe("the proof log on the reference (memory) store", () => {
     const kit = createConsentKit({
       policy,
       store,
-      secret: "s",
+      secret: "s-0123456789abcdef0123456789abcdef",
       receiptSigner: signer,
       dispatcher: { autoStart: false },
     })
@@ -81,7 +86,12 @@ describe("the proof log on the reference (memory) store", () => {
         checkpoint: { size: 2 },
         decisions: [{ leafIndex: 1 }],
       })
-      const plain = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+      const plain = createConsentKit({
+        policy,
+        store,
+        secret: "s-0123456789abcdef0123456789abcdef",
+        dispatcher: { autoStart: false },
+      })
       expect(
         (await plain.record({ tenant: "t", subject: "c", source: "banner", decisions: [grant] }))
           .signedReceipt,

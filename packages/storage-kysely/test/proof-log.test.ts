@@ -45,7 +45,12 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
   })
 
   const kitFor = () =>
-    createConsentKit({ policy, store: opened.store, secret: "s", dispatcher: { autoStart: false } })
+    createConsentKit({
+      policy,
+      store: opened.store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
   const grant = (
     kit: ReturnType<typeof kitFor>,
     tenant: string,
@@ -137,7 +142,7 @@ describe.each(dialects())("proof log ($name)", (dialect) => {
     const kit = createConsentKit({
       policy,
       store: opened.store,
-      secret: "s",
+      secret: "s-0123456789abcdef0123456789abcdef",
       trackers: [tracker],
       dispatcher: { autoStart: false },
     })

@@ -37,7 +37,12 @@ describe("migrating a ledger written by consentkit 0.1.0 into the proof log", ()
           events: 28,
         })
         // The migrated log grows from where the backfill left it.
-        const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+        const kit = createConsentKit({
+          policy,
+          store,
+          secret: "s-0123456789abcdef0123456789abcdef",
+          dispatcher: { autoStart: false },
+        })
         await kit.record({
           tenant,
           subject: `${tenant}-c1`,
@@ -57,7 +62,12 @@ describe("crypto-shredding on SQLite", () => {
   it("personal fields are encrypted under a per-subject key the erasure destroys; secure_delete and a truncated WAL leave no trace; requestedBy is a keyed digest", async () => {
     const path = tempSqlite("scrub")
     const { store, close } = await openStore(path)
-    const kit = createConsentKit({ policy, store, secret: "s", dispatcher: { autoStart: false } })
+    const kit = createConsentKit({
+      policy,
+      store,
+      secret: "s-0123456789abcdef0123456789abcdef",
+      dispatcher: { autoStart: false },
+    })
     const needle = "NEEDLE-evidence-7f3a9c"
     try {
       for (let i = 0; i < 20; i++)

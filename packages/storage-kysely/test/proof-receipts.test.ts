@@ -34,7 +34,7 @@ describe("signed receipts (sqlite)", () => {
     const kit = createConsentKit({
       policy,
       store: opened.store,
-      secret: "s",
+      secret: "s-0123456789abcdef0123456789abcdef",
       dispatcher: { autoStart: false },
     })
     const tenant = freshTenant("jws")
@@ -116,7 +116,7 @@ describe("the dispatcher publishes checkpoints to a sink (sqlite)", () => {
     const kit = createConsentKit({
       policy,
       store,
-      secret: "s",
+      secret: "s-0123456789abcdef0123456789abcdef",
       dispatcher: {
         checkpoints: { signer, sink: CheckpointSink.fileSink(dir), tenants: [tenant], every: "20 millis" },
       },
