@@ -115,7 +115,7 @@ describe("crypto-shredding on SQLite", () => {
       const status = await kit.erasureStatus("scrub", erased.erasureId)
       expect(status.request.destroyedKey).toEqual(erased.keyDestroyed)
       expect(status.request.requestedBy).toBe(
-        await Erasure.requestedByDigest("s", "scrub", "dpo@example.com"),
+        await Erasure.requestedByDigest("s-0123456789abcdef0123456789abcdef", "scrub", "dpo@example.com"),
       )
       expect(JSON.stringify(status)).not.toContain("dpo@example.com")
     } finally {
