@@ -79,7 +79,7 @@ describe("crypto-shredding on SQLite", () => {
         })
       await kit.record({
         tenant: "scrub",
-        subject: "mali",
+        subject: "mali-7c41e",
         source: "banner",
         decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
         evidence: { metadata: { note: needle } },
@@ -92,18 +92,18 @@ describe("crypto-shredding on SQLite", () => {
       // Encrypted at rest under mali's data key, readable through the store.
       expect(bytes()).not.toContain(needle)
       expect(bytes()).toContain("ck1:")
-      const [event] = await Effect.runPromise(store.history("scrub", "mali"))
+      const [event] = await Effect.runPromise(store.history("scrub", "mali-7c41e"))
       expect(event?.evidence.metadata).toEqual({ note: needle })
       const keyRows = () =>
         store.db
           .selectFrom("data_key")
           .selectAll()
           .where("tenant", "=", "scrub")
-          .where("subject", "=", "mali")
+          .where("subject", "=", "mali-7c41e")
           .execute()
       const [key] = await keyRows()
       expect(key?.key_id).toMatch(/^[0-9a-f-]{36}$/)
-      const erased = await kit.erase({ tenant: "scrub", subject: "mali", requestedBy: "dpo@example.com" })
+      const erased = await kit.erase({ tenant: "scrub", subject: "mali-7c41e", requestedBy: "dpo@example.com" })
       // The erasure destroyed that key and says so; the other subjects keep theirs.
       expect(erased.keyDestroyed).toEqual({ id: key!.key_id, at: erased.requestedAt })
       expect(await keyRows()).toEqual([])
@@ -112,6 +112,8 @@ describe("crypto-shredding on SQLite", () => {
       ).toHaveLength(20)
       expect(bytes()).not.toContain(key!.data_key)
       expect(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0).toBe(0)
+      // Nothing in the file (free pages included) or the WAL names the erased subject any more.
+      expect(bytes()).not.toContain("mali-7c41e")
       const status = await kit.erasureStatus("scrub", erased.erasureId)
       expect(status.request.destroyedKey).toEqual(erased.keyDestroyed)
       expect(status.request.requestedBy).toBe(
