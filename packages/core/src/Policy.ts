@@ -70,7 +70,7 @@ export interface PurposeInput {
   readonly lifetime?: Lifetime
   /** Default mode per jurisdiction (`TH`, `EU`, `US-CA`, ...); falls back to the policy's defaults. */
   readonly defaults?: Readonly<Record<string, DefaultMode>>
-  /** Minors need a guardian's consent under the jurisdiction's guardian rules. */
+  /** Minors need a guardian's consent under the jurisdiction's guardian rules (default true: every purpose; set false to opt a purpose out). */
   readonly guardian?: boolean
   /** Sale / sharing / targeted advertising: a Global Privacy Control signal opts the subject out. */
   readonly gpc?: boolean
@@ -255,7 +255,7 @@ export const define = <const Purposes extends Record<string, PurposeInput>>(
       versions,
       lifetime: def.lifetime,
       defaults: def.defaults ?? {},
-      guardian: def.guardian ?? false,
+      guardian: def.guardian ?? true,
       gpc: def.gpc ?? false,
       channels: def.channels ?? [],
       trackerCategories: def.trackerCategories ?? [],
