@@ -103,7 +103,11 @@ describe("crypto-shredding on SQLite", () => {
           .execute()
       const [key] = await keyRows()
       expect(key?.key_id).toMatch(/^[0-9a-f-]{36}$/)
-      const erased = await kit.erase({ tenant: "scrub", subject: "mali-7c41e", requestedBy: "dpo@example.com" })
+      const erased = await kit.erase({
+        tenant: "scrub",
+        subject: "mali-7c41e",
+        requestedBy: "dpo@example.com",
+      })
       // The erasure destroyed that key and says so; the other subjects keep theirs.
       expect(erased.keyDestroyed).toEqual({ id: key!.key_id, at: erased.requestedAt })
       expect(await keyRows()).toEqual([])
