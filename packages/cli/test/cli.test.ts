@@ -2,14 +2,13 @@ import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PassThrough, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { Adapter, createConsentKit, Intent } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { main } from "../src/main.js"
+import { inProcess } from "./fixtures/run.js"
 import { freshTenant, policy, policyPath } from "./fixtures/policy.js"
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url))
@@ -32,30 +31,6 @@ const cli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}
     const e = error as { code?: number; stdout?: string; stderr?: string }
     return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" }
   }
-}
-
-/** Runs the same command line in this process (quicker than a process per command). */
-const inProcess = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  let stdout = ""
-  let stderr = ""
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk))
-        done()
-      },
-    })
-  const code = await main(args, {
-    stdout: sink((t) => {
-      stdout += t
-    }),
-    stderr: sink((t) => {
-      stderr += t
-    }),
-    stdin: new PassThrough(),
-    env,
-  })
-  return { code, stdout, stderr }
 }
 
 describe("consentkit CLI", () => {

@@ -1,37 +1,12 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PassThrough, Writable } from "node:stream"
-import { Checkpoint, createConsentKit, Policy, SignedReceipt, Signer } from "@consentkit/core"
+import { Checkpoint, createConsentKit, SignedReceipt, Signer } from "@consentkit/core"
 import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { main } from "../src/main.js"
-import { freshTenant, policyPath } from "./fixtures/policy.js"
-
-const inProcess = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  let stdout = ""
-  let stderr = ""
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk))
-        done()
-      },
-    })
-  const code = await main(args, {
-    stdout: sink((t) => {
-      stdout += t
-    }),
-    stderr: sink((t) => {
-      stderr += t
-    }),
-    stdin: new PassThrough(),
-    env,
-  })
-  return { code, stdout, stderr }
-}
+import { inProcess } from "./fixtures/run.js"
+import { freshTenant, policy, policyPath } from "./fixtures/policy.js"
 
 describe("consentkit checkpoint, verify --checkpoint, verify-receipt", () => {
   const dir = mkdtempSync(join(tmpdir(), "consentkit-cli-proof-"))
@@ -41,7 +16,6 @@ describe("consentkit checkpoint, verify --checkpoint, verify-receipt", () => {
   const pub = join(dir, "log.pub.pem")
   writeFileSync(key, keys.privateKey)
   writeFileSync(pub, keys.publicKey)
-  const policy = Policy.define(JSON.parse(readFileSync(policyPath, "utf8")))
 
   it("signs a checkpoint that verify accepts, with the key from --key or CONSENTKIT_SIGNING_KEY", async () => {
     const tenant = freshTenant("cp")

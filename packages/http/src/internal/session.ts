@@ -73,6 +73,12 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
     }
   }
 
+  /** The visitor id of the request's cookie if this handler issued it for `tenant`, else null. */
+  const visitorIn = async (request: Request, tenant: string): Promise<string | null> => {
+    const cookie = parseCookies(request.headers.get("cookie")).get(cookieName)
+    return cookie ? visitors.verify(tenant, cookie) : null
+  }
+
   /** Who the request is about; writes nothing (a new visitor gets a cookie, kept by `settle`'s response). */
   const identify = async (request: Request, tenant: string) => {
     const customer = (await options.identify?.(request)) ?? null
@@ -81,8 +87,7 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
         `identify returned "${customer}", an id in the visitor namespace (v_...): customer ids must not start with "v_"`,
       )
     }
-    const cookie = parseCookies(request.headers.get("cookie")).get(cookieName)
-    const visitor = cookie ? await visitors.verify(tenant, cookie) : null
+    const visitor = await visitorIn(request, tenant)
     const setCookie: Array<string> = []
     const jurisdiction = (await options.jurisdiction?.(request)) ?? null
     if (!customer && !visitor) {
@@ -178,10 +183,8 @@ export const makeSession = (kit: Kit, options: HandlerOptions) => {
       for (const cookie of setCookie) response.headers.append("set-cookie", cookie)
       return response
     }
-  const visitorOf = async (request: Request): Promise<string | null> => {
-    const cookie = parseCookies(request.headers.get("cookie")).get(cookieName)
-    return cookie ? visitors.verify(await tenantOf(request), cookie) : null
-  }
+  const visitorOf = async (request: Request): Promise<string | null> =>
+    visitorIn(request, await tenantOf(request))
   return { tenantOf, guardWrite, subjectRoute, withGpc, visitorOf }
 }
 
