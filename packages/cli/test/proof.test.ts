@@ -6,7 +6,7 @@ import { openStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { inProcess } from "./fixtures/run.js"
-import { freshTenant, policy, policyPath } from "./fixtures/policy.js"
+import { freshTenant, policy } from "./fixtures/policy.js"
 
 describe("consentkit checkpoint, verify --checkpoint, verify-receipt", () => {
   const dir = mkdtempSync(join(tmpdir(), "consentkit-cli-proof-"))
