@@ -131,11 +131,13 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
   it("gives outbox ids that sort as strings in the order rows were enqueued", async () => {
     const { store } = opened
     const tenant = freshTenant("ids")
+    // An adapter of this run's own: a server database keeps the rows of earlier runs.
+    const adapter = `ids-${tenant}`
     for (let i = 0; i < 12; i++) {
-      await enqueue(store, [{ intent: intentFor(tenant, `s${i}`, "tracking.stop"), adapter: "ids" }])
+      await enqueue(store, [{ intent: intentFor(tenant, `s${i}`, "tracking.stop"), adapter }])
     }
     const rows = await Effect.runPromise(
-      store.claim({ owner: "o", limit: 100, leaseMs: 60_000, now: new Date(), adapters: ["ids"] }),
+      store.claim({ owner: "o", limit: 100, leaseMs: 60_000, now: new Date(), adapters: [adapter] }),
     )
     const mine = rows.filter((r) => r.intent.tenant === tenant)
     expect(mine).toHaveLength(12)
@@ -188,14 +190,15 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
   })
 
   it("scrubs an adapter's rows once its erase delivery completes, and only that adapter's", async () => {
+    const tenant = freshTenant("scrub")
     const tracker = Tracker.make({
-      name: "scrub-a",
+      name: `scrub-a-${tenant}`,
       stop: async () => undefined,
       resume: async () => undefined,
       erase: async () => undefined,
     })
     const other = Tracker.make({
-      name: "scrub-b",
+      name: `scrub-b-${tenant}`,
       stop: async () => undefined,
       resume: async () => undefined,
       erase: async () => undefined,
@@ -207,7 +210,6 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
       trackers: [tracker, other],
       dispatcher: { autoStart: false },
     })
-    const tenant = freshTenant("scrub")
     try {
       await kit.record({
         tenant,
@@ -222,7 +224,7 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
           limit: 10,
           leaseMs: 60_000,
           now: new Date(),
-          adapters: ["scrub-a"],
+          adapters: [tracker.name],
         }),
       )
       const mine = claimA.filter((r) => r.intent.tenant === tenant)
@@ -235,16 +237,16 @@ describe.each(dialects())("kysely store ($name)", (dialect) => {
             limit: 10,
             leaseMs: 60_000,
             now: new Date(),
-            adapters: ["scrub-a"],
+            adapters: [tracker.name],
           }),
         )
       ).filter((r) => r.intent.tenant === tenant)
       expect(erase?.intent).toMatchObject({ kind: "subject.erase", subject: "bob@example.com" })
       await Effect.runPromise(opened.store.complete(erase!.id, "a", new Date()))
       const rows = await Effect.runPromise(opened.store.deliveriesOf(receipt.intentId))
-      expect(rows.find((r) => r.adapter === "scrub-a")?.intent.subject).toBe(receipt.pseudonym)
+      expect(rows.find((r) => r.adapter === tracker.name)?.intent.subject).toBe(receipt.pseudonym)
       // Adapter b has not erased yet: its rows still name the subject it must erase.
-      expect(rows.find((r) => r.adapter === "scrub-b")?.intent.subject).toBe("bob@example.com")
+      expect(rows.find((r) => r.adapter === other.name)?.intent.subject).toBe("bob@example.com")
     } finally {
       await kit.close()
     }
