@@ -156,3 +156,90 @@ it("answers __tcfapi('getTCData', 2, cb) on the demo page, and the TC string fol
   await screenshot(page, "iab-tcfapi-accepted")
   await context.close()
 })
+
+it("answers a vendor frame that asks through __tcfapiLocator before the consentkit bundle has loaded", async () => {
+  const context = await newContext(browser, shop, { lang: "en", region: "EU-DE" })
+  // Hold the bundle back until the vendor frame's call is on its way: only the inline stub runs.
+  let release!: () => void
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  await context.route("**/assets/consentkit-web.js", async (route) => {
+    await held
+    await route.continue()
+  })
+  const page = await context.newPage()
+  // A module script defers DOMContentLoaded, so the page is still loading while the bundle is held.
+  await page.goto(`${shop.url}/teas/cha-thai`, { waitUntil: "commit" })
+  await eventually(
+    () => page.evaluate(() => document.body !== null && document.readyState !== "complete"),
+    "the page's body, still loading",
+  )
+  // The stub alone: no API installed yet, but the locator frames are there.
+  expect(
+    await page.evaluate(
+      () => (window as { __tcfapi?: { consentkitStub?: boolean } }).__tcfapi?.consentkitStub,
+    ),
+  ).toBe(true)
+  await eventually(
+    () => page.evaluate(() => Boolean((window.frames as unknown as Record<string, unknown>).__tcfapiLocator)),
+    "the __tcfapiLocator frame from the stub",
+  )
+  await page.evaluate(() => {
+    const frame = document.createElement("iframe")
+    frame.name = "early-vendor"
+    document.body.appendChild(frame)
+  })
+  const vendorFrame = await eventually(
+    () => page.frame({ name: "early-vendor" }) ?? undefined,
+    "the vendor frame",
+  )
+  const answer = vendorFrame.evaluate(
+    () =>
+      new Promise<{ success: boolean; tcString: string; cmpStatus: string; callId: string }>((resolve) => {
+        window.addEventListener("message", (event) => {
+          const ret = (
+            event.data as {
+              __tcfapiReturn?: {
+                success: boolean
+                callId: string
+                returnValue: { tcString: string; cmpStatus: string }
+              }
+            }
+          )?.__tcfapiReturn
+          if (ret)
+            resolve({
+              success: ret.success,
+              tcString: ret.returnValue.tcString,
+              cmpStatus: ret.returnValue.cmpStatus,
+              callId: ret.callId,
+            })
+        })
+        window.parent.postMessage(
+          { __tcfapiCall: { command: "getTCData", version: 2, callId: "early-1" } },
+          "*",
+        )
+      }),
+  )
+  // Queued by the stub: the frame is answered once the bundle installs the API.
+  release()
+  const framed = await answer
+  expect(framed).toMatchObject({ success: true, cmpStatus: "loaded", callId: "early-1" })
+  const visitor = await visitorOf(context)
+  expect(consented(framed.tcString)).toEqual(await fromLedger(visitor))
+  const ping = await page.evaluate(
+    () =>
+      new Promise<{ gvlVersion: number; cmpStatus: string }>((resolve) => {
+        const w = window as unknown as { __tcfapi: (c: string, v: number, cb: (d: unknown) => void) => void }
+        const ask = () =>
+          w.__tcfapi("ping", 2, (d) => {
+            const data = d as { gvlVersion: number; cmpStatus: string }
+            if (data.cmpStatus === "loaded") resolve(data)
+            else setTimeout(ask, 20)
+          })
+        ask()
+      }),
+  )
+  expect(ping.gvlVersion).toBe(142)
+  await context.close()
+})

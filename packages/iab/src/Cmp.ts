@@ -74,6 +74,8 @@ export interface GppData {
 export interface StateFields {
   readonly tcString: string
   readonly gppString: string
+  /** The Global Vendor List version the TC string was made against (`ping`'s `gvlVersion`). */
+  readonly gvlVersion: number
   readonly tcData: TcData
   readonly gppData: GppData
 }
@@ -148,6 +150,7 @@ export const stateFields = async (options: Options, context: StateContext): Prom
   return {
     tcString,
     gppString,
+    gvlVersion: Number(model.vendorListVersion),
     tcData: tcDataOf(tcString, model, gdprApplies),
     gppData: {
       gppVersion: "1.1",

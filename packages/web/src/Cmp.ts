@@ -13,6 +13,8 @@
 export interface IabState {
   readonly tcString: string
   readonly gppString: string
+  /** The version of the Global Vendor List the TC string was made against. */
+  readonly gvlVersion?: number
   readonly tcData: Readonly<Record<string, unknown>> & {
     readonly gdprApplies: boolean
     readonly cmpId: number
@@ -43,6 +45,8 @@ type GppApi = ((command?: string, callback?: Callback, parameter?: unknown, vers
 export interface CmpHost {
   __tcfapi?: TcfApi
   __gpp?: GppApi
+  /** Set once the locator frames and the message listener are in place (by the stub or the API). */
+  __consentkitFrames?: true
 }
 
 /** Something that says when the visitor's choices were recorded (the page's `ConsentClient`, event `recorded`). */
@@ -116,7 +120,11 @@ export const stub = (host: CmpHost): void => {
     gpp.queue = []
     host.__gpp = gpp
   }
+  if (isWindow(host)) serveFrames(host)
 }
+
+const isWindow = (host: CmpHost): host is CmpHost & Window =>
+  typeof window !== "undefined" && host === (window as unknown as CmpHost)
 
 /**
  * The stub as an inline script, for the top of `<head>`: what `stub(window)` does, written out as
@@ -128,7 +136,16 @@ export const CMP_STUB =
   "q.push(a)};t.consentkitStub=true;w.__tcfapi=t}if(!w.__gpp){var g=function(){var a=arguments;if(!a.length)return g.queue;" +
   'if(a[0]==="ping"){a[1]({gppVersion:"1.1",cmpStatus:"stub",cmpDisplayStatus:"hidden",signalStatus:"not ready",' +
   'supportedAPIs:["2:tcfeuv2","7:usnat"],cmpId:0,sectionList:[],applicableSections:[-1],gppString:"",parsedSections:{}},true);return}' +
-  "g.queue.push(a)};g.queue=[];w.__gpp=g}})(window);"
+  "g.queue.push(a)};g.queue=[];w.__gpp=g}" +
+  // The locator frames, as soon as there is a body, and the message listener (as serveFrames).
+  'var d=w.document;if(!d||w.__consentkitFrames)return;w.__consentkitFrames=true;var n=["__tcfapiLocator","__gppLocator"];' +
+  "var f=function(){if(!d.body){setTimeout(f,5);return}for(var i=0;i<n.length;i++){if(w.frames[n[i]])continue;" +
+  'var e=d.createElement("iframe");e.name=n[i];e.style.display="none";e.setAttribute("aria-hidden","true");e.tabIndex=-1;d.body.appendChild(e)}};f();' +
+  'w.addEventListener("message",function(e){var s=typeof e.data==="string",m=e.data;if(s){try{m=JSON.parse(e.data)}catch(x){return}}' +
+  'var o=e.source;if(!m||typeof m!=="object"||!o)return;var r=function(p){o.postMessage(s?JSON.stringify(p):p,"*")};' +
+  'var c=m.__tcfapiCall,g=m.__gppCall;if(c&&typeof c==="object"&&w.__tcfapi){w.__tcfapi(c.command,c.version,function(v,k){' +
+  'r({__tcfapiReturn:{returnValue:v,success:k,callId:c.callId}})},c.parameter)}else if(g&&typeof g==="object"&&w.__gpp){' +
+  "w.__gpp(g.command,function(v,k){r({__gppReturn:{returnValue:v,success:k,callId:g.callId}})},g.parameter,g.version)}})})(window);"
 
 const SUPPORTED_APIS = ["2:tcfeuv2", "7:usnat"]
 
@@ -211,7 +228,7 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
             apiVersion: "2.3",
             cmpVersion: current?.tcData.cmpVersion,
             cmpId: current?.tcData.cmpId,
-            gvlVersion: undefined,
+            gvlVersion: current?.gvlVersion,
             tcfPolicyVersion: current?.tcData.tcfPolicyVersion,
           },
           true,
@@ -341,7 +358,7 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
   for (const args of Array.isArray(queuedGpp) ? queuedGpp : [])
     gppapi(...(Array.from(args) as Parameters<GppApi>))
 
-  if (typeof window !== "undefined" && host === (window as unknown as CmpHost)) serveFrames(tcfapi, gppapi)
+  if (isWindow(host)) serveFrames(host)
 
   options.changes?.addEventListener("recorded", () => {
     changed = true
@@ -355,21 +372,30 @@ export const installCmpApi = (options: CmpOptions = {}): CmpApi => {
  * Cross-frame calls per the CMP API specs: locator frames named `__tcfapiLocator` / `__gppLocator`
  * let a script in an iframe find this window, then `postMessage({ __tcfapiCall: { command,
  * version, parameter, callId } })` (or `__gppCall`) is answered with `__tcfapiReturn` /
- * `__gppReturn` (as a string when the call came as one).
+ * `__gppReturn` (as a string when the call came as one). The stub sets this up before the bundle
+ * loads (calls are then queued like the page's own); each message goes to whatever `__tcfapi` /
+ * `__gpp` the window has when it arrives, so one listener serves the stub and the installed API.
  */
-const serveFrames = (tcfapi: TcfApi, gppapi: GppApi): void => {
-  for (const name of ["__tcfapiLocator", "__gppLocator"]) {
-    if (window.frames[name as unknown as number]) continue
-    const frame = document.createElement("iframe")
-    frame.name = name
-    frame.style.display = "none"
-    frame.setAttribute("aria-hidden", "true")
-    frame.tabIndex = -1
-    const add = () => document.body.appendChild(frame)
-    if (document.body) add()
-    else document.addEventListener("DOMContentLoaded", add, { once: true })
+const serveFrames = (host: CmpHost & Window): void => {
+  if (host.__consentkitFrames) return
+  host.__consentkitFrames = true
+  const addFrames = () => {
+    if (!document.body) {
+      setTimeout(addFrames, 5)
+      return
+    }
+    for (const name of ["__tcfapiLocator", "__gppLocator"]) {
+      if (host.frames[name as unknown as number]) continue
+      const frame = document.createElement("iframe")
+      frame.name = name
+      frame.style.display = "none"
+      frame.setAttribute("aria-hidden", "true")
+      frame.tabIndex = -1
+      document.body.appendChild(frame)
+    }
   }
-  window.addEventListener("message", (event: MessageEvent) => {
+  addFrames()
+  host.addEventListener("message", (event: MessageEvent) => {
     const asString = typeof event.data === "string"
     let data: unknown = event.data
     if (asString) {
@@ -387,21 +413,21 @@ const serveFrames = (tcfapi: TcfApi, gppapi: GppApi): void => {
     const source = event.source as Window | null
     if (!source) return
     const reply = (payload: unknown) => source.postMessage(asString ? JSON.stringify(payload) : payload, "*")
-    if (message.__tcfapiCall) {
-      const call = message.__tcfapiCall
-      tcfapi(
-        call.command,
-        call.version,
-        (returnValue, success) => reply({ __tcfapiReturn: { returnValue, success, callId: call.callId } }),
-        call.parameter,
+    const tcf = message.__tcfapiCall
+    const gpp = message.__gppCall
+    if (typeof tcf === "object" && tcf !== null && host.__tcfapi) {
+      host.__tcfapi(
+        tcf.command,
+        tcf.version,
+        (returnValue, success) => reply({ __tcfapiReturn: { returnValue, success, callId: tcf.callId } }),
+        tcf.parameter,
       )
-    } else if (message.__gppCall) {
-      const call = message.__gppCall
-      gppapi(
-        call.command,
-        (returnValue, success) => reply({ __gppReturn: { returnValue, success, callId: call.callId } }),
-        call.parameter,
-        call.version,
+    } else if (typeof gpp === "object" && gpp !== null && host.__gpp) {
+      host.__gpp(
+        gpp.command,
+        (returnValue, success) => reply({ __gppReturn: { returnValue, success, callId: gpp.callId } }),
+        gpp.parameter,
+        gpp.version,
       )
     }
   })

@@ -109,6 +109,7 @@ describe("__tcfapi", () => {
       apiVersion: "2.3",
       cmpId: 300,
       tcfPolicyVersion: 5,
+      gvlVersion: vendorList.vendorListVersion,
     })
 
     const events: Array<{ tcString: string; eventStatus: string; listenerId: number }> = []
