@@ -8,6 +8,7 @@ export default defineConfig({
       "packages/adapters/*/vitest.config.ts",
       "examples/*/vitest.config.ts",
       "reliability/vitest.config.ts",
+      "compat/*/vitest.config.ts",
     ],
     reporters: ["default", "./scripts/summary-reporter.ts"],
   },

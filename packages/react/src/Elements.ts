@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { BANNER_TAG, define, PREFERENCES_TAG } from "@consentkit/web"
-import { createElement, type ReactNode, useEffect } from "react"
+import { createElement, type ReactNode, useEffect, version } from "react"
 
 /** Props both components share. */
 export interface ElementProps {
@@ -34,13 +34,20 @@ const useDefined = (): void => {
   }, [])
 }
 
+/**
+ * React 18 passes a custom element's props through as attributes under their own names (so
+ * `className` would render as a `className` attribute and `true` as `"true"`); React 19 maps
+ * `className` to `class` and assigns properties the element defines.
+ */
+const attributesOnly = version.startsWith("18.")
+
 // Plain attributes, so React 18 (attributes only) and React 19 (properties where they exist) agree.
 const attributes = (props: ElementProps): Record<string, string> => ({
   ...(props.endpoint !== undefined ? { endpoint: props.endpoint } : {}),
   ...(props.lang !== undefined ? { lang: props.lang } : {}),
   ...(props.gpcPurposes !== undefined ? { "gpc-purposes": props.gpcPurposes.join(" ") } : {}),
   ...(props.id !== undefined ? { id: props.id } : {}),
-  ...(props.className !== undefined ? { className: props.className } : {}),
+  ...(props.className !== undefined ? { [attributesOnly ? "class" : "className"]: props.className } : {}),
 })
 
 /** The first-visit consent banner (`<ck-banner>`): shown while some purpose has no valid answer. */
@@ -52,6 +59,10 @@ export const ConsentBanner = (props: ElementProps): ReactNode => {
 /** The preference center (`<ck-preferences>`): a switch per purpose, inline or as a modal dialog. */
 export const PreferenceCenter = (props: PreferenceCenterProps): ReactNode => {
   useDefined()
-  // React 19 assigns `inline` as the element's property once it is defined, React 18 as an attribute.
-  return createElement(PREFERENCES_TAG, { ...attributes(props), ...(props.inline ? { inline: true } : {}) })
+  // React 19 assigns `inline` as the element's property once it is defined, React 18 sets the
+  // attribute (present and empty, as a boolean attribute is written).
+  return createElement(PREFERENCES_TAG, {
+    ...attributes(props),
+    ...(props.inline ? { inline: attributesOnly ? "" : true } : {}),
+  })
 }
