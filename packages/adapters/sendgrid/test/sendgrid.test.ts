@@ -248,7 +248,9 @@ describe.each([
             ["email.promo", "sendgrid-unsubscribe"],
           ],
     )
-    expect((await kit.decide(tenant, subject, "email.news")).allowed).toBe(mode === "groups")
+    expect((await kit.decide(tenant, subject, "email.news", { channel: "email" })).allowed).toBe(
+      mode === "groups",
+    )
   })
 
   /** A subject granted both purposes a minute ago, and an opt-out event SendGrid would post for them. */
@@ -310,7 +312,9 @@ describe.each([
 
     const fresh = await webhook.handle(request(seconds - 299))
     expect(fresh.status).toBe(200)
-    expect((await kit.decide(tenant, subject, "email.promo")).reason).toBe("withdrawn")
+    expect((await kit.decide(tenant, subject, "email.promo", { channel: "email" })).reason).toBe(
+      "channel_withdrawn",
+    )
   })
 
   it("refuses a missing or unreadable verification key when the route is built", () => {
