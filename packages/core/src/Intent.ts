@@ -66,6 +66,11 @@ const fields = {
    * channel, and the purpose stays as it was on its other channels.
    */
   channel: Schema.optionalKey(Schema.String),
+  /**
+   * For stop / resume / suppress: the reason of the decision before the change. A resume from
+   * `no_consent` (a first grant) follows no suppression, so a provider has nothing to lift.
+   */
+  previous: Schema.optionalKey(Decision.Reason),
   /** For `consent.changed`: every decision that changed. */
   changes: Schema.Array(Change),
   /** For `subject.erase`: the subject's aliases, so each provider can delete by the id it knows. */
@@ -132,6 +137,7 @@ export const diff = (
         kind: is.allowed ? "tracking.resume" : "tracking.stop",
         purpose: id,
         reason: is.reason,
+        previous: was.reason,
         categories: purpose.trackerCategories,
       })
     }
@@ -147,6 +153,7 @@ export const diff = (
           kind: is.allowed ? "messaging.resume" : "messaging.suppress",
           purpose: id,
           reason: is.reason,
+          previous: was.reason,
           channels: open,
         })
       }
@@ -156,6 +163,7 @@ export const diff = (
           kind: "messaging.suppress",
           purpose: id,
           reason: "channel_withdrawn",
+          previous: was.reason,
           channels: [channel],
           channel,
         })
@@ -178,6 +186,7 @@ export const diff = (
         kind: is.allowed ? "messaging.resume" : "messaging.suppress",
         purpose: id,
         reason: is.reason,
+        previous: was.reason,
         channels: [channel],
         channel,
       })
