@@ -323,6 +323,12 @@ export const LinkInput = Schema.Struct({
   tenant: TenantId,
   subject: SubjectId,
   alias: Schema.Struct({ kind: IdText(32), value: SubjectId }),
+  /**
+   * Merge the consents recorded under the alias as a subject (default true: an anonymous visitor
+   * who consented). False for an id that is never a consentkit subject (a GA client id): only the
+   * alias is kept, so erasure reaches the provider by it.
+   */
+  merge: Schema.optional(Schema.Boolean),
 })
 /** The link command. */
 export type LinkInput = typeof LinkInput.Type

@@ -183,7 +183,7 @@ export const makeRecord = (ctx: KitContext) => {
           ]),
         )
       }
-      const aliasState = yield* store.state(cmd.tenant, cmd.alias.value)
+      const aliasState = cmd.merge === false ? null : yield* store.state(cmd.tenant, cmd.alias.value)
       const alias = { kind: cmd.alias.kind, value: cmd.alias.value }
       const base = {
         tenant: cmd.tenant,
