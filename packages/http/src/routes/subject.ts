@@ -231,6 +231,20 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
         ? requested
         : preferredLocale(request.headers.get("accept-language"))
     const now = Date.now()
+    // Per channel of each purpose: a message on it may be sent (an unfollow closes LINE alone).
+    const channelChoices = new Map<string, Array<{ channel: string; allowed: boolean; reason: string }>>()
+    for (const id of policy.purposeIds) {
+      const channels = policy.purposes.get(id)!.channels
+      if (channels.length === 0) continue
+      const list: Array<{ channel: string; allowed: boolean; reason: string }> = []
+      for (const channel of channels) {
+        const d = decisions.get(id)!.allowed
+          ? await kit.decide(tenant, subject, id, { channel })
+          : decisions.get(id)!
+        list.push({ channel, allowed: d.allowed, reason: d.reason })
+      }
+      channelChoices.set(id, list)
+    }
     return json(200, {
       locale,
       identified: customer !== null,
@@ -258,6 +272,7 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
           channels: p.channels,
           trackerCategories: p.trackerCategories,
           choice: { allowed: d.allowed, reason: d.reason, noticeVersion: d.noticeVersion },
+          ...(channelChoices.has(id) ? { channelChoices: channelChoices.get(id) } : {}),
         }
       }),
       consentMode: consentModeOf([...decisions.values()]),
