@@ -1,4 +1,4 @@
-import { createConsentKit, Ledger, MemoryStore, Policy, State, Suppressions } from "@consentkit/core"
+import { createConsentKit, Ledger, MemoryStore, Policy, Replica, State, Suppressions } from "@consentkit/core"
 import { afterAll, describe, expect, it } from "vitest"
 import { freshTenant } from "./fixtures.js"
 
@@ -90,6 +90,21 @@ describe("channel-level opt-outs", () => {
     expect(list.refusal(tenant, "c", "marketing.promo", "sms")).toBe("channel_withdrawn")
     expect(list.refusal(tenant, "c", "marketing", "email")).toBeUndefined()
     expect(list.refusal(tenant, "c", "marketing")).toBeUndefined()
+  })
+
+  it("a replica fed by the intents refuses the channel alone", async () => {
+    const kit = newKit()
+    const tenant = freshTenant()
+    const replica = Replica.make(policy)
+    for (const intent of (await grantAll(kit, tenant, "c")).intents) replica.apply(intent)
+    const out = await kit.optOut({ tenant, subject: "c", channel: "line", source: "line-unfollow" })
+    for (const intent of out!.intents) replica.apply(intent)
+    expect(replica.send({ tenant, subject: "c", channel: "line" })).toMatchObject({
+      allowed: false,
+      reason: "channel_withdrawn",
+    })
+    expect(replica.send({ tenant, subject: "c", channel: "email" }).allowed).toBe(true)
+    expect(replica.decide(tenant, "c", "marketing").allowed).toBe(true)
   })
 
   it("an opt-in (re-follow) reopens the channel, never the purpose itself", async () => {
