@@ -47,7 +47,13 @@ export interface Ga4Deletion {
   readonly propertyId: string
   /** An OAuth 2.0 access token, or a function returning a fresh one (the host app owns the service account). */
   readonly token: string | (() => string | Promise<string>)
-  /** Default `https://analyticsadmin.googleapis.com`. */
+  /**
+   * Which Google API files the deletion: `admin` (default; the Admin API's
+   * `properties/{id}:submitUserDeletion`) or `user-deletion` (the Google Analytics User Deletion
+   * API's `userDeletionRequests:upsert`, scope `analytics.user.deletion`, with `propertyId`).
+   */
+  readonly api?: "admin" | "user-deletion"
+  /** Default `https://analyticsadmin.googleapis.com` (`admin`) or `https://www.googleapis.com` (`user-deletion`). */
   readonly baseUrl?: string
   /** Alias kinds that are GA client ids (default `ga4:client_id`, the `_ga` cookie's id, `ga_client_id` and `anonymous`). */
   readonly clientIdAliasKinds?: ReadonlyArray<string>
@@ -179,8 +185,14 @@ export const ga4 = (options: Ga4TrackerOptions): AdapterDescriptor<Ga4Tracker> =
       : {}),
     erase: async ({ tenant, subject, aliases }) => {
       const token = await tokenOf(deletion.token)
-      const base = (deletion.baseUrl ?? "https://analyticsadmin.googleapis.com").replace(/\/+$/, "")
-      const url = `${base}/v1alpha/properties/${encodeURIComponent(deletion.propertyId)}:submitUserDeletion`
+      const userDeletion = deletion.api === "user-deletion"
+      const base = (
+        deletion.baseUrl ??
+        (userDeletion ? "https://www.googleapis.com" : "https://analyticsadmin.googleapis.com")
+      ).replace(/\/+$/, "")
+      const url = userDeletion
+        ? `${base}/analytics/v3/userDeletion/userDeletionRequests:upsert`
+        : `${base}/v1alpha/properties/${encodeURIComponent(deletion.propertyId)}:submitUserDeletion`
       const clientIds = new Set([
         await clientIdFor(tenant, subject),
         ...aliases.filter((a) => clientKinds.includes(a.kind)).map((a) => a.value),
@@ -188,12 +200,22 @@ export const ga4 = (options: Ga4TrackerOptions): AdapterDescriptor<Ga4Tracker> =
       // The request names one user per call (a union field), so each identifier is its own request.
       const users = [{ userId: subject }, ...[...clientIds].map((clientId) => ({ clientId }))]
       for (const user of users) {
+        const body = userDeletion
+          ? {
+              kind: "analytics#userDeletionRequest",
+              id:
+                "userId" in user
+                  ? { type: "USER_ID", userId: user.userId }
+                  : { type: "CLIENT_ID", userId: user.clientId },
+              propertyId: deletion.propertyId,
+            }
+          : user
         const response = await doFetch(url, {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify(user),
+          body: JSON.stringify(body),
         })
-        await expectOk(name, response, "GA4 submitUserDeletion")
+        await expectOk(name, response, userDeletion ? "GA User Deletion upsert" : "GA4 submitUserDeletion")
       }
     },
   }

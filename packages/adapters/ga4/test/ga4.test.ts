@@ -143,3 +143,48 @@ it("tells Google of an advertising withdrawal: Measurement Protocol consent DENI
   ])
   expect(server.log.unexpected).toEqual([])
 })
+
+it("files the erasure through the User Deletion API's upsert, for the user id, the pseudonym and the _ga client id", async () => {
+  const server = await startGa4({ measurementId: "G-SHOP", apiSecret: "mp-secret", token: "ya29.host-token" })
+  onTestFinished(() => server.close())
+  const descriptor = ga4({
+    measurementId: "G-SHOP",
+    apiSecret: "mp-secret",
+    collectUrl: `${server.url}/mp/collect`,
+    deletion: {
+      api: "user-deletion",
+      propertyId: "123456789",
+      token: "ya29.host-token",
+      baseUrl: server.url,
+    },
+  })
+  const kit = createConsentKit({
+    policy: conformancePolicy,
+    store: MemoryStore.make(),
+    secret: "test-secret-0123456789abcdef0123456789abcdef",
+    adapters: [descriptor],
+    dispatcher: { autoStart: false },
+  })
+  onTestFinished(() => kit.close())
+  const tenant = uniqueTenant()
+  const subject = `${tenant}-erase`
+  await kit.link({
+    tenant,
+    subject,
+    alias: { kind: "ga4:client_id", value: "1234567890.1700000000" },
+    merge: false,
+  })
+  const receipt = await kit.erase({ tenant, subject })
+  await kit.dispatchPending()
+  const request = (type: string, userId: string) => ({
+    authorization: "Bearer ya29.host-token",
+    body: { kind: "analytics#userDeletionRequest", id: { type, userId }, propertyId: "123456789" },
+  })
+  expect(server.log.upserts).toEqual([
+    request("USER_ID", subject),
+    request("CLIENT_ID", await pseudonymousClientId("mp-secret", tenant, subject)),
+    request("CLIENT_ID", "1234567890.1700000000"),
+  ])
+  expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
+  expect(server.log.unexpected).toEqual([])
+})
