@@ -191,6 +191,25 @@ describe("channel-level opt-outs", () => {
     expect(await collect()).toEqual(["a", "b"])
   })
 
+  it("refuses at definition a channel name that cannot key a channel-level standing", () => {
+    const define = (channel: string, id = "marketing") =>
+      Policy.define({
+        controller: policy.controller,
+        policyUrl: policy.policyUrl,
+        purposes: {
+          [id]: {
+            title: { en: "M" },
+            versions: [{ version: 1, effectiveAt: "2025-01-01", textHash: "m", material: true }],
+            channels: [channel],
+          },
+        },
+      })
+    expect(() => define("line")).not.toThrow()
+    expect(() => define("WhatsApp")).not.toThrow()
+    for (const bad of ["li#ne", ""]) expect(() => define(bad), bad).toThrow(Policy.PolicyDefinitionError)
+    expect(() => define("email", `m${"a".repeat(122)}`)).toThrow(/at most 128 characters/)
+  })
+
   it("refuses a channel the purpose does not govern, writing nothing", async () => {
     const kit = newKit()
     const tenant = freshTenant()
