@@ -34,11 +34,13 @@ export async function* audience<P extends string>(
   for await (const subject of kit.audience({
     tenant: options.tenant,
     purpose: first,
+    channel: options.channel,
     pageSize: options.pageSize,
   })) {
     let allowed = true
     for (const p of rest) {
-      if (!(await kit.decide(options.tenant, subject, p)).allowed) {
+      // Decided on the channel: a subject who opted out of it alone is not in its segment.
+      if (!(await kit.decide(options.tenant, subject, p, { channel: options.channel })).allowed) {
         allowed = false
         break
       }

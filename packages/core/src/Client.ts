@@ -30,6 +30,8 @@ import type * as State from "./State.js"
 export type TypedRecordInput<P extends string> = Omit<Command.RecordInput, "decisions"> & {
   readonly decisions: ReadonlyArray<{
     readonly purpose: P
+    /** One channel of the purpose (`line`): the decision is about that channel only. */
+    readonly channel?: string
     readonly action: Ledger.Action
     readonly noticeVersion?: number
   }>
@@ -63,6 +65,10 @@ export interface Client<P extends string> {
   readonly record: (input: TypedRecordInput<P>) => Promise<ConsentKit.RecordResult>
   readonly gpc: (input: Command.GpcInput) => Promise<ConsentKit.RecordResult | null>
   readonly optOut: (
+    input: Command.OptOutInput & { readonly purpose?: P },
+  ) => Promise<ConsentKit.RecordResult | null>
+  /** Reopens a channel the subject closed alone (a LINE re-follow, an SMS START). */
+  readonly optIn: (
     input: Command.OptOutInput & { readonly purpose?: P },
   ) => Promise<ConsentKit.RecordResult | null>
   readonly link: (input: Command.LinkInput) => Promise<ConsentKit.RecordResult | null>
@@ -112,7 +118,13 @@ export interface Client<P extends string> {
   readonly erase: (input: Command.EraseInput) => Promise<ConsentKit.ErasureReceipt>
   readonly erasureStatus: (tenant: string, erasureId: string) => Promise<ConsentKit.ErasureStatus>
   /** Streams the subjects a purpose is allowed for now, page by page (never all in memory). */
-  readonly audience: (options: { tenant: string; purpose: P; pageSize?: number }) => AsyncIterable<string>
+  readonly audience: (options: {
+    tenant: string
+    purpose: P
+    /** Only subjects reachable for the purpose on this channel. */
+    channel?: string
+    pageSize?: number
+  }) => AsyncIterable<string>
   readonly rates: (tenant: string, from: Date, to: Date) => Promise<ReadonlyArray<RateRow>>
   readonly outbox: {
     readonly stats: (tenant?: string) => Promise<OutboxStats>
@@ -200,6 +212,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     gpc: (input) => run((kit) => kit.gpc(input)),
     // What adapters may call is the gatekeeper's, so both answer alike (a warm cache without entering the runtime).
     optOut: gatekeeper.optOut,
+    optIn: gatekeeper.optIn,
     link: gatekeeper.link,
     decide: gatekeeper.decide,
     decideCached: (tenant, subject, purpose) => kitSync?.decideCached(tenant, subject, purpose),

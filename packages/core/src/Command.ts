@@ -71,6 +71,8 @@ export const Instant = Schema.Union([
 /** One purpose's decision inside a record command. */
 export const PurposeDecision = Schema.Struct({
   purpose: IdText(128),
+  /** One channel the purpose governs (`line`): the decision is about that channel only. */
+  channel: Schema.optional(IdText(32)),
   action: Action,
   /** The notice version shown; required for grants, defaults to the current one otherwise. */
   noticeVersion: Schema.optional(Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
@@ -99,6 +101,8 @@ export interface ValidRecord {
   readonly subject: string
   readonly decisions: ReadonlyArray<{
     readonly purpose: string
+    /** One channel of the purpose; absent for the whole purpose. */
+    readonly channel?: string
     readonly action: Action
     readonly noticeVersion: number
   }>
@@ -241,15 +245,24 @@ export const validateRecord = (
       })
       return
     }
-    if (seen.has(d.purpose)) {
+    if (d.channel !== undefined && !purpose.channels.includes(d.channel)) {
       issues.push({
-        code: "DUPLICATE_PURPOSE",
-        path: ["decisions", i, "purpose"],
-        message: `"${d.purpose}" appears twice`,
+        code: "UNKNOWN_CHANNEL",
+        path: ["decisions", i, "channel"],
+        message: `"${d.purpose}" governs no channel "${d.channel}" (its channels: ${purpose.channels.join(", ") || "none"})`,
       })
       return
     }
-    seen.add(d.purpose)
+    const key = d.channel === undefined ? d.purpose : `${d.purpose}#${d.channel}`
+    if (seen.has(key)) {
+      issues.push({
+        code: "DUPLICATE_PURPOSE",
+        path: ["decisions", i, "purpose"],
+        message: `"${key}" appears twice`,
+      })
+      return
+    }
+    seen.add(key)
     let version = d.noticeVersion
     if (version === undefined) {
       if (d.action === "grant") {
@@ -281,7 +294,11 @@ export const validateRecord = (
       })
       return
     }
-    decisions.push({ purpose: d.purpose, action: d.action, noticeVersion: version })
+    decisions.push(
+      d.channel === undefined
+        ? { purpose: d.purpose, action: d.action, noticeVersion: version }
+        : { purpose: d.purpose, channel: d.channel, action: d.action, noticeVersion: version },
+    )
   })
   if (issues.length > 0) return { ok: false, error: Errors.InvalidCommand.fromIssues(issues) }
   return {
@@ -306,6 +323,12 @@ export const LinkInput = Schema.Struct({
   tenant: TenantId,
   subject: SubjectId,
   alias: Schema.Struct({ kind: IdText(32), value: SubjectId }),
+  /**
+   * Merge the consents recorded under the alias as a subject (default true: an anonymous visitor
+   * who consented). False for an id that is never a consentkit subject (a GA client id): only the
+   * alias is kept, so erasure reaches the provider by it.
+   */
+  merge: Schema.optional(Schema.Boolean),
 })
 /** The link command. */
 export type LinkInput = typeof LinkInput.Type

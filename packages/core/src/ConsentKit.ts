@@ -39,7 +39,7 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     const store = yield* ConsentStore
     const ctx = makeContext(options, store, yield* PubSub.sliding<Change>(4_096))
     const { policy, adapters, cache, changes } = ctx
-    const { record, gpc, optOut, link } = makeRecord(ctx)
+    const { record, gpc, optOut, optIn, link } = makeRecord(ctx)
     const { decide, decideCached, decisions, gateTrack, gateSend, assertSend, audiencePage } = makeDecide(ctx)
     const { erase, erasureStatus } = makeErase(ctx)
     const { verify, exportSubject } = makeExport(ctx)
@@ -51,6 +51,7 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       record,
       gpc,
       optOut,
+      optIn,
       link,
       decide,
       decideCached,

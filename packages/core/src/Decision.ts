@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import * as Policy from "./Policy.js"
+import * as State from "./State.js"
 import type { PurposeState, SubjectState } from "./State.js"
 import * as Wire from "./wire.js"
 
@@ -56,6 +57,7 @@ const DPV: Readonly<Record<Reason, DpvStatus | null>> = {
   gpc_opt_out: "ConsentRefused",
   not_required: null,
   guardian_required: "ConsentRequested",
+  channel_withdrawn: "ConsentWithdrawn",
 }
 
 /** The W3C DPV status name of a reason. */
@@ -79,6 +81,11 @@ export interface DecideOptions {
   readonly jurisdiction?: string
   /** Decides as of this instant: the choices made by then, the notice versions and expiries of then. */
   readonly at?: Date
+  /**
+   * Decides a send on this channel: refused also when the purpose (or an ancestor) was refused
+   * on this channel alone (a LINE unfollow, an SMS STOP, an email unsubscribe).
+   */
+  readonly channel?: string
 }
 
 /**
@@ -95,6 +102,19 @@ export const decide = (
 ): Decision => {
   const purpose = policy.purposes.get(purposeId)
   if (!purpose) return make(purposeId, false, "no_consent")
+  const whole = decidePurpose(policy, purpose, state, now, options)
+  if (!whole.allowed || options?.channel === undefined) return whole
+  return channelRefusal(purpose, state?.purposes, options.channel) ?? whole
+}
+
+const decidePurpose = (
+  policy: Policy.Policy,
+  purpose: Policy.Purpose,
+  state: SubjectState | undefined,
+  now: number,
+  options?: DecideOptions,
+): Decision => {
+  const purposeId = purpose.id
   const basis = purpose.lawfulBasis
   if (basis !== "consent" && basis !== "legitimate_interest") return make(purposeId, true, "not_required")
   const states = state?.purposes
@@ -127,6 +147,23 @@ export const decide = (
     }
   }
   return make(purposeId, true, "granted", own)
+}
+
+/**
+ * The refusal of a purpose on one channel, if the purpose or an ancestor was refused on that
+ * channel (nearest first); undefined when the channel is open.
+ */
+const channelRefusal = (
+  purpose: Policy.Purpose,
+  states: ReadonlyMap<string, PurposeState> | undefined,
+  channel: string,
+): Decision | undefined => {
+  if (!states) return undefined
+  for (const id of [purpose.id, ...purpose.ancestors]) {
+    const own = states.get(State.keyOf(id, channel))
+    if (own && own.status !== "granted") return make(purpose.id, false, "channel_withdrawn", own)
+  }
+  return undefined
 }
 
 /** Decisions for every purpose of the policy. */
@@ -166,5 +203,7 @@ export const explain = (decision: Decision): string => {
       return `"${decision.purpose}" rests on a lawful basis other than consent`
     case "guardian_required":
       return `the subject is a minor: a guardian must consent to "${decision.purpose}"`
+    case "channel_withdrawn":
+      return `the subject opted out of "${decision.purpose}" on this channel`
   }
 }

@@ -24,6 +24,7 @@ export const InvalidCode = Schema.Literals([
   "RESERVED_SOURCE",
   "GUARDIAN_REQUIRED",
   "UNKNOWN_SUBJECT",
+  "UNKNOWN_CHANNEL",
 ])
 /** Why a command was rejected. */
 export type InvalidCode = typeof InvalidCode.Type

@@ -53,12 +53,16 @@ export interface Gatekeeper<P extends string = string> {
   readonly resolveAlias: (tenant: string, alias: Intent.Alias) => Promise<string | null>
   /** Records an inbound opt-out (an unsubscribe link, a LINE unfollow, a STOP reply). */
   readonly optOut: (input: Command.OptOutInput & { readonly purpose?: P }) => Promise<RecordResult | null>
+  /** Reopens a channel the subject closed alone (a LINE re-follow, an SMS START); never grants a purpose. */
+  readonly optIn: (input: Command.OptOutInput & { readonly purpose?: P }) => Promise<RecordResult | null>
   /** Links an alias (a LINE user id, a phone number) to a subject. */
   readonly link: (input: Command.LinkInput) => Promise<RecordResult | null>
   /** Streams the subjects a purpose is allowed for now, page by page. */
   readonly audience: (options: {
     readonly tenant: string
     readonly purpose: P
+    /** Only subjects reachable for the purpose on this channel. */
+    readonly channel?: string
     readonly pageSize?: number
   }) => AsyncIterable<string>
 }
@@ -120,20 +124,29 @@ export const fromRuntime = (
         return d ? Promise.resolve(d) : run((kit) => kit.gateTrack(req))
       },
       send: (req) => {
+        // The cache decides whole purposes: its refusal holds on every channel, but an allowed
+        // purpose may still be closed on this channel alone, which the runtime decides.
         const d = hit(req)
-        return d ? Promise.resolve(d) : run((kit) => kit.gateSend(req))
+        return d && !d.allowed ? Promise.resolve(d) : run((kit) => kit.gateSend(req))
       },
       assertSend: (req) => run((kit) => kit.assertSend(req)),
     },
     resolveAlias: (tenant, alias) => run((kit) => kit.resolveAlias(tenant, alias)),
     optOut: (input) => run((kit) => kit.optOut(input)),
+    optIn: (input) => run((kit) => kit.optIn(input)),
     link: (input) => run((kit) => kit.link(input)),
-    audience: ({ tenant, purpose, pageSize = 500 }) => ({
+    audience: ({ tenant, purpose, channel, pageSize = 500 }) => ({
       async *[Symbol.asyncIterator]() {
         let after: string | null = null
         do {
           const page: { subjects: ReadonlyArray<string>; next: string | null } = await run((kit) =>
-            kit.audiencePage({ tenant, purpose, after, limit: pageSize }),
+            kit.audiencePage({
+              tenant,
+              purpose,
+              after,
+              limit: pageSize,
+              ...(channel !== undefined ? { channel } : {}),
+            }),
           )
           yield* page.subjects
           after = page.next

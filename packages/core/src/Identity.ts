@@ -12,6 +12,8 @@ import type { PurposeState, SubjectState } from "./State.js"
 /** A decision the merge carries onto the subject's ledger. */
 export interface Carried {
   readonly purpose: string
+  /** The one channel of the purpose the standing is about; absent for the whole purpose. */
+  readonly channel?: string
   readonly action: Action
   readonly noticeVersion: number
   readonly occurredAt: Date
@@ -37,15 +39,16 @@ export const mergePurpose = (target: PurposeState | undefined, alias: PurposeSta
  */
 export const merge = (target: SubjectState | undefined, alias: SubjectState): Array<Carried> => {
   const carried: Array<Carried> = []
-  for (const [purpose, fromAlias] of alias.purposes) {
-    const current = target?.purposes.get(purpose)
+  for (const [key, fromAlias] of alias.purposes) {
+    const current = target?.purposes.get(key)
     const merged = mergePurpose(current, fromAlias)
     if (
       merged === fromAlias &&
       (!current || current.status !== fromAlias.status || current.eventId !== fromAlias.eventId)
     ) {
       carried.push({
-        purpose,
+        purpose: fromAlias.purpose,
+        ...(fromAlias.channel !== undefined ? { channel: fromAlias.channel } : {}),
         action: actionOf(fromAlias),
         noticeVersion: fromAlias.noticeVersion,
         occurredAt: fromAlias.occurredAt,

@@ -28,6 +28,8 @@ export type Kind = typeof Kind.Type
 /** One decision that changed, as carried by `consent.changed`. */
 export const Change = Schema.Struct({
   purpose: Schema.String,
+  /** For a change on one channel of the purpose only. */
+  channel: Schema.optionalKey(Schema.String),
   allowed: Schema.Boolean,
   reason: Decision.Reason,
 })
@@ -59,6 +61,16 @@ const fields = {
   categories: Schema.Array(Schema.String),
   /** Messenger channels to suppress or resume. */
   channels: Schema.Array(Schema.String),
+  /**
+   * Present when only one channel of `purpose` changed (a LINE unfollow): `channels` is that one
+   * channel, and the purpose stays as it was on its other channels.
+   */
+  channel: Schema.optionalKey(Schema.String),
+  /**
+   * For stop / resume / suppress: the reason of the decision before the change. A resume from
+   * `no_consent` (a first grant) follows no suppression, so a provider has nothing to lift.
+   */
+  previous: Schema.optionalKey(Decision.Reason),
   /** For `consent.changed`: every decision that changed. */
   changes: Schema.Array(Change),
   /** For `subject.erase`: the subject's aliases, so each provider can delete by the id it knows. */
@@ -125,16 +137,58 @@ export const diff = (
         kind: is.allowed ? "tracking.resume" : "tracking.stop",
         purpose: id,
         reason: is.reason,
+        previous: was.reason,
         categories: purpose.trackerCategories,
       })
     }
     if (purpose.channels.length > 0) {
+      // A purpose granted again stays closed on a channel the subject opted out of alone.
+      const closed = is.allowed
+        ? purpose.channels.filter((channel) => !Decision.decide(policy, after, id, now, { channel }).allowed)
+        : []
+      const open = purpose.channels.filter((channel) => !closed.includes(channel))
+      if (open.length > 0) {
+        drafts.push({
+          ...blank,
+          kind: is.allowed ? "messaging.resume" : "messaging.suppress",
+          purpose: id,
+          reason: is.reason,
+          previous: was.reason,
+          channels: open,
+        })
+      }
+      for (const channel of closed) {
+        drafts.push({
+          ...blank,
+          kind: "messaging.suppress",
+          purpose: id,
+          reason: "channel_withdrawn",
+          previous: was.reason,
+          channels: [channel],
+          channel,
+        })
+      }
+    }
+  }
+  // One channel of a purpose that stayed allowed as a whole: suppress or resume that channel alone.
+  for (const id of policy.purposeIds) {
+    const purpose = policy.purposes.get(id)!
+    if (purpose.channels.length === 0) continue
+    if (!Decision.decide(policy, before, id, now).allowed || !Decision.decide(policy, after, id, now).allowed)
+      continue
+    for (const channel of purpose.channels) {
+      const was = Decision.decide(policy, before, id, now, { channel })
+      const is = Decision.decide(policy, after, id, now, { channel })
+      if (was.allowed === is.allowed) continue
+      changes.push({ purpose: id, channel, allowed: is.allowed, reason: is.reason })
       drafts.push({
         ...blank,
         kind: is.allowed ? "messaging.resume" : "messaging.suppress",
         purpose: id,
         reason: is.reason,
-        channels: purpose.channels,
+        previous: was.reason,
+        channels: [channel],
+        channel,
       })
     }
   }

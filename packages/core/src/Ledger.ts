@@ -50,6 +50,11 @@ export interface ConsentEvent {
   /** 1, 2, 3, ... per subject, in the order the store appended them. */
   readonly seq: number
   readonly purpose: string
+  /**
+   * The one messenger channel of `purpose` this event is about (a LINE unfollow withdraws
+   * `marketing` on `line` only); absent for a decision on the whole purpose.
+   */
+  readonly channel?: string
   readonly action: Action
   readonly noticeVersion: number
   /** When the subject acted. */
@@ -84,6 +89,7 @@ export const ConsentEventJson = Schema.Struct({
   subject: Schema.String,
   seq: Schema.Number,
   purpose: Schema.String,
+  channel: Schema.optionalKey(Schema.String),
   action: Action,
   noticeVersion: Schema.Number,
   occurredAt: Schema.String,
@@ -129,7 +135,10 @@ export const personalDigest = (fields: {
     canonicalJson({ s: fields.subject, a: fields.actorId ?? null, e: fields.evidence, n: fields.salt }),
   )
 
-/** The canonical bytes an event's hash covers (everything but the hash, personal fields by digest). */
+/**
+ * The canonical bytes an event's hash covers (everything but the hash, personal fields by digest).
+ * `channel` enters only when present, so chains recorded before channels existed still verify.
+ */
 export const canonicalBody = (event: Omit<ConsentEvent, "hash" | "erased">, digest: string): string =>
   canonicalJson({
     v: 1,
@@ -137,6 +146,7 @@ export const canonicalBody = (event: Omit<ConsentEvent, "hash" | "erased">, dige
     tenant: event.tenant,
     seq: event.seq,
     purpose: event.purpose,
+    ...(event.channel !== undefined ? { channel: event.channel } : {}),
     action: event.action,
     noticeVersion: event.noticeVersion,
     occurredAt: event.occurredAt,

@@ -21,6 +21,8 @@ import * as Suppressions from "./Suppressions.js"
  */
 export interface OptOutKit {
   optOut(input: Command.OptOutInput): Promise<RecordResult | null>
+  /** Reopens a channel closed alone (a re-follow); optional, so older kits still fit. */
+  optIn?(input: Command.OptOutInput): Promise<RecordResult | null>
   resolveAlias(tenant: string, alias: Intent.Alias): Promise<string | null>
 }
 
@@ -115,7 +117,7 @@ export const makeGate = (options: GateOptions): Gate => {
   })
 
   const localRefusal = (request: SendRequest): ConsentRequired | undefined => {
-    const reason = suppressed.refusal(request.tenant, request.subject, request.purpose)
+    const reason = suppressed.refusal(request.tenant, request.subject, request.purpose, request.channel)
     if (reason === undefined) return undefined
     const decision: Decision.Decision = {
       purpose: request.purpose ?? request.channel,

@@ -1,7 +1,8 @@
 /**
  * Inbound opt-outs: the words customers use to stop messages. An SMS reply of STOP (or
  * UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT, or Thai ยกเลิก) is an opt-out of the
- * channel; `ConsentKit.optOut` records it as withdrawals of every purpose the channel serves.
+ * channel; `ConsentKit.optOut` records it as withdrawals of every purpose the channel serves, on
+ * that channel alone (the purposes' other channels stay as they were).
  *
  * @since 0.1.0
  */

@@ -216,6 +216,14 @@ export const define = <const Purposes extends Record<string, PurposeInput>>(
       )
     }
     const def = input.purposes[id]!
+    // A standing on one channel is kept under `purpose#channel`, in the stores' 128-character key.
+    for (const channel of def.channels ?? []) {
+      if (channel.length === 0 || channel.includes("#") || id.length + 1 + channel.length > 128) {
+        throw new PolicyDefinitionError(
+          `purpose "${id}": channel "${channel}" must be a non-empty name without "#", and "${id}#${channel}" at most 128 characters`,
+        )
+      }
+    }
     if (def.versions.length === 0)
       throw new PolicyDefinitionError(`purpose "${id}" needs at least one notice version`)
     const versions = def.versions

@@ -49,18 +49,33 @@ export const make = (policy: Policy.Policy, options: Options = {}): Replica => {
   const key = (tenant: string, subject: string) => `${tenant}\u0000${subject}`
 
   // The state decides; the list refuses on top (an erased subject stays stopped until it grants again).
-  const decide = (tenant: string, subject: string, purpose: string, now = Date.now()): Decision.Decision => {
-    const decision = Decision.decide(policy, states.get(key(tenant, subject)), purpose, now)
-    const refused = decision.allowed ? suppressions.refusal(tenant, subject, purpose) : undefined
+  const decideOn = (
+    tenant: string,
+    subject: string,
+    purpose: string,
+    now: number,
+    channel: string | undefined,
+  ): Decision.Decision => {
+    const options = channel !== undefined ? { channel } : undefined
+    const decision = Decision.decide(policy, states.get(key(tenant, subject)), purpose, now, options)
+    const refused = decision.allowed ? suppressions.refusal(tenant, subject, purpose, channel) : undefined
     return refused === undefined ? decision : { ...decision, allowed: false, reason: refused }
   }
+  const decide = (tenant: string, subject: string, purpose: string, now = Date.now()): Decision.Decision =>
+    decideOn(tenant, subject, purpose, now, undefined)
 
-  const every = (tenant: string, subject: string, purposes: ReadonlyArray<string>, what: string) => {
+  const every = (
+    tenant: string,
+    subject: string,
+    purposes: ReadonlyArray<string>,
+    what: string,
+    channel?: string,
+  ) => {
     const now = Date.now()
     if (purposes.length === 0) return Decision.decide(policy, undefined, what, now)
     let last: Decision.Decision | undefined
     for (const p of purposes) {
-      last = decide(tenant, subject, p, now)
+      last = decideOn(tenant, subject, p, now, channel)
       if (!last.allowed) return last
     }
     return last!
@@ -94,6 +109,7 @@ export const make = (policy: Policy.Policy, options: Options = {}): Replica => {
         r.subject,
         r.purpose !== undefined ? [r.purpose] : Policy.purposesForChannel(policy, r.channel),
         r.purpose ?? r.channel,
+        r.channel,
       ),
     size: () => states.size,
   }

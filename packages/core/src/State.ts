@@ -12,9 +12,11 @@ export const Status = Schema.Literals(["granted", "denied", "withdrawn"])
 /** The explicit status an event leaves a purpose in. */
 export type Status = typeof Status.Type
 
-/** A subject's standing on one purpose, resting on one event. */
+/** A subject's standing on one purpose (or one channel of it), resting on one event. */
 export interface PurposeState {
   readonly purpose: string
+  /** The one channel of `purpose` this standing is about; absent for the whole purpose. */
+  readonly channel?: string
   readonly status: Status
   readonly noticeVersion: number
   readonly occurredAt: Date
@@ -36,11 +38,32 @@ export interface SubjectState {
   readonly jurisdiction: string | null
   /** Age from the newest event that gave one. */
   readonly age: number | null
+  /** Keyed by `keyOf(purpose, channel)`: the purpose id, or `purpose#channel` for one channel of it. */
   readonly purposes: ReadonlyMap<string, PurposeState>
   /** The chain head: seq and hash of the last appended event. */
   readonly seq: number
   readonly head: string | null
 }
+
+/**
+ * The key a standing is kept under: the purpose id, or `purpose#channel` for a decision on one
+ * channel of it (purpose ids cannot hold `#`, so the two never collide).
+ */
+export const keyOf = (purpose: string, channel?: string): string =>
+  channel === undefined ? purpose : `${purpose}#${channel}`
+
+/** The purpose and channel a key names (the inverse of `keyOf`). */
+export const parseKey = (key: string): { readonly purpose: string; readonly channel?: string } => {
+  const at = key.indexOf("#")
+  return at < 0 ? { purpose: key } : { purpose: key.slice(0, at), channel: key.slice(at + 1) }
+}
+
+/** The key of a standing. */
+export const keyOfState = (p: PurposeState): string => keyOf(p.purpose, p.channel)
+
+/** The standings on whole purposes (without the channel-level ones). */
+export const wholePurposes = (state: SubjectState): Array<PurposeState> =>
+  [...state.purposes.values()].filter((p) => p.channel === undefined)
 
 const statusOf = (event: ConsentEvent): Status =>
   event.action === "grant" ? "granted" : event.action === "deny" ? "denied" : "withdrawn"
@@ -86,7 +109,8 @@ const isNewer = (event: ConsentEvent, current: PurposeState): boolean => {
  * which one knows only seconds, a tie within that second goes to an opt-out over a grant.
  */
 export const apply = (state: SubjectState, event: ConsentEvent): SubjectState => {
-  const current = state.purposes.get(event.purpose)
+  const key = keyOf(event.purpose, event.channel)
+  const current = state.purposes.get(key)
   const purposes = new Map(state.purposes)
   if (!current || isNewer(event, current)) {
     const guardianGranted =
@@ -95,8 +119,9 @@ export const apply = (state: SubjectState, event: ConsentEvent): SubjectState =>
         : event.action === "grant"
           ? (current?.guardianGranted ?? false)
           : false
-    purposes.set(event.purpose, {
+    purposes.set(key, {
       purpose: event.purpose,
+      ...(event.channel !== undefined ? { channel: event.channel } : {}),
       status: statusOf(event),
       noticeVersion: event.noticeVersion,
       occurredAt: event.occurredAt,
@@ -151,6 +176,7 @@ export const equivalent = (a: SubjectState, b: SubjectState): boolean => {
     const y = b.purposes.get(purpose)
     if (
       !y ||
+      x.channel !== y.channel ||
       x.status !== y.status ||
       x.eventId !== y.eventId ||
       x.noticeVersion !== y.noticeVersion ||
@@ -175,6 +201,7 @@ export const StateJson = Schema.Struct({
   purposes: Schema.Array(
     Schema.Struct({
       purpose: Schema.String,
+      channel: Schema.optionalKey(Schema.String),
       status: Status,
       noticeVersion: Schema.Number,
       occurredAt: Schema.String,
@@ -215,7 +242,7 @@ export const fromJson = (json: StateJson): SubjectState => ({
   head: json.head,
   purposes: new Map(
     json.purposes.map((p) => [
-      p.purpose,
+      keyOf(p.purpose, p.channel),
       { ...p, occurredAt: new Date(p.occurredAt), expiresAt: p.expiresAt ? new Date(p.expiresAt) : null },
     ]),
   ),

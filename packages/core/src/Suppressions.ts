@@ -14,6 +14,9 @@
 import type * as Decision from "./Decision.js"
 import type * as Intent from "./Intent.js"
 
+const entryKey = (purpose: string, channel: string | undefined): string =>
+  channel === undefined ? purpose : `${purpose}#${channel}`
+
 /** Every purpose (an erasure). */
 export const ALL = "*"
 
@@ -63,8 +66,17 @@ export interface Suppressions {
   readonly apply: (intent: Intent.Intent) => boolean
   /** Whether an event at `at` comes from before the subject's latest erasure (and so must be ignored). */
   readonly predatesErasure: (tenant: string, subject: string, at: number) => boolean
-  /** Why a purpose is refused: `*`, the purpose itself or an ancestor (`marketing` refuses `marketing.email`); with no purpose, any suppression. */
-  readonly refusal: (tenant: string, subject: string, purpose?: string) => Decision.Reason | undefined
+  /**
+   * Why a purpose is refused: `*`, the purpose itself or an ancestor (`marketing` refuses
+   * `marketing.email`); with no purpose, any suppression. With a channel, a suppression of the
+   * purpose (or an ancestor) on that channel alone refuses too; one on another channel does not.
+   */
+  readonly refusal: (
+    tenant: string,
+    subject: string,
+    purpose?: string,
+    channel?: string,
+  ) => Decision.Reason | undefined
   /** Purposes currently suppressed for a subject (`*` after an erasure). */
   readonly purposes: (tenant: string, subject: string) => ReadonlyArray<string>
   /** How many subjects it holds (suppressed or remembered as resumed). */
@@ -133,24 +145,24 @@ export const make = (options: Options = {}): Suppressions => {
     apply: (intent) => {
       const order = orderOf(intent)
       const { tenant, subject } = intent
+      // A change on one channel of a purpose is kept under `purpose#channel`, beside the purpose's own.
+      const key = intent.purpose === null ? null : entryKey(intent.purpose, intent.channel)
       switch (intent.kind) {
         case "subject.erase":
           return erase(tenant, subject, order.at)
         case "tracking.stop":
         case "messaging.suppress":
-          return (
-            intent.purpose !== null &&
-            suppress(tenant, subject, intent.purpose, order, intent.reason ?? "withdrawn")
-          )
+          return key !== null && suppress(tenant, subject, key, order, intent.reason ?? "withdrawn")
         case "tracking.resume":
         case "messaging.resume":
-          return intent.purpose !== null && resume(tenant, subject, intent.purpose, order)
+          return key !== null && resume(tenant, subject, key, order)
         case "consent.changed": {
           let applied = false
           for (const change of intent.changes) {
+            const changed = entryKey(change.purpose, change.channel)
             const done = change.allowed
-              ? resume(tenant, subject, change.purpose, order)
-              : suppress(tenant, subject, change.purpose, order, change.reason)
+              ? resume(tenant, subject, changed, order)
+              : suppress(tenant, subject, changed, order, change.reason)
             applied = applied || done
           }
           return applied
@@ -158,16 +170,22 @@ export const make = (options: Options = {}): Suppressions => {
       }
     },
     predatesErasure: (tenant, subject, at) => predates(subjects.get(keyOf(tenant, subject)), at),
-    refusal: (tenant, subject, purpose) => {
+    refusal: (tenant, subject, purpose, channel) => {
       const found = subjects.get(keyOf(tenant, subject))
       if (!found) return undefined
       if (found.erasure && !found.erasure.lifted) return "no_consent"
       if (purpose === undefined) {
-        for (const entry of found.purposes.values()) if (entry.reason !== undefined) return entry.reason
+        for (const [key, entry] of found.purposes) {
+          if (entry.reason === undefined) continue
+          const at = key.indexOf("#")
+          if (at < 0 || (channel !== undefined && key.slice(at + 1) === channel)) return entry.reason
+        }
         return undefined
       }
       for (let p: string | undefined = purpose; p !== undefined; ) {
-        const reason = found.purposes.get(p)?.reason
+        const reason =
+          found.purposes.get(p)?.reason ??
+          (channel !== undefined ? found.purposes.get(entryKey(p, channel))?.reason : undefined)
         if (reason !== undefined) return reason
         p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : undefined
       }

@@ -18,6 +18,7 @@ export const REASONS = [
   "gpc_opt_out",
   "not_required",
   "guardian_required",
+  "channel_withdrawn",
 ] as const
 
 /** Why a decision came out as it did. */
@@ -53,6 +54,12 @@ export interface PurposeModel {
     readonly reason: Reason
     readonly noticeVersion: number | null
   }
+  /** Per channel of the purpose: whether a message for it may be sent on that channel now. */
+  readonly channelChoices?: ReadonlyArray<{
+    readonly channel: string
+    readonly allowed: boolean
+    readonly reason: Reason
+  }>
 }
 
 /** Google Consent Mode v2 state as the server maps the visitor's choices. */
@@ -71,6 +78,8 @@ export interface PreferencesModel {
 /** One decision of a record command, as the browser sends it. */
 export interface DecisionInput {
   readonly purpose: string
+  /** One channel of the purpose (`line`): the decision is about that channel only. */
+  readonly channel?: string
   readonly action: Action
   readonly noticeVersion?: number
 }

@@ -85,6 +85,7 @@ describe("receipts", () => {
       ["gpc_opt_out", "ConsentRefused"],
       ["not_required", null],
       ["guardian_required", "ConsentRequested"],
+      ["channel_withdrawn", "ConsentWithdrawn"],
     ])
   })
 })
@@ -164,7 +165,7 @@ describe("decisions in the runtime", () => {
     expect(await kit.history(tenant, "th")).toEqual([])
   })
 
-  it("turns an inbound opt-out into withdrawals of every purpose of the channel", async () => {
+  it("turns an inbound opt-out into withdrawals of every purpose of the channel, on that channel", async () => {
     const kit = newKit()
     const tenant = freshTenant()
     await kit.record({
@@ -177,14 +178,14 @@ describe("decisions in the runtime", () => {
       ],
     })
     const result = await kit.optOut({ tenant, subject: "c", channel: "sms", source: "sms" })
-    expect(result!.events.map((e) => [e.purpose, e.action, e.source])).toEqual([
-      ["marketing.sms", "withdraw", "sms"],
+    expect(result!.events.map((e) => [e.purpose, e.channel, e.action, e.source])).toEqual([
+      ["marketing.sms", "sms", "withdraw", "sms"],
     ])
     expect((await kit.gate.send({ tenant, subject: "c", channel: "sms" })).allowed).toBe(false)
     expect((await kit.gate.send({ tenant, subject: "c", channel: "email" })).allowed).toBe(true)
     await expect(kit.gate.assertSend({ tenant, subject: "c", channel: "sms" })).rejects.toMatchObject({
       _tag: "ConsentRequired",
-      decision: { reason: "withdrawn" },
+      decision: { reason: "channel_withdrawn" },
     })
   })
 

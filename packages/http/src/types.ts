@@ -93,6 +93,13 @@ export interface HandlerOptions {
     /** Default 395 days (13 months). */
     readonly maxAgeDays?: number
   }
+  /**
+   * The Google Analytics cookie to read on record and collect requests (default `_ga`; `false`
+   * to never read it). A well-formed one (`GA1.1.<random>.<timestamp>`, digits only) links its
+   * client id `<random>.<timestamp>` to the subject as an alias of kind `ga4:client_id`, so an
+   * erasure deletes that browser's GA data too; anything else is ignored and writes nothing.
+   */
+  readonly gaCookie?: string | false
   /** Receives events from the collection endpoint that consent allows; without it the endpoint is absent. */
   readonly collect?: (event: CollectedEvent) => Promise<void>
   /** Extra routes under the base path. */

@@ -13,6 +13,7 @@ import {
   type Decision,
   Gatekeeper,
   type Intent,
+  type Policy,
   Suppressions,
   Tracker,
 } from "@consentkit/core"
@@ -29,6 +30,8 @@ export interface GateKit {
       readonly purpose?: string
     }): Promise<Decision.Decision>
   }
+  /** The kit's policy (a `Gatekeeper` has it): which purposes the tracker's categories serve. */
+  readonly policy?: Policy.Policy
 }
 
 /** Why an event was dropped: the decision's reason, or `stopped` when the local stop list refused it first. */
@@ -68,10 +71,10 @@ export interface GateOptions {
   readonly kit: GateKit
   /** Deletes the subject at the provider; must resolve only when the provider accepted the request. */
   readonly erase: (erasure: Erasure) => Promise<void>
-  /** Tells the provider a purpose stopped, where it has a notion of it (optional). */
-  readonly stopped?: (intent: Intent.Intent) => Promise<void>
-  /** Tells the provider a purpose resumed (optional). */
-  readonly resumed?: (intent: Intent.Intent) => Promise<void>
+  /** Tells the provider a purpose stopped, where it has a notion of it (optional); gets the gate's kit. */
+  readonly stopped?: (intent: Intent.Intent, kit: GateKit) => Promise<void>
+  /** Tells the provider a purpose resumed (optional); gets the gate's kit. */
+  readonly resumed?: (intent: Intent.Intent, kit: GateKit) => Promise<void>
   /** Alias kinds the provider knows subjects by (e.g. `anonymous`); default every alias. */
   readonly aliasKinds?: ReadonlyArray<string>
   /** Most stop-list subjects kept (default 100,000); past it the oldest go and the kit's gate alone decides. */
@@ -136,12 +139,12 @@ export const makeGate = (options: GateOptions): TrackerGate => {
       if (intent.purpose === null) return
       // The local stop applies before the provider call, so collection stops even while the provider is down.
       stops.apply(intent)
-      await options.stopped?.(intent)
+      await options.stopped?.(intent, kit)
     },
     resume: async (intent) => {
       if (intent.purpose === null) return
       stops.apply(intent)
-      await options.resumed?.(intent)
+      await options.resumed?.(intent, kit)
     },
     erase: async (intent) => {
       stops.apply(intent)
@@ -180,6 +183,45 @@ export const makeGate = (options: GateOptions): TrackerGate => {
     isStopped,
   }
 }
+
+/**
+ * Whether every purpose a tracker collects for (the purposes governing its categories; with no
+ * categories, every purpose governing any) is refused for the subject now: the point at which a
+ * provider whose stop is per user, not per purpose (a Segment suppression), may be told to stop.
+ */
+export const everyPurposeRefused = async (
+  kit: GateKit,
+  categories: ReadonlyArray<string> | undefined,
+  tenant: string,
+  subject: string,
+): Promise<boolean> => {
+  const policy = kit.policy
+  if (!policy) return false
+  const purposes = policy.purposeIds.filter((id) => {
+    const governed = policy.purposes.get(id)!.trackerCategories
+    return categories && categories.length > 0
+      ? governed.some((c) => categories.includes(c))
+      : governed.length > 0
+  })
+  for (const purpose of purposes)
+    if ((await kit.gate.track({ tenant, subject, purpose })).allowed) return false
+  return purposes.length > 0
+}
+
+/**
+ * Refusals a write flipped to from an allowed decision: a stop was sent for them. A resume from
+ * any other (`no_consent` on a first grant) follows no stop, so the provider has nothing to undo.
+ */
+export const STOPPED_FROM: ReadonlySet<Decision.Reason> = new Set([
+  "withdrawn",
+  "denied",
+  "parent_withdrawn",
+  "gpc_opt_out",
+])
+
+/** Whether a resume intent follows a stop the provider was told of (intents without `previous` count as yes). */
+export const followsStop = (intent: Intent.Intent): boolean =>
+  intent.previous === undefined || STOPPED_FROM.has(intent.previous)
 
 /** The kit of the gate that only lends its routing fields: it is never delivered to nor asked. */
 const unbuilt = (name: string): GateKit => ({

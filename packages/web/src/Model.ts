@@ -62,6 +62,37 @@ export const decisionsFor = (model: PreferencesModel, wanted: ReadonlySet<string
   return out
 }
 
+/** The key of one channel of a purpose in a form: `purpose#channel`. */
+export const channelKey = (purpose: string, channel: string): string => `${purpose}#${channel}`
+
+/** Whether a purpose's channel is closed on its own (a LINE unfollow, an SMS STOP, an earlier choice here). */
+export const channelClosed = (p: PurposeModel, channel: string): boolean =>
+  p.channelChoices?.some((c) => c.channel === channel && c.reason === "channel_withdrawn") ?? false
+
+/**
+ * The channel-level decisions a saved form records, for the purposes the visitor keeps on: a
+ * withdrawal of each channel turned off that was open, a grant of each channel turned back on that
+ * was closed alone. `closed` holds `channelKey(purpose, channel)` of the channels left off.
+ */
+export const channelDecisionsFor = (
+  model: PreferencesModel,
+  wanted: ReadonlySet<string>,
+  closed: ReadonlySet<string>,
+): Array<DecisionInput> => {
+  const out: Array<DecisionInput> = []
+  for (const p of choosable(model)) {
+    if (!wanted.has(p.id)) continue
+    for (const { channel } of p.channelChoices ?? []) {
+      const off = closed.has(channelKey(p.id, channel))
+      const was = channelClosed(p, channel)
+      if (off && !was) out.push({ purpose: p.id, channel, action: "withdraw" })
+      else if (!off && was)
+        out.push({ purpose: p.id, channel, action: "grant", noticeVersion: p.noticeVersion })
+    }
+  }
+  return out
+}
+
 /** "Accept all": every choosable purpose, except those a GPC signal refuses. */
 export const acceptAll = (
   model: PreferencesModel,

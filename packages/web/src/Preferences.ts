@@ -10,7 +10,17 @@
  *
  * @since 0.1.0
  */
-import { acceptAll, ancestorsOf, choosable, decisionsFor, type PurposeModel, rejectAll } from "./Model.js"
+import {
+  acceptAll,
+  ancestorsOf,
+  channelClosed,
+  channelDecisionsFor,
+  channelKey,
+  choosable,
+  decisionsFor,
+  type PurposeModel,
+  rejectAll,
+} from "./Model.js"
 import { fill, localize, TEXTS } from "./Texts.js"
 import { activeElement, ConsentElement, escapeHtml, focusables, restoreFocus } from "./internal/dom.js"
 
@@ -18,6 +28,15 @@ import { activeElement, ConsentElement, escapeHtml, focusables, restoreFocus } f
 export const PREFERENCES_TAG = "ck-preferences"
 
 const idOf = (purpose: string) => `ck-p-${purpose.replace(/[^a-z0-9_-]/gi, "-")}`
+const channelIdOf = (purpose: string, channel: string) =>
+  `${idOf(purpose)}--${channel.replace(/[^a-z0-9_-]/gi, "-")}`
+/** How the built-in channels read; any other shows its own name. */
+const CHANNEL_NAMES: Readonly<Record<string, string>> = {
+  email: "Email",
+  sms: "SMS",
+  line: "LINE",
+  push: "Push",
+}
 
 /** The preference center element. */
 export class ConsentPreferences extends ConsentElement {
@@ -102,6 +121,19 @@ export class ConsentPreferences extends ConsentElement {
 <input type="checkbox" role="switch" id="${id}" name="${escapeHtml(p.id)}"${p.choice.allowed || p.required ? " checked" : ""}${p.required ? " disabled" : ""}${described ? ` aria-describedby="${described}"` : ""}>
 ${description ? `<p class="small" id="${id}-d">${escapeHtml(description)}</p>` : ""}
 ${note ? `<p class="small note" id="${id}-n">${escapeHtml(note)}</p>` : ""}
+${
+  // Channels show where they are a choice of their own: several of them, or one closed alone.
+  p.required ||
+  !p.channelChoices ||
+  !(p.channelChoices.length > 1 || p.channelChoices.some((c) => c.reason === "channel_withdrawn"))
+    ? ""
+    : `<fieldset class="channels small" data-channels="${escapeHtml(p.id)}">${p.channelChoices
+        .map((c) => {
+          const cid = channelIdOf(p.id, c.channel)
+          return `<label for="${cid}"><input type="checkbox" id="${cid}" data-purpose="${escapeHtml(p.id)}" data-channel="${escapeHtml(c.channel)}"${channelClosed(p, c.channel) ? "" : " checked"}> ${escapeHtml(CHANNEL_NAMES[c.channel] ?? c.channel)}</label>`
+        })
+        .join(" ")}</fieldset>`
+}
 <p class="small">${escapeHtml(fill(t.noticeVersion, { n: p.noticeVersion }))}</p>
 </div>`
       })
@@ -162,6 +194,20 @@ ${this.inline ? "" : `<button type="button" class="link" id="ck-close">${escapeH
     }
   }
 
+  /** What the form records: the purposes' switches, then the channels of the purposes kept on. */
+  private formDecisions(model: NonNullable<typeof this.client.model>) {
+    const wanted = new Set(
+      choosable(model)
+        .filter((p) => this.switchOf(p)?.checked)
+        .map((p) => p.id),
+    )
+    const closed = new Set<string>()
+    this.root.querySelectorAll<HTMLInputElement>("input[data-channel]").forEach((input) => {
+      if (!input.checked) closed.add(channelKey(input.dataset.purpose ?? "", input.dataset.channel ?? ""))
+    })
+    return [...decisionsFor(model, wanted), ...channelDecisionsFor(model, wanted, closed)]
+  }
+
   private switchOf(p: PurposeModel): HTMLInputElement | null {
     return this.root.getElementById(idOf(p.id)) as HTMLInputElement | null
   }
@@ -175,14 +221,7 @@ ${this.inline ? "" : `<button type="button" class="link" id="ck-close">${escapeH
         ? acceptAll(model, this.client.gpcRefused())
         : how === "none"
           ? rejectAll(model)
-          : decisionsFor(
-              model,
-              new Set(
-                choosable(model)
-                  .filter((p) => this.switchOf(p)?.checked)
-                  .map((p) => p.id),
-              ),
-            )
+          : this.formDecisions(model)
     try {
       await this.client.record(decisions, "preference-center", { choice: how }, this.locale)
       this.status = t.saved

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest"
 import {
   acceptAll,
   ancestorsOf,
+  channelDecisionsFor,
+  channelKey,
   decisionsFor,
   gpcPurposes,
   gpcRefusals,
@@ -118,4 +120,32 @@ it("ancestorsOf walks parents nearest first", () => {
   ])
   expect(ancestorsOf(m, "marketing.email.promo")).toEqual(["marketing.email", "marketing"])
   expect(ancestorsOf(m, "marketing")).toEqual([])
+})
+
+describe("channelDecisionsFor", () => {
+  const marketing = purpose("marketing", "granted", {
+    channels: ["email", "line", "sms"],
+    channelChoices: [
+      { channel: "email", allowed: true, reason: "granted" },
+      { channel: "line", allowed: false, reason: "channel_withdrawn" },
+      { channel: "sms", allowed: true, reason: "granted" },
+    ],
+  })
+  const m = model([marketing, purpose("analytics", "granted")])
+
+  it("withdraws a channel turned off, reopens one closed alone when turned back on, leaves the rest", () => {
+    expect(channelDecisionsFor(m, new Set(["marketing"]), new Set([channelKey("marketing", "sms")]))).toEqual(
+      [
+        { purpose: "marketing", channel: "line", action: "grant", noticeVersion: 1 },
+        { purpose: "marketing", channel: "sms", action: "withdraw" },
+      ],
+    )
+    expect(
+      channelDecisionsFor(m, new Set(["marketing"]), new Set([channelKey("marketing", "line")])),
+    ).toEqual([])
+  })
+
+  it("records no channel for a purpose turned off as a whole", () => {
+    expect(channelDecisionsFor(m, new Set(), new Set([channelKey("marketing", "sms")]))).toEqual([])
+  })
 })

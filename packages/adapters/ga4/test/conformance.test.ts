@@ -17,7 +17,9 @@ trackerConformance("ga4", {
         const tracker = kit.adapter(descriptor)
         await tracker.send({ tenant: event.tenant, subject: event.subject, events: [{ name: event.name }] })
       },
-      received: async (subject) => server.received(subject),
+      // Behaviour collected; the consent update a stop sends is the provider being told, not collection.
+      received: async (subject) =>
+        server.received(subject).filter((name) => name !== "consentkit_consent_update"),
       deletions: async () => server.log.deletions.flatMap((d) => Object.values(d.body)),
       teardown: () => server.close(),
     }

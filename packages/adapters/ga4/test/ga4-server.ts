@@ -20,6 +20,8 @@ export interface Ga4Log {
     readonly authorization: string
     readonly body: Record<string, string>
   }>
+  /** User Deletion API `userDeletionRequests:upsert` calls (bearer token, `analytics#userDeletionRequest`). */
+  readonly upserts: Array<{ readonly authorization: string; readonly body: Record<string, any> }>
   readonly unexpected: Array<string>
 }
 
@@ -35,7 +37,7 @@ const readJson = async (req: IncomingMessage): Promise<any> => {
  * (bearer token, one of userId / clientId / appInstanceId / userProvidedData, `{ deletionRequestTime }`).
  */
 export const startGa4 = async (options: { measurementId: string; apiSecret: string; token: string }) => {
-  const log: Ga4Log = { collects: [], deletions: [], unexpected: [] }
+  const log: Ga4Log = { collects: [], deletions: [], upserts: [], unexpected: [] }
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
     const reply = (status: number, json?: unknown) => {
@@ -76,6 +78,32 @@ export const startGa4 = async (options: { measurementId: string; apiSecret: stri
       }
       log.deletions.push({ property: deletion[1]!, authorization: req.headers.authorization, body })
       return reply(200, { deletionRequestTime: new Date().toISOString() })
+    }
+    if (req.method === "POST" && url.pathname === "/analytics/v3/userDeletion/userDeletionRequests:upsert") {
+      const body = await readJson(req)
+      if (req.headers.authorization !== `Bearer ${options.token}`) {
+        return reply(401, {
+          error: {
+            code: 401,
+            message: "Request had invalid authentication credentials.",
+            status: "UNAUTHENTICATED",
+          },
+        })
+      }
+      const target = ["webPropertyId", "propertyId", "firebaseProjectId"].filter((f) => f in body)
+      const types = ["CLIENT_ID", "USER_ID", "APP_INSTANCE_ID"]
+      if (
+        body.kind !== "analytics#userDeletionRequest" ||
+        target.length !== 1 ||
+        !types.includes(body.id?.type) ||
+        typeof body.id?.userId !== "string"
+      ) {
+        return reply(400, {
+          error: { code: 400, message: "Invalid userDeletionRequest", status: "INVALID_ARGUMENT" },
+        })
+      }
+      log.upserts.push({ authorization: req.headers.authorization, body })
+      return reply(200, { ...body, deletionRequestTime: new Date().toISOString() })
     }
     log.unexpected.push(`${req.method} ${url.pathname}`)
     reply(404, { error: { code: 404, message: "Not Found", status: "NOT_FOUND" } })

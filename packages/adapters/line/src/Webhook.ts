@@ -1,6 +1,7 @@
 /**
  * The LINE webhook as an opt-out source: an `unfollow` event (the user blocked the official
- * account) is a withdrawal of every purpose the LINE channel serves, recorded with its source.
+ * account) withdraws every purpose the LINE channel serves on LINE alone (email and SMS stay as
+ * they were), recorded with its source; a later `follow` (unblocked) reopens LINE for them.
  * The `x-line-signature` header is verified against the raw body before anything is read, and
  * an event older than the freshness window is refused, so a captured request cannot be replayed.
  *
@@ -51,7 +52,8 @@ const json = (status: number, body: unknown) =>
  * The webhook endpoint: a bad or missing signature gets 401 and records nothing; an unfollow older
  * than `maxEventAgeMs` gets 400 and the request records nothing; each `unfollow`
  * from a known user records `kit.optOut({ channel: "line", source: "line-unfollow" })`, keyed by
- * `webhookEventId` so LINE's redeliveries record once. Other events are acknowledged and ignored.
+ * `webhookEventId` so LINE's redeliveries record once; a `follow` records `kit.optIn(...)` (source
+ * `line-follow`), which reopens only what an unfollow closed. Other events are acknowledged and ignored.
  */
 export const unfollowWebhook = (kit: OptOutKit, options: UnfollowWebhookOptions): WebhookRoute => {
   const channelSecret = requireSecret("channelSecret", "LINE_CHANNEL_SECRET", options.channelSecret)
@@ -79,8 +81,10 @@ export const unfollowWebhook = (kit: OptOutKit, options: UnfollowWebhookOptions)
         return json(400, { message: "the body is not JSON" })
       }
       const unfollows = events.filter(
-        (event): event is webhook.UnfollowEvent & { source: { userId: string } } =>
-          event.type === "unfollow" && event.source?.type === "user" && !!event.source.userId,
+        (event): event is (webhook.UnfollowEvent | webhook.FollowEvent) & { source: { userId: string } } =>
+          (event.type === "unfollow" || (event.type === "follow" && kit.optIn !== undefined)) &&
+          event.source?.type === "user" &&
+          !!event.source.userId,
       )
       // Every event is checked before any is recorded: a replayed request records nothing at all.
       const at = now()
@@ -92,11 +96,12 @@ export const unfollowWebhook = (kit: OptOutKit, options: UnfollowWebhookOptions)
       for (const event of unfollows) {
         const subject = await resolveSubject(options.tenant, event.source.userId)
         if (!subject) continue
-        await kit.optOut({
+        const command = event.type === "follow" ? kit.optIn!.bind(kit) : kit.optOut.bind(kit)
+        await command({
           tenant: options.tenant,
           subject,
           channel,
-          source: "line-unfollow",
+          source: event.type === "follow" ? "line-follow" : "line-unfollow",
           // A sender clock ahead of ours must not make the command look like it comes from the future.
           occurredAt: new Date(Math.min(event.timestamp, at)),
           idempotencyKey: `line-webhook:${event.webhookEventId}`,

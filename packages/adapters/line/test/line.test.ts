@@ -371,7 +371,9 @@ describe("LINE messenger against a local LINE API", () => {
     const fresh = await post(clock - 59 * 60 * 1000, "01FRESH")
     expect(fresh.status).toBe(200)
     expect(await fresh.json()).toEqual({ recorded: 1 })
-    expect((await kit.decide(tenant, subject!, "marketing.line")).reason).toBe("withdrawn")
+    expect((await kit.decide(tenant, subject!, "marketing.line", { channel: "line" })).reason).toBe(
+      "channel_withdrawn",
+    )
   })
 
   it("answers a signed but malformed body with a generic 400, not the parser's text", async () => {

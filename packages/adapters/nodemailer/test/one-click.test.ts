@@ -117,10 +117,14 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
 
     const refusal = await send(tenant, subject, "after-click").catch((e: unknown) => e)
     expect(refusal).toBeInstanceOf(ConsentRequired)
-    expect((refusal as ConsentRequired).decision).toMatchObject({ allowed: false, reason: "withdrawn" })
+    // Withdrawn on email alone: the purpose's other channels stay as they were.
+    expect((refusal as ConsentRequired).decision).toMatchObject({
+      allowed: false,
+      reason: "channel_withdrawn",
+    })
     await kit.dispatchPending()
     const afterDispatch = await send(tenant, subject, "after-dispatch").catch((e: unknown) => e)
-    expect((afterDispatch as ConsentRequired).decision.reason).toBe("withdrawn")
+    expect((afterDispatch as ConsentRequired).decision.reason).toBe("channel_withdrawn")
 
     expect(smtp.to(address).map((m) => m.text)).toEqual(["songkran-sale"])
     const [withdrawal] = (await kit.history(tenant, subject)).filter((e) => e.action === "withdraw")
@@ -168,7 +172,9 @@ describe("RFC 8058 one-click unsubscribe over real SMTP", () => {
 
     // CAN-SPAM's 30 days, and the rest of the default window.
     expect((await oneClick(link(59 * day))).status).toBe(200)
-    expect((await kit.decide(tenant, subject, "marketing.email")).reason).toBe("withdrawn")
+    expect((await kit.decide(tenant, subject, "marketing.email", { channel: "email" })).reason).toBe(
+      "channel_withdrawn",
+    )
   })
 
   it("answers a store failure with a generic error, never the driver's text, and hands the error to the host", async () => {

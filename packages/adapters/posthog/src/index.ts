@@ -7,7 +7,16 @@
  * @since 0.1.0
  */
 import type { AdapterDescriptor } from "@consentkit/core"
-import { defineTracker, expectOk, type GateOptions, type Stats, type Verdict } from "@consentkit/tracker-kit"
+import {
+  defineTracker,
+  everyPurposeRefused,
+  expectOk,
+  followsStop,
+  type GateKit,
+  type GateOptions,
+  type Stats,
+  type Verdict,
+} from "@consentkit/tracker-kit"
 import type { EventMessage, IdentifyMessage, PostHog } from "posthog-node"
 
 export type { Stats, Verdict } from "@consentkit/tracker-kit"
@@ -44,6 +53,13 @@ export interface PostHogTrackerOptions {
   readonly purposeOf?: (event: EventMessage) => string | undefined
   /** Alias kinds that are PostHog distinct ids (default every alias, e.g. the anonymous visitor id). */
   readonly aliasKinds?: ReadonlyArray<string>
+  /**
+   * Tell PostHog when collection stops (default true): a withdrawal sets person properties
+   * (`$set`: `consentkit_opt_out_<purpose>: true`, and `consentkit_opt_out: true` once nothing this
+   * tracker collects for is allowed), so cohorts, flags and destinations in PostHog can honour it;
+   * a new grant sets them back to false.
+   */
+  readonly optOutProperties?: boolean
   /** Injectable fetch for the deletion API (default global fetch). */
   readonly fetch?: typeof fetch
 }
@@ -101,11 +117,42 @@ export const posthog = (options: PostHogTrackerOptions): AdapterDescriptor<PostH
   const doFetch = options.fetch ?? fetch
   const deletion = options.deletion
   const apiHost = (deletion.apiHost ?? "https://us.posthog.com").replace(/\/+$/, "")
+  let built: PostHog | undefined
+  const clientOf = (): PostHog =>
+    (built ??= typeof options.client === "function" ? options.client() : options.client)
+  // The opt-out as person properties, sent and flushed before the intent counts as delivered.
+  const setOptOut = async (
+    intent: { tenant: string; subject: string; purpose: string | null },
+    kit: GateKit,
+    optedOut: boolean,
+  ) => {
+    if (intent.purpose === null) return
+    const all = optedOut
+      ? await everyPurposeRefused(kit, options.categories, intent.tenant, intent.subject)
+      : false
+    const client = clientOf()
+    client.capture({
+      distinctId: intent.subject,
+      event: "$set",
+      properties: { $set: { [`consentkit_opt_out_${intent.purpose}`]: optedOut, consentkit_opt_out: all } },
+    })
+    await client.flush()
+  }
+
   const gateOptions: Omit<GateOptions, "kit"> = {
     name,
     categories: options.categories,
     aliasKinds: options.aliasKinds,
-    // PostHog's opt-out is a posthog-js (device) flag; on the server the way to stop is not to send.
+    // posthog-js's opt-out is a device flag; on the server the stop is not sending, told to PostHog as person properties.
+    ...(options.optOutProperties !== false
+      ? {
+          stopped: (intent, kit) => setOptOut(intent, kit, true),
+          resumed: async (intent, kit) => {
+            // A first grant follows no opt-out: nothing to undo.
+            if (followsStop(intent)) await setOptOut(intent, kit, false)
+          },
+        }
+      : {}),
     erase: async ({ identifiers }) => {
       const key =
         typeof deletion.personalApiKey === "function"
@@ -132,7 +179,7 @@ export const posthog = (options: PostHogTrackerOptions): AdapterDescriptor<PostH
   const purposeOf = (event: EventMessage) => options.purposeOf?.(event) ?? options.purpose ?? "analytics"
 
   return defineTracker(gateOptions, (gate): PostHogTracker => {
-    const client = typeof options.client === "function" ? options.client() : options.client
+    const client = clientOf()
     return {
       capture: async ({ tenant, subject, distinctId, purpose, ...event }) => {
         const message: EventMessage = { ...event, distinctId: distinctId ?? subject }

@@ -87,12 +87,18 @@ export const startPostHog = async (options: { projectToken: string; personalApiK
   return {
     url,
     log,
-    /** Event names received for a distinct id, in arrival order. */
+    /** Behaviour events received for a distinct id, in arrival order (person-property `$set` calls are `personSets`). */
     received: (distinctId: string) =>
       log.batches
         .flatMap((b) => b.events)
-        .filter((e) => e.distinct_id === distinctId)
+        .filter((e) => e.distinct_id === distinctId && e.event !== "$set")
         .map((e) => e.event),
+    /** The `$set` person properties received for a distinct id, in arrival order. */
+    personSets: (distinctId: string) =>
+      log.batches
+        .flatMap((b) => b.events)
+        .filter((e) => e.distinct_id === distinctId && e.event === "$set")
+        .map((e) => e.properties.$set as Record<string, unknown>),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }

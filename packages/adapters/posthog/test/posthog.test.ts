@@ -97,3 +97,54 @@ it("sends before a withdrawal, nothing for that purpose after it, and deletes th
   expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
   expect(server.log.unexpected).toEqual([])
 })
+
+it("tells PostHog of a withdrawal as person properties, and of a new grant; a first grant sends nothing", async () => {
+  const tenant = uniqueTenant()
+  const subject = `${tenant}-props`
+  const grant = (purpose: "analytics" | "marketing") =>
+    kit.record({
+      tenant,
+      subject,
+      source: "banner",
+      decisions: [{ purpose, action: "grant", noticeVersion: purpose === "analytics" ? 2 : 1 }],
+    })
+  await grant("analytics")
+  await grant("marketing")
+  await kit.dispatchPending()
+  expect(server.personSets(subject)).toEqual([])
+
+  await kit.record({
+    tenant,
+    subject,
+    source: "preference-center",
+    decisions: [{ purpose: "analytics", action: "withdraw" }],
+  })
+  await kit.dispatchPending()
+  // Marketing (advertising) is still allowed, so not every purpose is opted out.
+  expect(server.personSets(subject)).toEqual([
+    { consentkit_opt_out_analytics: true, consentkit_opt_out: false },
+  ])
+
+  await kit.record({
+    tenant,
+    subject,
+    source: "preference-center",
+    decisions: [{ purpose: "marketing", action: "withdraw" }],
+  })
+  await kit.dispatchPending()
+  expect(server.personSets(subject).at(-1)).toEqual({
+    consentkit_opt_out_marketing: true,
+    consentkit_opt_out: true,
+  })
+
+  await grant("analytics")
+  await kit.dispatchPending()
+  expect(server.personSets(subject).at(-1)).toEqual({
+    consentkit_opt_out_analytics: false,
+    consentkit_opt_out: false,
+  })
+  expect(server.personSets(subject)).toHaveLength(3)
+  // The signals carry no behaviour: nothing was collected for the subject.
+  expect(server.received(subject)).toEqual([])
+  expect(server.log.unexpected).toEqual([])
+})

@@ -12,7 +12,15 @@
  * @since 0.1.0
  */
 import type { AdapterDescriptor, Decision } from "@consentkit/core"
-import { defineTracker, expectOk, type GateOptions, type Stats, type Verdict } from "@consentkit/tracker-kit"
+import {
+  defineTracker,
+  everyPurposeRefused,
+  expectOk,
+  followsStop,
+  type GateOptions,
+  type Stats,
+  type Verdict,
+} from "@consentkit/tracker-kit"
 
 export type { Stats, Verdict } from "@consentkit/tracker-kit"
 
@@ -90,6 +98,14 @@ export interface SegmentTrackerOptions {
   readonly consentContext?: boolean
   /** Alias kinds that are Segment anonymous ids (default `anonymous`); every other alias is a user id. */
   readonly anonymousIdKinds?: ReadonlyArray<string>
+  /**
+   * Tell Segment when collection stops (default true with `deletion.api: "segment"`): once every
+   * purpose this tracker collects for is refused, a `SUPPRESS_ONLY` regulation (Segment drops the
+   * user's new data at its edge, before any destination); a new grant files `UNSUPPRESS`.
+   * Segment suppresses a user for all data, so one purpose still allowed keeps them unsuppressed
+   * (the local gate still drops that purpose's events). RudderStack stays local.
+   */
+  readonly suppressOnStop?: boolean
   /** Injectable fetch for the deletion API (default global fetch). */
   readonly fetch?: typeof fetch
 }
@@ -159,10 +175,47 @@ export const segment = (options: SegmentTrackerOptions): AdapterDescriptor<Segme
     await expectOk(name, response, what)
   }
 
+  const regulationsUrl = () => {
+    const base = (deletion.baseUrl ?? "https://api.segmentapis.com").replace(/\/+$/, "")
+    const sourceId = deletion.api === "segment" ? deletion.sourceId : undefined
+    return sourceId ? `${base}/regulations/sources/${encodeURIComponent(sourceId)}` : `${base}/regulations`
+  }
+  const tellSegment = deletion.api === "segment" && options.suppressOnStop !== false
+  // One commit can stop or resume several purposes: one regulation per subject and ledger position.
+  const filed = new Set<string>()
+  const regulate = async (
+    intent: { tenant: string; subject: string; seq: number },
+    regulationType: "SUPPRESS_ONLY" | "UNSUPPRESS",
+  ) => {
+    const key = `${intent.tenant}\u0000${intent.subject}\u0000${intent.seq}\u0000${regulationType}`
+    if (filed.has(key)) return
+    await post(
+      regulationsUrl(),
+      await tokenOf(deletion.token),
+      { regulationType, subjectType: "USER_ID", subjectIds: [intent.subject] },
+      `Segment regulations (${regulationType})`,
+    )
+    filed.add(key)
+    if (filed.size > 10_000) filed.delete(filed.values().next().value!)
+  }
+
   const gateOptions: Omit<GateOptions, "kit"> = {
     name,
     categories: options.categories,
-    // Segment's suppression is per user for all data, not per purpose; stop/resume stay local and every message carries the consent categories instead.
+    // Segment's suppression is per user for all data, not per purpose: it is filed once nothing this
+    // tracker collects for is allowed; until then each message carries the consent categories.
+    ...(tellSegment
+      ? {
+          stopped: async (intent, kit) => {
+            if (await everyPurposeRefused(kit, options.categories, intent.tenant, intent.subject))
+              await regulate(intent, "SUPPRESS_ONLY")
+          },
+          resumed: async (intent) => {
+            // A first grant follows no suppression: nothing to undo.
+            if (followsStop(intent)) await regulate(intent, "UNSUPPRESS")
+          },
+        }
+      : {}),
     erase: async ({ subject, aliases }) => {
       const token = await tokenOf(deletion.token)
       const anonymous = aliases.filter((a) => anonymousKinds.includes(a.kind)).map((a) => a.value)

@@ -33,8 +33,8 @@ const readBody = async (req: IncomingMessage): Promise<Buffer> => {
 /**
  * A local Segment on 127.0.0.1: the tracking API's `/v1/batch` (write key as Basic auth user,
  * `{ batch, writeKey, sentAt }` body, `{"success":true}` reply; RudderStack's data plane takes the
- * same), the Public API's `POST /regulations` and `/regulations/sources/:id` (bearer token,
- * `{ data: { regulateId } }` reply) and RudderStack's `POST /v2/regulations`.
+ * same), the Public API's `POST /regulations` and `/regulations/sources/:id` (bearer token, its
+ * regulation and subject types, `{ data: { regulateId } }` reply) and RudderStack's `POST /v2/regulations`.
  */
 export const startSegment = async (options: { writeKey: string; token: string }) => {
   const log: SegmentLog = { batches: [], regulations: [], unexpected: [] }
@@ -66,6 +66,23 @@ export const startSegment = async (options: { writeKey: string; token: string })
       regulations++
       if (url.pathname === "/v2/regulations")
         return reply(201, { id: `reg-${regulations}`, regulationType: parsed.regulationType })
+      // The Public API's regulation types; anything else is a validation error.
+      const TYPES = [
+        "DELETE_INTERNAL",
+        "DELETE_ONLY",
+        "SUPPRESS_ONLY",
+        "SUPPRESS_WITH_DELETE",
+        "SUPPRESS_WITH_DELETE_INTERNAL",
+        "UNSUPPRESS",
+      ]
+      if (
+        !TYPES.includes(parsed.regulationType) ||
+        !["USER_ID", "ANONYMOUS_ID"].includes(parsed.subjectType)
+      ) {
+        return reply(422, {
+          errors: [{ type: "validation", message: "invalid regulationType or subjectType" }],
+        })
+      }
       if (!Array.isArray(parsed.subjectIds) || parsed.subjectIds.length === 0) {
         return reply(422, { errors: [{ type: "validation", message: "subjectIds is required" }] })
       }

@@ -123,6 +123,59 @@ describe("segment", () => {
     expect((await kit.erasureStatus(tenant, receipt.erasureId)).complete).toBe(true)
   })
 
+  it("tells Segment to suppress once nothing it collects for is allowed, and to unsuppress on a new grant", async () => {
+    const { tracker, kit } = setup({ api: "segment", token: "sgp_token", baseUrl: server.url })
+    const tenant = uniqueTenant()
+    const subject = `${tenant}-stops`
+    const ours = () => server.log.regulations.filter((r) => r.body.subjectIds?.includes(subject))
+    await grantBoth(kit, tenant, subject)
+    await kit.dispatchPending()
+    // A first grant follows no suppression: Segment is not called.
+    expect(ours()).toEqual([])
+
+    await kit.record({
+      tenant,
+      subject,
+      source: "preference-center",
+      decisions: [{ purpose: "marketing", action: "withdraw" }],
+    })
+    await kit.dispatchPending()
+    // Analytics is still allowed: a user-wide suppression would drop it too, so none yet.
+    expect(ours()).toEqual([])
+
+    await kit.record({
+      tenant,
+      subject,
+      source: "preference-center",
+      decisions: [{ purpose: "analytics", action: "withdraw" }],
+    })
+    await kit.dispatchPending()
+    expect(ours()).toEqual([
+      {
+        path: "/regulations",
+        authorization: "Bearer sgp_token",
+        body: { regulationType: "SUPPRESS_ONLY", subjectType: "USER_ID", subjectIds: [subject] },
+      },
+    ])
+    expect(await tracker.track({ tenant, subject, event: "Product Viewed" })).toMatchObject({
+      allowed: false,
+      reason: "stopped",
+    })
+
+    await kit.record({
+      tenant,
+      subject,
+      source: "banner",
+      decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 2 }],
+    })
+    await kit.dispatchPending()
+    expect(ours().map((r) => r.body.regulationType)).toEqual(["SUPPRESS_ONLY", "UNSUPPRESS"])
+    await tracker.track({ tenant, subject, event: "Product Viewed" })
+    await tracker.flush()
+    expect(server.received(subject)).toEqual(["Product Viewed"])
+    expect(server.log.unexpected).toEqual([])
+  })
+
   it("covers RudderStack by configuration: same payloads to the data plane, erasure through /v2/regulations", async () => {
     const { tracker, kit } = setup({
       api: "rudderstack",

@@ -170,7 +170,19 @@ const ContactSearch = Schema.Struct({
 const decodeContactSearch = Schema.decodeUnknownSync(ContactSearch)
 
 // Refusals that follow an earlier permission, so a suppression list may still be holding them.
-const WITHDRAWN: ReadonlySet<Decision.Reason> = new Set(["withdrawn", "parent_withdrawn", "gpc_opt_out"])
+const WITHDRAWN: ReadonlySet<Decision.Reason> = new Set([
+  "withdrawn",
+  "parent_withdrawn",
+  "gpc_opt_out",
+  "channel_withdrawn",
+])
+// Refusals a write flipped to from an allowed decision: the only ones a suppress was sent for
+// (plus an opt-out recorded from SendGrid's own list). A resume from any other (`no_consent` on a
+// first grant, `expired`, `outdated_version`) finds nothing on the list.
+const SUPPRESSED_FROM: ReadonlySet<Decision.Reason> = new Set([...WITHDRAWN, "denied"])
+
+/** Most (list, address, ledger position) posts remembered, so one commit's intents post once. */
+const MAX_POSTED = 10_000
 
 const newClient = (apiKey: string, baseUrl: string | undefined): SendGridClient => {
   // The package's default export is a shared singleton; each messenger gets its own Client.
@@ -234,6 +246,12 @@ export const sendgridMessenger = (
     }
   }
 
+  // One withdrawal of a parent purpose is one intent per child purpose, all of one commit (one
+  // ledger position): on a shared list, the first post suppresses the address for all of them.
+  const posted = new Set<string>()
+  const postedKey = (intent: { tenant: string; seq: number }, target: Target, email: string) =>
+    `${intent.tenant}\u0000${intent.seq}\u0000${target}\u0000${email}`
+
   return defineMessenger(
     {
       name,
@@ -242,13 +260,20 @@ export const sendgridMessenger = (
         const email = await addressOf(intent.tenant, intent.subject)
         if (!email) return
         const target = targetOf(intent.purpose)
+        const key = postedKey(intent, target, email)
+        if (posted.has(key)) return
         await call({
           method: "POST",
           url: target === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${target}/suppressions`,
           body: { recipient_emails: [email] },
         })
+        posted.add(key)
+        if (posted.size > MAX_POSTED) posted.delete(posted.values().next().value!)
       },
       resume: async (intent, gate) => {
+        // A first grant (or one after an expiry) follows no suppression: no DELETE for it. Intents
+        // written before `previous` existed lift the list as before.
+        if (intent.previous !== undefined && !SUPPRESSED_FROM.has(intent.previous)) return
         const email = await addressOf(intent.tenant, intent.subject)
         if (!email) return
         const target = targetOf(intent.purpose)
@@ -262,8 +287,8 @@ export const sendgridMessenger = (
             targetOf(p) === target,
         )
         for (const p of sharing) {
-          if (held.has(p)) return
-          const decision = await kit.decide(intent.tenant, intent.subject, p)
+          if (held.has(p) || held.has(`${p}#${channel}`)) return
+          const decision = await kit.decide(intent.tenant, intent.subject, p, { channel })
           if (!decision.allowed && WITHDRAWN.has(decision.reason)) return
         }
         const path =

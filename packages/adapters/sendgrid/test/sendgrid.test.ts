@@ -160,6 +160,63 @@ describe.each([
     expect(server.mails.map((m) => m.text)).not.toContain("news-2")
   })
 
+  it("calls SendGrid no more than the change needs: no DELETE for a first grant, one POST per list for one withdrawal", async () => {
+    const tenant = freshTenant()
+    const subject = `${tenant}-few-calls`
+    const email = emailOf(subject).toLowerCase()
+    const from = server.requests.length
+    const asm = () => server.requests.slice(from).filter((r) => r.path.startsWith("/v3/asm/"))
+    await kit.record({
+      tenant,
+      subject,
+      source: "signup",
+      decisions: [
+        { purpose: "email.news", action: "grant", noticeVersion: 1 },
+        { purpose: "email.promo", action: "grant", noticeVersion: 1 },
+      ],
+    })
+    await kit.dispatchPending()
+    // Two resume intents (no_consent → granted), and nothing was on a list: no request at all.
+    expect(asm()).toEqual([])
+
+    // One command withdrawing both purposes: two intents, one commit.
+    await kit.record({
+      tenant,
+      subject,
+      source: "preference-center",
+      decisions: [
+        { purpose: "email.news", action: "withdraw" },
+        { purpose: "email.promo", action: "withdraw" },
+      ],
+    })
+    await kit.dispatchPending()
+    const newsList = mode === "global" ? "/v3/asm/suppressions/global" : `/v3/asm/groups/${NEWS}/suppressions`
+    const promoList = mode === "global" ? newsList : `/v3/asm/groups/${PROMO}/suppressions`
+    expect(calls(email, from)).toEqual(
+      mode === "global" ? [`POST ${newsList}`] : [`POST ${newsList}`, `POST ${promoList}`],
+    )
+
+    // Granting again lifts what was suppressed: one DELETE per list, once both purposes allow it.
+    await kit.record({
+      tenant,
+      subject,
+      source: "preference-center",
+      decisions: [
+        { purpose: "email.news", action: "grant", noticeVersion: 1 },
+        { purpose: "email.promo", action: "grant", noticeVersion: 1 },
+      ],
+    })
+    await kit.dispatchPending()
+    expect(calls(email, from).filter((c) => c.startsWith("DELETE"))).toEqual(
+      mode === "global"
+        ? [`DELETE ${newsList}/{email}`]
+        : [`DELETE ${newsList}/{email}`, `DELETE ${promoList}/{email}`],
+    )
+    expect(server.globalSuppressions.has(email) || server.groupSuppressions(NEWS).has(email)).toBe(false)
+    expect(server.groupSuppressions(PROMO).has(email)).toBe(false)
+    expect(await send(tenant, subject, "email.promo", "back")).toBe("sent")
+  })
+
   it("deletes the marketing contact on erasure, by every address it knows", async () => {
     const tenant = freshTenant()
     const subject = `${tenant}-malee`
@@ -248,7 +305,9 @@ describe.each([
             ["email.promo", "sendgrid-unsubscribe"],
           ],
     )
-    expect((await kit.decide(tenant, subject, "email.news")).allowed).toBe(mode === "groups")
+    expect((await kit.decide(tenant, subject, "email.news", { channel: "email" })).allowed).toBe(
+      mode === "groups",
+    )
   })
 
   /** A subject granted both purposes a minute ago, and an opt-out event SendGrid would post for them. */
@@ -310,7 +369,9 @@ describe.each([
 
     const fresh = await webhook.handle(request(seconds - 299))
     expect(fresh.status).toBe(200)
-    expect((await kit.decide(tenant, subject, "email.promo")).reason).toBe("withdrawn")
+    expect((await kit.decide(tenant, subject, "email.promo", { channel: "email" })).reason).toBe(
+      "channel_withdrawn",
+    )
   })
 
   it("refuses a missing or unreadable verification key when the route is built", () => {

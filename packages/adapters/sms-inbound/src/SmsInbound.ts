@@ -2,7 +2,7 @@
  * Inbound SMS opt-outs: a Twilio-style webhook (form fields `From`, `Body`, `MessageSid`) whose
  * message is an opt-out keyword (STOP, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT, ยกเลิก, ...)
  * becomes `kit.optOut({ channel: "sms", source: "sms" })`: a withdrawal of every purpose SMS
- * serves, which stops every channel those purposes govern.
+ * serves, on SMS alone (email, LINE and push of those purposes stay as they were).
  *
  * @since 0.1.0
  */

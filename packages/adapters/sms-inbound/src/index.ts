@@ -2,7 +2,7 @@
  * @consentkit/adapter-sms-inbound: inbound SMS opt-outs. `smsInbound(kit, ...)` is a Web
  * `Request` → `Response` handler for a Twilio-style inbound webhook that records STOP (and
  * UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT, ยกเลิก, ...) as a withdrawal of every purpose
- * the SMS channel serves, which every messenger of those purposes then obeys.
+ * the SMS channel serves, on SMS alone: SMS messengers obey it, the other channels stay open.
  *
  * @since 0.1.0
  */

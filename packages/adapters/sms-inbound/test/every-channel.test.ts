@@ -18,7 +18,7 @@ describe("inbound SMS opt-outs across every channel", () => {
       }),
     )
 
-  it("turns an SMS STOP into a withdrawal that stops email, SendGrid, LINE and push", async () => {
+  it("turns an SMS STOP into a withdrawal of SMS alone: email, SendGrid, LINE and push keep sending", async () => {
     const tenant = freshTenant()
     const subject = `${tenant}-somchai`
     await c.customer(tenant, subject, "+66811111111")
@@ -34,7 +34,7 @@ describe("inbound SMS opt-outs across every channel", () => {
 
     const withdrawals = (await c.kit.history(tenant, subject)).filter((e) => e.action === "withdraw")
     expect(withdrawals).toHaveLength(1)
-    expect(withdrawals[0]).toMatchObject({ purpose: "marketing", source: "sms" })
+    expect(withdrawals[0]).toMatchObject({ purpose: "marketing", channel: "sms", source: "sms" })
     expect(withdrawals[0]!.evidence.metadata).toMatchObject({
       channel: "sms",
       keyword: "STOP",
@@ -42,27 +42,31 @@ describe("inbound SMS opt-outs across every channel", () => {
     })
     expect(await c.kit.gate.send({ tenant, subject, channel: "sms" })).toMatchObject({
       allowed: false,
-      reason: "withdrawn",
+      reason: "channel_withdrawn",
     })
+    // The purpose itself stands: only its SMS channel closed.
+    expect((await c.kit.decide(tenant, subject, "marketing")).allowed).toBe(true)
 
-    // Refused at once by the gate, before any intent was delivered...
+    // The other channels keep sending, before and after the suppression is delivered...
     for (const channel of CHANNELS)
-      expect(await c.send(channel, tenant, subject, `after-${channel}`)).toBe("withdrawn")
-    // ...and after delivery, each provider holds the suppression it knows.
+      expect(await c.send(channel, tenant, subject, `after-${channel}`)).toBe("sent")
+    const sendgridBefore = c.sendgrid.requests.length
     await c.kit.dispatchPending()
-    expect(c.sendgrid.globalSuppressions.has(c.emailOf(subject))).toBe(true)
-    expect(c.line.audiences.get(c.lineM.exclusionAudience(tenant)!)!.userIds.has(c.lineIdOf(subject))).toBe(
-      true,
-    )
-    expect(await c.push.subscriptions.list(tenant, subject)).toEqual([])
+    // ...and no other provider was told to suppress: no SendGrid call, no LINE exclusion.
+    expect(c.sendgrid.requests.length).toBe(sendgridBefore)
+    expect(c.sendgrid.globalSuppressions.has(c.emailOf(subject))).toBe(false)
+    const exclusion = c.lineM.exclusionAudience(tenant)
+    const excluded = exclusion ? c.line.audiences.get(exclusion)?.userIds : undefined
+    expect(excluded?.has(c.lineIdOf(subject)) ?? false).toBe(false)
+    expect(await c.push.subscriptions.list(tenant, subject)).not.toEqual([])
     for (const channel of CHANNELS)
-      expect(await c.send(channel, tenant, subject, `later-${channel}`)).toBe("withdrawn")
+      expect(await c.send(channel, tenant, subject, `later-${channel}`)).toBe("sent")
 
     expect(c.received(subject)).toEqual({
-      email: ["before-email"],
-      sendgrid: ["before-sendgrid"],
-      line: ["before-line"],
-      push: ["before-push"],
+      email: ["before-email", "after-email", "later-email"],
+      sendgrid: ["before-sendgrid", "after-sendgrid", "later-sendgrid"],
+      line: ["before-line", "after-line", "later-line"],
+      push: ["before-push", "after-push", "later-push"],
     })
   })
 
@@ -84,7 +88,9 @@ describe("inbound SMS opt-outs across every channel", () => {
       200,
     )
 
-    expect((await c.kit.decide(tenant, thai, "marketing")).reason).toBe("withdrawn")
+    expect((await c.kit.gate.send({ tenant, subject: thai, channel: "sms" })).reason).toBe(
+      "channel_withdrawn",
+    )
     expect((await c.kit.decide(tenant, chatty, "marketing")).reason).toBe("granted")
     expect(await c.kit.history(tenant, chatty)).toHaveLength(1)
   })

@@ -9,7 +9,7 @@ describe("a three-step journey across channels", () => {
   })
   afterAll(() => c?.close())
 
-  it("sends nothing on any channel after a mid-journey withdrawal, whichever channel it came from", async () => {
+  it("after a mid-journey opt-out, stops the channel it came from and only that one", async () => {
     const tenant = freshTenant()
     const [stays, unsubscribes, texts] = ["stays", "clicks-unsubscribe", "texts-stop"].map(
       (s) => `${tenant}-${s}`,
@@ -23,7 +23,7 @@ describe("a three-step journey across channels", () => {
       steps: [
         { id: "1-welcome", channel: "email", purpose: "marketing", message: () => "1-welcome" },
         { id: "2-coupon", channel: "line", purpose: "marketing", message: () => "2-coupon" },
-        { id: "3-reminder", channel: "push", purpose: "marketing", message: () => "3-reminder" },
+        { id: "3-reminder", channel: "email", purpose: "marketing", message: () => "3-reminder" },
       ],
       deliver: async (text, { tenant, subject, step }) => {
         // Each step goes out through its channel's gated messenger, which checks consent again.
@@ -70,25 +70,35 @@ describe("a three-step journey across channels", () => {
     const second = await run("2-coupon")
     await c.kit.dispatchPending()
     const third = await run("3-reminder")
-    for (const outcomes of [second, third]) {
-      expect(outcomes[stays!]).toEqual({ sent: true, reason: "granted" })
-      expect(outcomes[unsubscribes!]).toEqual({ sent: false, reason: "withdrawn" })
-      expect(outcomes[texts!]).toEqual({ sent: false, reason: "withdrawn" })
-    }
+    // The LINE step reaches all three: an email unsubscribe and an SMS STOP leave LINE open.
+    for (const subject of everyone) expect(second[subject]).toEqual({ sent: true, reason: "granted" })
+    // The second email reaches everyone but the one who unsubscribed from email.
+    expect(third[stays!]).toEqual({ sent: true, reason: "granted" })
+    expect(third[unsubscribes!]).toEqual({ sent: false, reason: "channel_withdrawn" })
+    expect(third[texts!]).toEqual({ sent: true, reason: "granted" })
+    expect((await c.kit.gate.send({ tenant, subject: texts!, channel: "sms" })).reason).toBe(
+      "channel_withdrawn",
+    )
 
-    expect(c.received(stays!)).toEqual({
+    for (const subject of [stays!, texts!])
+      expect(c.received(subject)).toEqual({
+        email: ["1-welcome", "3-reminder"],
+        sendgrid: [],
+        line: ["2-coupon"],
+        push: [],
+      })
+    expect(c.received(unsubscribes!)).toEqual({
       email: ["1-welcome"],
       sendgrid: [],
       line: ["2-coupon"],
-      push: ["3-reminder"],
+      push: [],
     })
-    for (const subject of [unsubscribes!, texts!])
-      expect(c.received(subject)).toEqual({ email: ["1-welcome"], sendgrid: [], line: [], push: [] })
-    // Nothing reached the providers for them after step 1: no LINE push, no push-service request.
+    // What the local SMTP server received for the one who unsubscribed: the first mail only.
+    expect(c.smtp.to(c.emailOf(unsubscribes!))).toHaveLength(1)
     const pushedTo = c.line.requests
       .filter((r) => r.path === "/v2/bot/message/push")
       .map((r) => (r.body as { to?: string }).to)
-    expect(pushedTo).toEqual([c.lineIdOf(stays!)])
+    expect(pushedTo.sort()).toEqual(everyone.map(c.lineIdOf).sort())
   })
 
   it("builds segments that hold only customers who allow the channel, streamed from the store", async () => {

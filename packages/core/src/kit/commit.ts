@@ -78,6 +78,7 @@ export const makeCommit = (ctx: KitContext) => {
                   tenant: valid.tenant,
                   subject: valid.subject,
                   purpose: d.purpose,
+                  ...(d.channel !== undefined ? { channel: d.channel } : {}),
                   action: d.action,
                   noticeVersion: d.noticeVersion,
                   occurredAt: valid.occurredAt,
@@ -163,7 +164,15 @@ export const makeCommit = (ctx: KitContext) => {
                 events: c.events,
                 eventIds: c.events.map((e) => e.id),
                 receipt: c.receipt,
-                decisions: c.events.map((e) => Decision.decide(policy, c.after ?? undefined, e.purpose, now)),
+                decisions: c.events.map((e) =>
+                  Decision.decide(
+                    policy,
+                    c.after ?? undefined,
+                    e.purpose,
+                    now,
+                    e.channel !== undefined ? { channel: e.channel } : undefined,
+                  ),
+                ),
                 intents: c.intents,
               }
             }),

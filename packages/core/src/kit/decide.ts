@@ -35,14 +35,26 @@ export const makeDecide = (ctx: KitContext) => {
       ...Decision.decideAll(policy, state ?? undefined, now).values(),
     ])
 
-  /** All purposes must allow; the first refusal is the answer. */
-  const decideEvery = (tenant: string, subject: string, purposes: ReadonlyArray<string>, what: string) =>
+  /** All purposes must allow (on `channel`, for a send); the first refusal is the answer. */
+  const decideEvery = (
+    tenant: string,
+    subject: string,
+    purposes: ReadonlyArray<string>,
+    what: string,
+    channel?: string,
+  ) =>
     Effect.map(loadState(tenant, subject), ({ state, now }) => {
       // Nothing governs it: an unknown purpose, channel or category is never allowed.
       if (purposes.length === 0) return Decision.decide(policy, undefined, what, now)
       let last: Decision.Decision | undefined
       for (const p of purposes) {
-        last = Decision.decide(policy, state ?? undefined, p, now)
+        last = Decision.decide(
+          policy,
+          state ?? undefined,
+          p,
+          now,
+          channel !== undefined ? { channel } : undefined,
+        )
         if (!last.allowed) return last
       }
       return last!
@@ -60,7 +72,7 @@ export const makeDecide = (ctx: KitContext) => {
     req.purpose !== undefined ? [req.purpose] : Policy.purposesForChannel(policy, req.channel)
 
   const gateSend: ConsentKitShape["gateSend"] = (req) =>
-    decideEvery(req.tenant, req.subject, sendPurposes(req), req.purpose ?? req.channel)
+    decideEvery(req.tenant, req.subject, sendPurposes(req), req.purpose ?? req.channel, req.channel)
 
   const assertSend: ConsentKitShape["assertSend"] = (req) =>
     Effect.flatMap(gateSend(req), (d) =>
@@ -74,7 +86,13 @@ export const makeDecide = (ctx: KitContext) => {
           ),
     )
 
-  const audiencePage: ConsentKitShape["audiencePage"] = ({ tenant, purpose, after = null, limit = 500 }) =>
+  const audiencePage: ConsentKitShape["audiencePage"] = ({
+    tenant,
+    purpose,
+    channel,
+    after = null,
+    limit = 500,
+  }) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const def = policy.purposes.get(purpose)
@@ -82,7 +100,8 @@ export const makeDecide = (ctx: KitContext) => {
       const page = yield* store.audiencePage({ tenant, purposes: [purpose], after, limit })
       const subjects: Array<string> = []
       for (const state of page.states) {
-        if (Decision.decide(policy, state, purpose, now).allowed) subjects.push(state.subject)
+        const options = channel !== undefined ? { channel } : undefined
+        if (Decision.decide(policy, state, purpose, now, options).allowed) subjects.push(state.subject)
       }
       return { subjects, next: page.next }
     })

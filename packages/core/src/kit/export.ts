@@ -35,6 +35,7 @@ export const makeExport = (ctx: KitContext) => {
         aliases,
         state: [...(state?.purposes.values() ?? [])].map((p) => ({
           purpose: p.purpose,
+          ...(p.channel !== undefined ? { channel: p.channel } : {}),
           status: p.status,
           noticeVersion: p.noticeVersion,
           occurredAt: p.occurredAt.toISOString(),

@@ -9,6 +9,7 @@ import * as Command from "../Command.js"
 import { InvalidCommand } from "../Errors.js"
 import * as Identity from "../Identity.js"
 import * as Policy from "../Policy.js"
+import * as State from "../State.js"
 import { makeCommit } from "./commit.js"
 import type { KitContext } from "./context.js"
 import type { ConsentKitShape } from "./types.js"
@@ -72,32 +73,51 @@ export const makeRecord = (ctx: KitContext) => {
       )
     })
 
-  const optOut: ConsentKitShape["optOut"] = (input) =>
+  /** The purposes an opt-out (or opt-in) on a channel is about, or the `InvalidCommand` for an unknown one. */
+  const channelPurposes = (cmd: Command.OptOutInput) => {
+    if (cmd.purpose === undefined) return Effect.succeed(Policy.purposesForChannel(policy, cmd.channel))
+    if (!policy.purposes.has(cmd.purpose)) {
+      return Effect.fail(
+        InvalidCommand.fromIssues([
+          {
+            code: "UNKNOWN_PURPOSE",
+            path: ["purpose"],
+            message: `"${cmd.purpose}" is not a purpose of this policy`,
+          },
+        ]),
+      )
+    }
+    return Effect.succeed([cmd.purpose])
+  }
+
+  const versionOf = (id: string, now: number) => {
+    const purpose = policy.purposes.get(id)!
+    return Policy.currentVersion(purpose, now)?.version ?? purpose.versions[0]!.version
+  }
+
+  /**
+   * Opt-outs and opt-ins on one channel: `choose` picks, under the subject's lock, the decisions
+   * to write. A purpose that governs the channel is decided on that channel alone (a LINE
+   * unfollow leaves email open); a named purpose that does not govern it is refused whole.
+   */
+  const onChannel = (
+    input: unknown,
+    schema: typeof Command.OptOutInput,
+    choose: (
+      state: State.SubjectState | null,
+      id: string,
+      channel: string | undefined,
+      now: number,
+    ) => Command.ValidRecord["decisions"],
+  ) =>
     Effect.gen(function* () {
-      const cmd = yield* decode(Command.OptOutInput, input)
+      const cmd = yield* decode(schema, input)
       const now = yield* Clock.currentTimeMillis
       const at = yield* occurred(cmd.occurredAt, now, "occurredAt")
-      let purposes: ReadonlyArray<string>
-      if (cmd.purpose !== undefined) {
-        const purpose = policy.purposes.get(cmd.purpose)
-        if (!purpose) {
-          return yield* Effect.fail(
-            InvalidCommand.fromIssues([
-              {
-                code: "UNKNOWN_PURPOSE",
-                path: ["purpose"],
-                message: `"${cmd.purpose}" is not a purpose of this policy`,
-              },
-            ]),
-          )
-        }
-        purposes = [cmd.purpose]
-      } else {
-        purposes = Policy.purposesForChannel(policy, cmd.channel)
-      }
+      const purposes = yield* channelPurposes(cmd)
       if (purposes.length === 0) return null
       const state = yield* store.state(cmd.tenant, cmd.subject)
-      return yield* refuse(
+      return yield* commit(
         {
           tenant: cmd.tenant,
           subject: cmd.subject,
@@ -108,10 +128,44 @@ export const makeRecord = (ctx: KitContext) => {
           jurisdiction: state?.jurisdiction ?? policy.defaultJurisdiction,
           age: null,
           idempotencyKey: cmd.idempotencyKey ?? null,
+          decisions: [],
         },
-        purposes,
         now,
+        undefined,
+        (current) =>
+          purposes.flatMap((id) =>
+            choose(
+              current,
+              id,
+              policy.purposes.get(id)!.channels.includes(cmd.channel) ? cmd.channel : undefined,
+              now,
+            ),
+          ),
       )
+    })
+
+  const optOut: ConsentKitShape["optOut"] = (input) =>
+    onChannel(input, Command.OptOutInput, (state, id, channel, now) => {
+      const own = state?.purposes.get(State.keyOf(id, channel))
+      if (own && own.status !== "granted") return []
+      // Withdrawn when the subject could be reached there before; denied when it never could.
+      const standing = own ?? (channel !== undefined ? state?.purposes.get(id) : undefined)
+      const action = standing?.status === "granted" ? ("withdraw" as const) : ("deny" as const)
+      const noticeVersion = versionOf(id, now)
+      return [
+        channel === undefined
+          ? { purpose: id, action, noticeVersion }
+          : { purpose: id, channel, action, noticeVersion },
+      ]
+    })
+
+  const optIn: ConsentKitShape["optIn"] = (input) =>
+    onChannel(input, Command.OptOutInput, (state, id, channel, now) => {
+      // Only reopens a channel the subject closed alone; it never grants the purpose itself.
+      if (channel === undefined) return []
+      const own = state?.purposes.get(State.keyOf(id, channel))
+      if (!own || own.status === "granted") return []
+      return [{ purpose: id, channel, action: "grant" as const, noticeVersion: versionOf(id, now) }]
     })
 
   const link: ConsentKitShape["link"] = (input) =>
@@ -129,7 +183,7 @@ export const makeRecord = (ctx: KitContext) => {
           ]),
         )
       }
-      const aliasState = yield* store.state(cmd.tenant, cmd.alias.value)
+      const aliasState = cmd.merge === false ? null : yield* store.state(cmd.tenant, cmd.alias.value)
       const alias = { kind: cmd.alias.kind, value: cmd.alias.value }
       const base = {
         tenant: cmd.tenant,
@@ -150,6 +204,7 @@ export const makeRecord = (ctx: KitContext) => {
           aliasState
             ? Identity.merge(target ?? undefined, aliasState).map((c) => ({
                 purpose: c.purpose,
+                ...(c.channel !== undefined ? { channel: c.channel } : {}),
                 action: c.action,
                 noticeVersion: c.noticeVersion,
               }))
@@ -157,5 +212,5 @@ export const makeRecord = (ctx: KitContext) => {
       )
     })
 
-  return { record, gpc, optOut, link }
+  return { record, gpc, optOut, optIn, link }
 }

@@ -94,6 +94,8 @@ export interface SubjectExport {
   readonly aliases: ReadonlyArray<Intent.Alias>
   readonly state: ReadonlyArray<{
     readonly purpose: string
+    /** Present for a standing on one channel of the purpose. */
+    readonly channel?: string
     readonly status: State.Status
     readonly noticeVersion: number
     readonly occurredAt: string
@@ -131,8 +133,16 @@ export interface ConsentKitShape {
   readonly record: (input: unknown) => Effect.Effect<RecordResult, InvalidCommand | StoreError>
   /** Records a Global Privacy Control signal as an opt-out of the policy's GPC purposes, where it binds. */
   readonly gpc: (input: unknown) => Effect.Effect<RecordResult | null, InvalidCommand | StoreError>
-  /** Records an inbound opt-out from a channel as withdrawals of the purposes it governs. */
+  /**
+   * Records an inbound opt-out from a channel (`Command.OptOutInput`): each purpose governing the
+   * channel is withdrawn on that channel alone (its other channels stay as they were).
+   */
   readonly optOut: (input: unknown) => Effect.Effect<RecordResult | null, InvalidCommand | StoreError>
+  /**
+   * Reopens a channel the subject closed alone (a LINE re-follow, an SMS START): grants each
+   * purpose of the channel on that channel, where it was opted out; never grants a purpose itself.
+   */
+  readonly optIn: (input: unknown) => Effect.Effect<RecordResult | null, InvalidCommand | StoreError>
   /** Links an alias to a subject and merges the alias's consents (a refusal is never upgraded). */
   readonly link: (input: unknown) => Effect.Effect<RecordResult | null, InvalidCommand | StoreError>
   /** The decision for one purpose now. */
@@ -193,6 +203,8 @@ export interface ConsentKitShape {
   readonly audiencePage: (options: {
     readonly tenant: string
     readonly purpose: string
+    /** Only subjects a message for the purpose may reach on this channel (a LINE unfollow leaves them out of a LINE audience). */
+    readonly channel?: string
     readonly after?: string | null
     readonly limit?: number
   }) => Effect.Effect<{ readonly subjects: ReadonlyArray<string>; readonly next: string | null }, StoreError>

@@ -259,6 +259,35 @@ export const messengerConformance = (name: string, harness: MessengerHarness): v
       if (h.suppressed && h.adapter.capabilities.suppress) expect(await h.suppressed(subject)).toBe(false)
     })
 
+    it("refuses after an opt-out on its channel, and sends again after an opt-in there", async () => {
+      const { tenant, subject } = await enrolled()
+      await kit.record(grant(tenant, subject, purpose))
+      await kit.dispatchPending()
+      const out = await kit.optOut({ tenant, subject, channel: h.channel, source: "conformance-opt-out" })
+      expect(out!.events.map((e) => [e.purpose, e.channel])).toEqual([[purpose, h.channel]])
+      expect(await h.send(kit, { tenant, subject, purpose, text: "after-opt-out" })).toBe("refused")
+      await kit.dispatchPending()
+      expect(await h.send(kit, { tenant, subject, purpose, text: "after-dispatch" })).toBe("refused")
+      if (h.suppressed && h.adapter.capabilities.suppress) expect(await h.suppressed(subject)).toBe(true)
+      await kit.optIn({ tenant, subject, channel: h.channel, source: "conformance-opt-in" })
+      await kit.dispatchPending()
+      expect(await h.send(kit, { tenant, subject, purpose, text: "opted-in" })).toBe("sent")
+      expect(await h.delivered(subject)).toEqual(["opted-in"])
+      if (h.suppressed && h.adapter.capabilities.suppress) expect(await h.suppressed(subject)).toBe(false)
+    })
+
+    it("keeps sending when the subject opted out of another channel only", async () => {
+      const { tenant, subject } = await enrolled()
+      await kit.record(grant(tenant, subject, purpose))
+      // Every purpose of the other channel is closed there; this purpose and channel are untouched.
+      const other = h.channel === "sms" ? "email" : "sms"
+      await kit.optOut({ tenant, subject, channel: other, source: "conformance-opt-out" })
+      await kit.dispatchPending()
+      expect(await h.send(kit, { tenant, subject, purpose, text: "still-open" })).toBe("sent")
+      expect(await h.delivered(subject)).toEqual(["still-open"])
+      if (h.suppressed && h.adapter.capabilities.suppress) expect(await h.suppressed(subject)).toBe(false)
+    })
+
     it("asks the provider to delete the subject on erasure", async () => {
       const { tenant, subject } = await enrolled()
       await kit.record(grant(tenant, subject, purpose))

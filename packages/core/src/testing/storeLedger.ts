@@ -56,6 +56,46 @@ export const ledgerCases = (suite: Suite): void => {
     expect(stored!.expiresAt?.toISOString()).toBe("2027-04-04T05:06:07.089Z")
   })
 
+  it("keeps a channel-level opt-out on its event and in the state, apart from the purpose", async () => {
+    const kit = kitWith()
+    const tenant = uniqueTenant()
+    await kit.record({
+      ...grant(tenant, "s-ch", "marketing.line"),
+      decisions: [
+        { purpose: "marketing.line", action: "grant", noticeVersion: 1 },
+        { purpose: "marketing.email", action: "grant", noticeVersion: 1 },
+      ],
+    })
+    const out = await kit.optOut({ tenant, subject: "s-ch", channel: "line", source: "line-unfollow" })
+    const events = await run(store.history(tenant, "s-ch"))
+    expect(events.map((e) => [e.seq, e.purpose, e.channel ?? null, e.action])).toEqual([
+      [1, "marketing.line", null, "grant"],
+      [2, "marketing.email", null, "grant"],
+      [3, "marketing.line", "line", "withdraw"],
+    ])
+    expect(events[2]).toEqual(out!.events[0])
+    expect("channel" in events[0]!).toBe(false)
+    const state = await run(store.state(tenant, "s-ch"))
+    expect(State.equivalent(state!, State.fold(tenant, "s-ch", events))).toBe(true)
+    expect(state!.purposes.get("marketing.line")!.status).toBe("granted")
+    expect(state!.purposes.get(State.keyOf("marketing.line", "line"))).toMatchObject({
+      purpose: "marketing.line",
+      channel: "line",
+      status: "withdrawn",
+    })
+    expect(await Ledger.verifyPromise(events, state!.head)).toMatchObject({ ok: true, count: 3 })
+    expect(
+      (await run(store.history(tenant, "s-ch", { purpose: "marketing.line" }))).map((e) => e.seq),
+    ).toEqual([1, 3])
+    // Another kit on the same store reads the channel's standing back.
+    const other = kitWith()
+    expect(await other.gate.send({ tenant, subject: "s-ch", channel: "line" })).toMatchObject({
+      allowed: false,
+      reason: "channel_withdrawn",
+    })
+    expect((await other.gate.send({ tenant, subject: "s-ch", channel: "email" })).allowed).toBe(true)
+  })
+
   it("records a command with an idempotency key once", async () => {
     const kit = kitWith()
     const tenant = uniqueTenant()

@@ -10,7 +10,16 @@ import { jsonOf } from "../internal/body.js"
 import { compile, type Compiled } from "../internal/router.js"
 import { iabEvidence, iabStateFields } from "../internal/iab.js"
 import type { Session } from "../internal/session.js"
-import { invalid, json, objectBody, preferredLocale, Reply, type WireIssue } from "../internal/wire.js"
+import { gaClientId } from "../internal/ga.js"
+import {
+  invalid,
+  json,
+  objectBody,
+  parseCookies,
+  preferredLocale,
+  Reply,
+  type WireIssue,
+} from "../internal/wire.js"
 import type { HandlerOptions, Kit } from "../types.js"
 
 /** Fields of a browser's record request that only the server sets (identity, time, place, age). */
@@ -109,6 +118,17 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     fromChoices(withCategories(decisions, policy), mapping)
 
   const sources = options.sources ?? DEFAULT_SOURCES
+  const gaCookie = options.gaCookie === undefined ? "_ga" : options.gaCookie
+
+  /** Links the request's GA client id (from a well-formed `_ga` cookie) to the subject; ignores anything else. */
+  const linkGaClientId = async (request: Request, tenant: string, subject: string) => {
+    if (gaCookie === false) return
+    const clientId = gaClientId(parseCookies(request.headers.get("cookie")).get(gaCookie))
+    if (clientId === null || clientId === subject) return
+    const known = await kit.resolveAlias(tenant, { kind: "ga4:client_id", value: clientId })
+    if (known !== null) return
+    await kit.link({ tenant, subject, alias: { kind: "ga4:client_id", value: clientId }, merge: false })
+  }
 
   const record = subjectRoute("write", async (request, who, settle) => {
     const body = objectBody(await jsonOf(request))
@@ -160,6 +180,7 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     if (!checked.ok) throw checked.error
     await settle()
     const result = await kit.record(command as never)
+    await linkGaClientId(request, who.tenant, who.subject)
     return json(result.duplicate ? 200 : 201, {
       commandId: result.commandId,
       duplicate: result.duplicate,
@@ -210,6 +231,20 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
         ? requested
         : preferredLocale(request.headers.get("accept-language"))
     const now = Date.now()
+    // Per channel of each purpose: a message on it may be sent (an unfollow closes LINE alone).
+    const channelChoices = new Map<string, Array<{ channel: string; allowed: boolean; reason: string }>>()
+    for (const id of policy.purposeIds) {
+      const channels = policy.purposes.get(id)!.channels
+      if (channels.length === 0) continue
+      const list: Array<{ channel: string; allowed: boolean; reason: string }> = []
+      for (const channel of channels) {
+        const d = decisions.get(id)!.allowed
+          ? await kit.decide(tenant, subject, id, { channel })
+          : decisions.get(id)!
+        list.push({ channel, allowed: d.allowed, reason: d.reason })
+      }
+      channelChoices.set(id, list)
+    }
     return json(200, {
       locale,
       identified: customer !== null,
@@ -237,6 +272,7 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
           channels: p.channels,
           trackerCategories: p.trackerCategories,
           choice: { allowed: d.allowed, reason: d.reason, noticeVersion: d.noticeVersion },
+          ...(channelChoices.has(id) ? { channelChoices: channelChoices.get(id) } : {}),
         }
       }),
       consentMode: consentModeOf([...decisions.values()]),
@@ -275,6 +311,7 @@ export const subjectRoutes = (kit: Kit, options: HandlerOptions, session: Sessio
     await settle()
     const decision = await kit.gate.track({ tenant, subject, purpose: purpose as string })
     if (!decision.allowed) return json(200, { accepted: false, reason: decision.reason })
+    await linkGaClientId(request, tenant, subject)
     await options.collect!({
       tenant,
       subject,

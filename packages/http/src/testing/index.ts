@@ -171,6 +171,60 @@ export const httpConformance = (name: string, start: StartServer): void => {
       })
     })
 
+    it("shows and records channels per purpose in the preference center", async () => {
+      const tenant = uniqueTenant()
+      const { subject, headers } = await newVisitor(tenant)
+      const granted = await post(
+        tenant,
+        "/consent/record",
+        {
+          source: "preference-center",
+          decisions: [
+            { purpose: "marketing", action: "grant", noticeVersion: 1 },
+            { purpose: "marketing.line", action: "grant", noticeVersion: 1 },
+          ],
+        },
+        headers,
+      )
+      expect(granted.status).toBe(201)
+      const closed = await post(
+        tenant,
+        "/consent/record",
+        {
+          source: "preference-center",
+          decisions: [{ purpose: "marketing.line", channel: "line", action: "withdraw" }],
+        },
+        headers,
+      )
+      expect(closed.status).toBe(201)
+      // A channel the purpose does not govern is refused, and nothing is written.
+      const wrong = await post(
+        tenant,
+        "/consent/record",
+        { decisions: [{ purpose: "marketing.line", channel: "sms", action: "withdraw" }] },
+        headers,
+      )
+      expect(wrong.status).toBe(400)
+      expect((await wrong.json()).error.code).toBe("UNKNOWN_CHANNEL")
+      expect(
+        (await kit.history(tenant, subject)).map((e) => [e.purpose, e.channel ?? null, e.action]),
+      ).toEqual([
+        ["marketing", null, "grant"],
+        ["marketing.line", null, "grant"],
+        ["marketing.line", "line", "withdraw"],
+      ])
+      const model = await (await call(tenant, "/consent/preferences", { headers })).json()
+      expect(model.purposes.find((p: { id: string }) => p.id === "marketing.line")).toMatchObject({
+        channels: ["line"],
+        choice: { allowed: true, reason: "granted" },
+        channelChoices: [{ channel: "line", allowed: false, reason: "channel_withdrawn" }],
+      })
+      expect(model.purposes.find((p: { id: string }) => p.id === "marketing.email")).toMatchObject({
+        channelChoices: [{ channel: "email", allowed: false, reason: "no_consent" }],
+      })
+      expect(model.purposes.find((p: { id: string }) => p.id === "analytics").channelChoices).toBeUndefined()
+    })
+
     it("records Sec-GPC: 1 as an opt-out where it binds, and not where it does not", async () => {
       const tenant = uniqueTenant()
       const gpcCA = { "sec-gpc": "1", "x-jurisdiction": "US-CA" }

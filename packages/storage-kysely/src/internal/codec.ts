@@ -1,4 +1,4 @@
-import { type ConsentStore, Intent, type Ledger, type Receipt, type State } from "@consentkit/core"
+import { type ConsentStore, Intent, type Ledger, type Receipt, State } from "@consentkit/core"
 import type { Selectable } from "kysely"
 import type {
   CommandTable,
@@ -23,13 +23,17 @@ export const outboxId = (id: number | string | bigint): string => String(id).pad
 /** An outbox id from the port back to a number; null when it is not one of ours. */
 export const parseOutboxId = (id: string): number | null => (/^\d{1,16}$/.test(id) ? Number(id) : null)
 
-/** A ledger event as a row. */
+/**
+ * A ledger event as a row. An event on one channel of a purpose keeps it in the purpose column as
+ * `purpose#channel` (`State.keyOf`; purpose ids cannot hold `#`), so channels need no migration
+ * and rows written before them read back unchanged.
+ */
 export const eventRow = (e: Ledger.ConsentEvent) => ({
   id: e.id,
   tenant: e.tenant,
   subject: e.subject,
   seq: e.seq,
-  purpose: e.purpose,
+  purpose: State.keyOf(e.purpose, e.channel),
   action: e.action,
   notice_version: e.noticeVersion,
   occurred_at: e.occurredAt.getTime(),
@@ -55,7 +59,7 @@ export const eventOf = (r: Omit<Selectable<EventTable>, "row_id">): Ledger.Conse
   tenant: r.tenant,
   subject: r.subject,
   seq: num(r.seq),
-  purpose: r.purpose,
+  ...State.parseKey(r.purpose),
   action: r.action as Ledger.Action,
   noticeVersion: num(r.notice_version),
   occurredAt: new Date(num(r.occurred_at)),
@@ -81,7 +85,7 @@ export const eventOf = (r: Omit<Selectable<EventTable>, "row_id">): Ledger.Conse
 export const stateRow = (tenant: string, subject: string, p: State.PurposeState) => ({
   tenant,
   subject,
-  purpose: p.purpose,
+  purpose: State.keyOfState(p),
   status: p.status,
   notice_version: p.noticeVersion,
   occurred_at: p.occurredAt.getTime(),
@@ -95,7 +99,7 @@ export const stateRow = (tenant: string, subject: string, p: State.PurposeState)
 
 /** A state row as a purpose's state. */
 export const purposeStateOf = (r: Selectable<StateTable>): State.PurposeState => ({
-  purpose: r.purpose,
+  ...State.parseKey(r.purpose),
   status: r.status as State.Status,
   noticeVersion: num(r.notice_version),
   occurredAt: new Date(num(r.occurred_at)),

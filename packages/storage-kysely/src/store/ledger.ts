@@ -46,10 +46,14 @@ export const readState = async (
 /** A subject's ledger in chain order, optionally of one purpose. */
 export const readEvents = async (conn: Kysely<Tables>, tenant: string, subject: string, purpose?: string) => {
   let q = conn.selectFrom("event").selectAll().where("tenant", "=", tenant).where("subject", "=", subject)
-  if (purpose !== undefined) q = q.where("purpose", "=", purpose)
+  // A purpose's own events and those on one of its channels (`purpose#channel`).
+  if (purpose !== undefined)
+    q = q.where((eb) => eb.or([eb("purpose", "=", purpose), eb("purpose", "like", `${purpose}#%`)]))
   const rows = await q.orderBy("row_id").execute()
   const keys = await loadKeys(conn, tenant, subject)
-  return rows.map((r) => eventOf(readable(keys, r)))
+  const events = rows.map((r) => eventOf(readable(keys, r)))
+  // LIKE reads `_` as a wildcard: keep only the purpose asked for.
+  return purpose === undefined ? events : events.filter((e) => e.purpose === purpose)
 }
 
 const byDayPurposeVersionAction = (a: ConsentStore.RateRow, b: ConsentStore.RateRow): number =>
@@ -134,17 +138,21 @@ export const ledgerReads = (
         .where("occurred_at", "<", to.getTime())
         .groupBy(["purpose", "notice_version", "action", day])
         .execute()
-      return rows
-        .map(
-          (r): ConsentStore.RateRow => ({
-            purpose: r.purpose,
-            noticeVersion: num(r.notice_version),
-            day: new Date(num(r.day) * 86_400_000).toISOString().slice(0, 10),
-            action: r.action as Ledger.Action,
-            count: num(r.count as number),
-          }),
-        )
-        .sort(byDayPurposeVersionAction)
+      // Events on one channel of a purpose count for the purpose.
+      const merged = new Map<string, ConsentStore.RateRow>()
+      for (const r of rows) {
+        const row: ConsentStore.RateRow = {
+          purpose: State.parseKey(r.purpose).purpose,
+          noticeVersion: num(r.notice_version),
+          day: new Date(num(r.day) * 86_400_000).toISOString().slice(0, 10),
+          action: r.action as Ledger.Action,
+          count: num(r.count as number),
+        }
+        const key = `${row.day}\u0000${row.purpose}\u0000${row.noticeVersion}\u0000${row.action}`
+        const seen = merged.get(key)
+        merged.set(key, seen ? { ...seen, count: seen.count + row.count } : row)
+      }
+      return [...merged.values()].sort(byDayPurposeVersionAction)
     }),
 
   erasure: (tenant, id) =>
