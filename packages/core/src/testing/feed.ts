@@ -144,6 +144,8 @@ export const feedConformance = (name: string, harness: FeedHarness): void => {
       for (const s of subjects)
         expect((await kitB.gate.send({ tenant, subject: s, channel: "email" })).allowed).toBe(false)
       expect(kitB.feedStatus()).toMatchObject({ following: true, up: true })
+      // A push store delivered it by notification, its LISTEN connection up.
+      if (b.changes?.subscribe) expect(kitB.feedStatus().push).toBe(true)
     })
 
     it("an erasure on one instance drops the subject from the other's cache", async () => {
