@@ -224,6 +224,11 @@ export interface FeedEntry {
   /** The store-wide change sequence: increasing, unique, possibly with gaps (a rolled-back write). */
   readonly position: number
   readonly tenant: string
+  /**
+   * The subject; an erasure names the erased subject's pseudonym instead (and the store deletes
+   * the subject's earlier entries), so the feed never keeps an erased subject's id. A follower
+   * drops every cached subject of the tenant on an erasure.
+   */
   readonly subject: string
   /** The subject's ledger position after the change (an erasure: the position it erased at). */
   readonly seq: number

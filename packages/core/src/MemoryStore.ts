@@ -140,8 +140,13 @@ export const make = (): ConsentStoreShape => {
             },
             erase: (request: ErasureRequest, erased: ReadonlyArray<ConsentEvent>) =>
               Effect.sync(() => {
-                change = { tenant, subject, seq: erased.at(-1)?.seq ?? 0, kind: "erase" }
+                // Entered under the pseudonym, and the subject's earlier entries go: the feed never names an erased subject.
+                change = { tenant, subject: request.pseudonym, seq: erased.at(-1)?.seq ?? 0, kind: "erase" }
                 pending.push(() => {
+                  for (let i = feed.length - 1; i >= 0; i--) {
+                    const e = feed[i]!.entry
+                    if (e.tenant === tenant && e.subject === subject) feed.splice(i, 1)
+                  }
                   events.delete(k)
                   events.set(key(tenant, request.pseudonym), [
                     ...(events.get(key(tenant, request.pseudonym)) ?? []),

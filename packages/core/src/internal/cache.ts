@@ -35,6 +35,8 @@ export class DecisionCache {
   private recent = new Map<string, number>()
   private older = new Map<string, number>()
   private rotatedAt = 0
+  /** When an erasure of each tenant was last seen on the feed. */
+  private readonly erasedTenants = new Map<string, number>()
   /** Effective instants of every notice version, ascending. */
   private readonly versionTimes: ReadonlyArray<number>
 
@@ -123,6 +125,20 @@ export class DecisionCache {
     this.trustedUntil = until
   }
 
+  /**
+   * An erasure in the tenant, seen on the change feed (which names no erased subject): every
+   * cached subject of the tenant is dropped but the kit's own erasures, and for a while no read
+   * of the tenant is cached (one may have started before the erasure committed).
+   */
+  observeTenantErasure(tenant: string, now: number): void {
+    this.erasedTenants.set(tenant, now)
+    const subjects = this.tenants.get(tenant)
+    if (!subjects) return
+    for (const [subject, entry] of subjects) {
+      if (entry.version !== Number.POSITIVE_INFINITY) this.delete(tenant, subject)
+    }
+  }
+
   /** Forgets every subject (after the change feed was lost for longer than it keeps entries). */
   clear(): void {
     this.tenants.clear()
@@ -144,6 +160,13 @@ export class DecisionCache {
       this.older = this.recent
       this.recent = new Map()
       this.rotatedAt = now
+    }
+    if (this.erasedTenants.size > 0) {
+      const at = this.erasedTenants.get(tenant)
+      if (at !== undefined) {
+        if (now - at <= RECENT_MS) return true
+        this.erasedTenants.delete(tenant)
+      }
     }
     if (this.recent.size === 0 && this.older.size === 0) return false
     const k = `${tenant}\u0000${subject}`

@@ -90,10 +90,15 @@ export const makeFollower = (feed: ChangeFeed, cache: DecisionCache, options: Fe
     cache.trustUntil(now + staleAfterMs)
   }
 
-  const apply = (entries: ReadonlyArray<FeedEntry>) => {
+  const observe = (e: FeedEntry, now: number) => {
+    if (e.kind === "erase") cache.observeTenantErasure(e.tenant, now)
+    else cache.observe(e.tenant, e.subject, e.seq, e.kind)
+  }
+
+  const apply = (entries: ReadonlyArray<FeedEntry>, now: number) => {
     for (const e of entries) {
       if (e.position > head) head = e.position
-      if (cursor === null || cursor.add(e)) cache.observe(e.tenant, e.subject, e.seq, e.kind)
+      if (cursor === null || cursor.add(e)) observe(e, now)
     }
   }
 
@@ -105,8 +110,8 @@ export const makeFollower = (feed: ChangeFeed, cache: DecisionCache, options: Fe
     const fresh = yield* feed.since(c.top, PAGE)
     const holes = c.hasHole ? yield* feed.since(c.position, PAGE) : []
     const now = yield* Clock.currentTimeMillis
-    apply(holes)
-    apply(fresh)
+    apply(holes, now)
+    apply(fresh, now)
     c.settle(now)
     return now
   })
@@ -126,7 +131,8 @@ export const makeFollower = (feed: ChangeFeed, cache: DecisionCache, options: Fe
         const recent = yield* bounded(feed.since(Math.max(0, start.success - PAGE), PAGE))
         if (recent._tag === "Success") {
           cache.clear()
-          for (const e of recent.success) cache.observe(e.tenant, e.subject, e.seq, e.kind)
+          const now = yield* Clock.currentTimeMillis
+          for (const e of recent.success) observe(e, now)
           cursor = makeCursor(start.success, gapMs)
           head = start.success
           heard(yield* Clock.currentTimeMillis)
@@ -143,7 +149,7 @@ export const makeFollower = (feed: ChangeFeed, cache: DecisionCache, options: Fe
         const pushed = yield* Effect.result(subscription.take(Number.POSITIVE_INFINITY))
         const now = yield* Clock.currentTimeMillis
         if (pushed._tag === "Success") {
-          apply(pushed.success)
+          apply(pushed.success, now)
           cursor!.settle(now)
           lastHeard = now
         }
@@ -161,7 +167,7 @@ export const makeFollower = (feed: ChangeFeed, cache: DecisionCache, options: Fe
         now = yield* Clock.currentTimeMillis
         if (pushed._tag === "Success") {
           pushUp = true
-          apply(pushed.success)
+          apply(pushed.success, now)
           cursor!.settle(now)
           heard(now)
           if (now < nextPoll && !cursor!.hasHole) continue

@@ -9,6 +9,8 @@ import type { StoreContext } from "./context.js"
 export interface PendingChange {
   readonly seq: number
   readonly kind: "write" | "erase"
+  /** An erasure is entered under the subject's pseudonym: the feed never names an erased subject. */
+  readonly pseudonym?: string
 }
 
 const num = (v: number | string | bigint): number => Number(v)
@@ -44,12 +46,13 @@ export const recordChange = async (
   change: PendingChange,
   channel: string | null,
 ): Promise<void> => {
-  const row = { tenant, subject, seq: change.seq, kind: change.kind, recorded_at: Date.now() }
+  const named = change.pseudonym ?? subject
+  const row = { tenant, subject: named, seq: change.seq, kind: change.kind, recorded_at: Date.now() }
   if (channel === null) {
     await conn.insertInto("change").values(row).execute()
     return
   }
-  const rest = `\t${JSON.stringify([tenant, subject, change.seq, change.kind])}`
+  const rest = `\t${JSON.stringify([tenant, named, change.seq, change.kind])}`
   await conn
     .with("c", (db) => db.insertInto("change").values(row).returning("position"))
     .selectFrom("c")

@@ -164,7 +164,7 @@ export const subjectOperations = (
           .where("subject", "=", subject)
           .execute()
         if (erased.length > 0) await conn.insertInto("event").values(erased.map(eventRow)).execute()
-        for (const table of ["state", "alias", "command", "subject"] as const)
+        for (const table of ["state", "alias", "command", "subject", "change"] as const)
           await conn.deleteFrom(table).where("tenant", "=", tenant).where("subject", "=", subject).execute()
         // Every row already queued, pending ones too, takes the pseudonym; the erase intent enqueued
         // after this keeps the id the adapters must erase, in the pseudonym's lane (see enqueue).
@@ -190,7 +190,7 @@ export const subjectOperations = (
           })
           .execute()
         known = null
-        hooks.changed({ seq: erased.at(-1)?.seq ?? 0, kind: "erase" })
+        hooks.changed({ seq: erased.at(-1)?.seq ?? 0, kind: "erase", pseudonym: request.pseudonym })
         return { destroyedKey }
       }),
 
