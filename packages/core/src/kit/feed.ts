@@ -186,6 +186,9 @@ export const makeFollower = (feed: ChangeFeed, cache: DecisionCache, options: Fe
         nextPoll = now + (pushUp ? idlePollMs : pollMs)
         // Try the push connection again after every successful poll.
         if (subscription) pushUp = true
+      } else {
+        // A failed poll is tried again after `pollMs`, not at once (the push path may return at once).
+        nextPoll = now + pollMs
       }
       if (feed.prune && now >= nextPrune) {
         nextPrune = now + PRUNE_EVERY_MS

@@ -36,27 +36,30 @@ const parsePayload = (payload: string): ConsentStore.FeedEntry | null => {
 }
 
 /**
- * Records a subject's change in the feed, inside its transaction. On PostgreSQL with a LISTEN
- * channel the insert and its NOTIFY are one statement; the notification is delivered at commit.
+ * Records a subject's change in the feed, inside its transaction. On PostgreSQL with notifications
+ * the insert, its NOTIFY and (when intents were enqueued) the dispatchers' wake-up are one
+ * statement, so the feed costs no extra round trip; notifications are delivered at commit.
  */
 export const recordChange = async (
   conn: Kysely<Tables>,
   tenant: string,
   subject: string,
   change: PendingChange,
-  channel: string | null,
+  channels: { readonly changes: string; readonly work: string | null } | null,
 ): Promise<void> => {
   const named = change.pseudonym ?? subject
   const row = { tenant, subject: named, seq: change.seq, kind: change.kind, recorded_at: Date.now() }
-  if (channel === null) {
+  if (channels === null) {
     await conn.insertInto("change").values(row).execute()
     return
   }
   const rest = `\t${JSON.stringify([tenant, named, change.seq, change.kind])}`
+  const work = channels.work
   await conn
     .with("c", (db) => db.insertInto("change").values(row).returning("position"))
     .selectFrom("c")
-    .select(sql<string>`pg_notify(${channel}, c.position::text || ${rest})`.as("n"))
+    .select(sql<string>`pg_notify(${channels.changes}, c.position::text || ${rest})`.as("n"))
+    .$if(work !== null, (q) => q.select(sql<string>`pg_notify(${work}, '')`.as("w")))
     .execute()
 }
 

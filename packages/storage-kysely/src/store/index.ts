@@ -46,7 +46,7 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     multiProcess: true,
     ...config.capabilities,
   }
-  const ctx = makeContext(db, dialect, notify, listener ? changesChannel : null)
+  const ctx = makeContext(db, dialect, notify, listener ? { changes: changesChannel, work: channel } : null)
   const sqlOf = statements(db, dialect)
 
   return {

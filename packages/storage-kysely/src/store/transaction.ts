@@ -69,12 +69,21 @@ const subjectTransaction = <A, E>(
         yield* ctx.attempt("release the subject", () => releaseSubject(held.conn, tenant, subject))
       }
       const recorded = change
+      const channels = ctx.channels
       if (recorded)
         yield* ctx.attempt("record the change in the feed", () =>
-          recordChange(held.conn, tenant, subject, recorded, ctx.changesChannel),
+          recordChange(
+            held.conn,
+            tenant,
+            subject,
+            recorded,
+            channels && { changes: channels.changes, work: enqueued ? channels.work : null },
+          ),
         )
       const notify = ctx.notify
-      if (enqueued && notify) yield* ctx.attempt("notify dispatchers", () => notify(held.conn))
+      // Dispatchers were woken by the feed's statement when it ran with notifications.
+      if (enqueued && notify && !(recorded && channels))
+        yield* ctx.attempt("notify dispatchers", () => notify(held.conn))
       return result
     }),
   )
@@ -115,7 +124,13 @@ const batchedSubjectTransaction = <A, E>(
         const recorded = change
         return recorded
           ? ctx.attempt("record the change in the feed", () =>
-              recordChange(batch.conn, tenant, subject, recorded, ctx.changesChannel),
+              recordChange(
+                batch.conn,
+                tenant,
+                subject,
+                recorded,
+                ctx.channels && { changes: ctx.channels.changes, work: null },
+              ),
             )
           : Effect.void
       })
