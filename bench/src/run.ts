@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs"
 import { arch, cpus, loadavg, totalmem } from "node:os"
 import { fileURLToPath } from "node:url"
 import { audienceScenario } from "./audience.js"
+import { crossInstanceScenario } from "./crossInstance.js"
 import { decideScenario, heapScenario } from "./decide.js"
 import { gateScenario } from "./gate.js"
 import { importScenario } from "./import.js"
@@ -81,6 +82,7 @@ const main = async () => {
       ["proof-postgres", () => proofLogScenario("postgres", HEAVY_RUNS)],
       ["latency", () => latencyScenario(HEAVY_RUNS)],
     ),
+    ["cross-instance", () => crossInstanceScenario(HEAVY_RUNS)],
     ["audience-sqlite", () => audienceScenario("sqlite", AUDIENCE_RUNS)],
     ...onPostgres(["audience-postgres", () => audienceScenario("postgres", AUDIENCE_RUNS)]),
   ]

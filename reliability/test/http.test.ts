@@ -338,7 +338,7 @@ for (const { name, enabled } of DIALECTS) {
             Object.values(written).every((n) => n === 0),
             JSON.stringify(written),
           ).toBe(true)
-          expect(Object.keys(written)).toHaveLength(12)
+          expect(Object.keys(written)).toHaveLength(13)
         } finally {
           await server.close()
           await kit.close()

@@ -53,6 +53,11 @@ export interface ClientOptions<P extends string> {
   /** Adapters and adapter descriptors (built with their gate on first delivery or `kit.adapter(d)`). */
   readonly adapters?: ReadonlyArray<Registry.Registered>
   readonly cache?: ConsentKit.Options["cache"]
+  /**
+   * Following the store's change feed, so withdrawals recorded on other instances reach this
+   * kit's cache (on by default where the store has a feed): poll interval, fail-safe bound.
+   */
+  readonly feed?: ConsentKit.Options["feed"]
   /** Signs each command's receipt as a JWS with its inclusion proofs (`record(...).signedReceipt`). */
   readonly receiptSigner?: ConsentKit.Options["receiptSigner"]
   /** Dispatcher settings; `autoStart: false` leaves delivery to `dispatchPending()` or a separate process. */
@@ -139,6 +144,8 @@ export interface Client<P extends string> {
   readonly adapter: <Api>(descriptor: Gatekeeper.AdapterDescriptor<Api>) => Api
   /** A 32-byte key for one use (`label`), derived from the kit's secret with HKDF (e.g. to sign cookies). */
   readonly deriveKey: (label: string) => Promise<Uint8Array>
+  /** The change feed's health (`up`, `lagMs`, how far behind); `following: false` before the kit started or without a feed. */
+  readonly feedStatus: () => ConsentKit.FeedStatus
   /** Delivers everything due now, in this process; resolves with what it did. */
   readonly dispatchPending: () => Promise<Dispatcher.Round>
   /** The Effect runtime, for mixing both styles. */
@@ -183,6 +190,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     adapters: registry.adapters,
     secret: options.secret,
     cache: options.cache,
+    ...(options.feed !== undefined ? { feed: options.feed } : {}),
     ...(options.receiptSigner ? { receiptSigner: options.receiptSigner } : {}),
   }).pipe(Layer.provide(Layer.succeed(ConsentStore, options.store)))
   // One runtime holds the kit and its dispatcher; disposing it stops the dispatcher with it.
@@ -243,6 +251,16 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     },
     adapter: registry.adapter,
     deriveKey: (label) => run((kit) => kit.deriveKey(label)),
+    feedStatus: () =>
+      kitSync?.feedStatus() ?? {
+        following: false,
+        up: false,
+        push: null,
+        position: 0,
+        head: 0,
+        lastHeardAt: null,
+        lagMs: null,
+      },
     dispatchPending: () => dispatcherPromise.then((d) => runtime.runPromise(d.drain)),
     runtime,
     close: () => runtime.dispose(),

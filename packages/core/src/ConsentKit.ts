@@ -11,12 +11,15 @@ import { makeContext } from "./kit/context.js"
 import { makeDecide } from "./kit/decide.js"
 import { makeErase } from "./kit/erase.js"
 import { makeExport } from "./kit/export.js"
+import { makeFollower, notFollowing } from "./kit/feed.js"
 import { makeRecord } from "./kit/record.js"
 import * as Secret from "./Secret.js"
 import type { Change, ConsentKitShape, Options } from "./kit/types.js"
 
 export type {
   Change,
+  FeedOptions,
+  FeedStatus,
   ConsentKitShape,
   ErasureReceipt,
   ErasureStatus,
@@ -43,6 +46,8 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
     const { decide, decideCached, decisions, gateTrack, gateSend, assertSend, audiencePage } = makeDecide(ctx)
     const { erase, erasureStatus } = makeErase(ctx)
     const { verify, exportSubject } = makeExport(ctx)
+    const follower =
+      store.changes && options.feed !== false ? makeFollower(store.changes, cache, options.feed) : null
 
     return {
       policy,
@@ -75,11 +80,16 @@ export const make = (options: Options): Effect.Effect<ConsentKitShape, never, Co
       },
       changes,
       observe: (change) => cache.observe(change.tenant, change.subject, change.seq, change.kind),
+      follow: follower ? follower.run : Effect.never,
+      feedStatus: () => (follower ? follower.status(Date.now()) : notFollowing),
       deriveKey: (label) => Effect.promise(() => Secret.derive(options.secret, label)),
     } satisfies ConsentKitShape
   })
 }
 
-/** A layer providing `ConsentKit` over the `ConsentStore` in context. */
+/** A layer providing `ConsentKit` over the `ConsentStore` in context; it follows the store's change feed while it lives. */
 export const layer = (options: Options): Layer.Layer<ConsentKit, never, ConsentStore> =>
-  Layer.effect(ConsentKit, make(options))
+  Layer.effect(
+    ConsentKit,
+    Effect.tap(make(options), (kit) => Effect.forkScoped(kit.follow)),
+  )

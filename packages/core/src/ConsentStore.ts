@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Scope } from "effect"
 import type { StoreError } from "./Errors.js"
 import type { Alias, Intent } from "./Intent.js"
 import type { ConsentEvent } from "./Ledger.js"
@@ -216,6 +216,55 @@ export interface OutboxStats {
   }>
 }
 
+/**
+ * One entry of a store's change feed: a committed change of one subject (`seq` is the subject's
+ * ledger position, as on `ConsentKit.Change`) at `position` in the store-wide change sequence.
+ */
+export interface FeedEntry {
+  /** The store-wide change sequence: increasing, unique, possibly with gaps (a rolled-back write). */
+  readonly position: number
+  readonly tenant: string
+  /**
+   * The subject; an erasure names the erased subject's pseudonym instead (and the store deletes
+   * the subject's earlier entries), so the feed never keeps an erased subject's id. A follower
+   * drops every cached subject of the tenant on an erasure.
+   */
+  readonly subject: string
+  /** The subject's ledger position after the change (an erasure: the position it erased at). */
+  readonly seq: number
+  readonly kind: "write" | "erase"
+}
+
+/**
+ * The store's change feed: every committed write and erasure, in a store-wide sequence that kits
+ * follow to keep their decision caches current across instances and processes.
+ */
+export interface ChangeFeed {
+  /** The newest position (0 before any change). */
+  readonly head: Effect.Effect<number, StoreError>
+  /** Entries with `position > after`, ascending, at most `limit`. */
+  readonly since: (after: number, limit: number) => Effect.Effect<ReadonlyArray<FeedEntry>, StoreError>
+  /**
+   * Push stores (PostgreSQL LISTEN/NOTIFY): a subscription to entries as they are notified, open
+   * while its scope lives. Notifications can be lost across a reconnect; `since` is the source
+   * of truth, so followers still poll it.
+   */
+  readonly subscribe?: Effect.Effect<FeedSubscription, StoreError, Scope.Scope>
+  /** Deletes entries recorded before `before` (the feed keeps a bounded window); returns how many. */
+  readonly prune?: (before: Date) => Effect.Effect<number, StoreError>
+}
+
+/** One follower's subscription to a push feed. */
+export interface FeedSubscription {
+  /** In-process feeds (the memory store): every entry arrives and the feed cannot go down, so followers need not poll. */
+  readonly lossless?: boolean
+  /**
+   * Resolves with the entries notified since the last take, waiting up to `timeoutMs` for one
+   * (then possibly none); fails while the push connection is down.
+   */
+  readonly take: (timeoutMs: number) => Effect.Effect<ReadonlyArray<FeedEntry>, StoreError>
+}
+
 /** The store port. */
 export interface ConsentStoreShape {
   readonly capabilities: StoreCapabilities
@@ -304,6 +353,8 @@ export interface ConsentStoreShape {
   readonly afterErasure?: Effect.Effect<void, StoreError>
   /** Present on stores that keep the tenant Merkle log (proofs, checkpoints). */
   readonly log?: LogReads
+  /** Present on stores with a change feed: kits follow it so a change on any instance reaches every cache. */
+  readonly changes?: ChangeFeed
 }
 
 /** The store service. A backend package provides it with `layer(config)`. */

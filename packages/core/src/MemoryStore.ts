@@ -4,12 +4,13 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Semaphore } from "effect"
+import { Deferred, Effect, Layer, Semaphore } from "effect"
 import {
   ConsentStore,
   type ConsentStoreShape,
   type Delivery,
   type ErasureRequest,
+  type FeedEntry,
   type StoredCommand,
 } from "./ConsentStore.js"
 import * as Intent from "./Intent.js"
@@ -40,6 +41,15 @@ export const make = (): ConsentStoreShape => {
   const erasures = new Map<string, ErasureRequest>()
   const locks = new Map<string, Semaphore.Semaphore>()
   let nextId = 1
+  // The change feed: entries in position order, with when each was recorded (for pruning).
+  const feed: Array<{ entry: FeedEntry; at: number }> = []
+  let position = 0
+  const feedWaiters = new Set<(entries: ReadonlyArray<FeedEntry>) => void>()
+  const publish = (entry: Omit<FeedEntry, "position">) => {
+    const e: FeedEntry = { ...entry, position: ++position }
+    feed.push({ entry: e, at: Date.now() })
+    for (const wake of [...feedWaiters]) wake([e])
+  }
   const proofLog = makeMemoryLog((tenant) =>
     [...events.entries()].filter(([k]) => k.startsWith(`${tenant}\u0000`)).flatMap(([, list]) => list),
   )
@@ -70,6 +80,7 @@ export const make = (): ConsentStoreShape => {
           const pending: Array<() => void> = []
           let appended: Array<ConsentEvent> = []
           let state: State.SubjectState | null | undefined
+          let change: Omit<FeedEntry, "position"> | null = null
           const tx = {
             state: Effect.sync(() => (state !== undefined ? state : (states.get(k) ?? null))),
             findCommand: (idem: string) => Effect.sync(() => commands.get(key(tenant, idem)) ?? null),
@@ -81,6 +92,7 @@ export const make = (): ConsentStoreShape => {
             saveState: (next: State.SubjectState) =>
               Effect.sync(() => {
                 state = next
+                change = { tenant, subject, seq: next.seq, kind: "write" }
                 pending.push(() => states.set(k, next))
               }),
             enqueue: (batch: ReadonlyArray<{ intent: Delivery["intent"]; adapter: string }>) =>
@@ -128,7 +140,13 @@ export const make = (): ConsentStoreShape => {
             },
             erase: (request: ErasureRequest, erased: ReadonlyArray<ConsentEvent>) =>
               Effect.sync(() => {
+                // Entered under the pseudonym, and the subject's earlier entries go: the feed never names an erased subject.
+                change = { tenant, subject: request.pseudonym, seq: erased.at(-1)?.seq ?? 0, kind: "erase" }
                 pending.push(() => {
+                  for (let i = feed.length - 1; i >= 0; i--) {
+                    const e = feed[i]!.entry
+                    if (e.tenant === tenant && e.subject === subject) feed.splice(i, 1)
+                  }
                   events.delete(k)
                   events.set(key(tenant, request.pseudonym), [
                     ...(events.get(key(tenant, request.pseudonym)) ?? []),
@@ -154,6 +172,7 @@ export const make = (): ConsentStoreShape => {
             Effect.tap(() =>
               Effect.sync(() => {
                 for (const write of pending) write()
+                if (change) publish(change)
               }),
             ),
           )
@@ -352,6 +371,51 @@ export const make = (): ConsentStoreShape => {
     erasedHistory: (tenant, pseudonym) => Effect.sync(() => [...(events.get(key(tenant, pseudonym)) ?? [])]),
 
     log: proofLog.reads,
+    changes: {
+      head: Effect.sync(() => position),
+      since: (after, limit) =>
+        Effect.sync(() => {
+          const out: Array<FeedEntry> = []
+          for (const { entry } of feed) {
+            if (entry.position > after) out.push(entry)
+            if (out.length >= limit) break
+          }
+          return out
+        }),
+      subscribe: Effect.acquireRelease(
+        Effect.sync(() => {
+          const buffered: Array<FeedEntry> = []
+          let arrived = Deferred.makeUnsafe<void>()
+          const push = (entries: ReadonlyArray<FeedEntry>) => {
+            buffered.push(...entries)
+            Deferred.doneUnsafe(arrived, Effect.void)
+          }
+          // On the Effect clock, so a test clock drives it like every other wait of the kit.
+          const take = (timeoutMs: number) =>
+            Effect.suspend(() => {
+              if (buffered.length > 0) return Effect.succeed(buffered.splice(0))
+              arrived = Deferred.makeUnsafe<void>()
+              if (timeoutMs === Number.POSITIVE_INFINITY)
+                return Effect.map(Deferred.await(arrived), () => buffered.splice(0))
+              return Effect.raceFirst(Deferred.await(arrived), Effect.sleep(timeoutMs)).pipe(
+                Effect.map(() => buffered.splice(0)),
+              )
+            })
+          feedWaiters.add(push)
+          return { push, take, lossless: true }
+        }),
+        ({ push }) => Effect.sync(() => feedWaiters.delete(push)),
+      ),
+      prune: (before) =>
+        Effect.sync(() => {
+          let n = 0
+          while (feed.length > 0 && feed[0]!.at < before.getTime()) {
+            feed.shift()
+            n++
+          }
+          return n
+        }),
+    },
   }
   return store
 }

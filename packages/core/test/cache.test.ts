@@ -75,4 +75,40 @@ describe("the decision cache", () => {
     cache.set("t", "d", stateWith(1, "granted"), now)
     expect(["a", "b", "c", "d"].filter((s) => cache.state("t", s, now) !== undefined)).toHaveLength(2)
   })
+
+  it("trusts nothing past the feed's bound: lookups miss until the feed is heard from again", () => {
+    const cache = new DecisionCache(policy, 60_000, 100)
+    cache.set("t", "s", stateWith(1, "granted"), now, "read")
+    cache.trustUntil(now + 1_000)
+    expect(cache.decide("t", "s", "marketing.email", now + 999)?.allowed).toBe(true)
+    expect(cache.decide("t", "s", "marketing.email", now + 1_000)).toBeUndefined()
+    expect(cache.state("t", "s", now + 1_000)).toBeUndefined()
+    cache.trustUntil(now + 5_000)
+    expect(cache.decide("t", "s", "marketing.email", now + 1_001)?.allowed).toBe(true)
+  })
+
+  it("a read that started before an observed change is not cached over it (even with no entry to drop)", () => {
+    const cache = new DecisionCache(policy, 60_000, 100)
+    cache.observe("t", "s", 2, "write")
+    cache.set("t", "s", stateWith(1, "granted"), now, "read")
+    expect(cache.state("t", "s", now + 1)).toBeUndefined()
+    cache.set("t", "s", stateWith(2, "withdrawn"), now, "read")
+    expect(cache.decide("t", "s", "marketing.email", now + 1)?.reason).toBe("withdrawn")
+  })
+
+  it("an erasure seen on the feed drops the tenant's subjects but the kit's own erasures, and other tenants stay", () => {
+    const cache = new DecisionCache(policy, 60_000, 100)
+    cache.set("t", "a", stateWith(1, "granted"), now, "read")
+    cache.set("t", "b", null, now, "erase")
+    cache.set("u", "a", stateWith(1, "granted"), now, "read")
+    cache.observeTenantErasure("t", now)
+    expect(cache.state("t", "a", now + 1)).toBeUndefined()
+    expect(cache.state("t", "b", now + 1)).toBeNull()
+    expect(cache.state("u", "a", now + 1)).not.toBeUndefined()
+    // A read of the tenant in flight across the erasure is not cached for a while.
+    cache.set("t", "a", stateWith(1, "granted"), now + 2, "read")
+    expect(cache.state("t", "a", now + 3)).toBeUndefined()
+    cache.set("t", "a", stateWith(1, "granted"), now + 20_000, "read")
+    expect(cache.state("t", "a", now + 20_001)).not.toBeUndefined()
+  })
 })

@@ -17,3 +17,13 @@ it("runs the README's example and prints what the README says", async () => {
     "true",
   ])
 })
+
+it("runs the README's several-instances example: B refuses once A withdraws", async () => {
+  const { printed } = await runReadmeExample({
+    packageDir: new URL("..", import.meta.url),
+    block: /## Several instances\n[\s\S]*?```ts\n([\s\S]*?)```/,
+    run: "process",
+    env: { CONSENTKIT_SECRET: "readme-secret-0123456789abcdef0123456789abcdef" },
+  })
+  expect(printed).toEqual(["true", "withdrawn", "true"])
+}, 120_000)

@@ -175,6 +175,17 @@ export interface DataKeyTable {
   created_at: Int8
 }
 
+/** The change feed: one row per committed write or erasure, in store-wide `position` order (pruned after a window). */
+export interface ChangeTable {
+  position: Serial
+  tenant: string
+  subject: string
+  /** The subject's ledger position after the change. */
+  seq: number
+  kind: string
+  recorded_at: Int8
+}
+
 /** Every table, by its unprefixed name. */
 export interface Tables {
   subject: SubjectTable
@@ -189,6 +200,7 @@ export interface Tables {
   log_node: LogNodeTable
   erasure_permit: ErasurePermitTable
   data_key: DataKeyTable
+  change: ChangeTable
 }
 
 /** The unprefixed table names. */
@@ -205,6 +217,7 @@ export const TABLES: ReadonlyArray<keyof Tables> = [
   "log_node",
   "erasure_permit",
   "data_key",
+  "change",
 ]
 
 /** The default table prefix. */

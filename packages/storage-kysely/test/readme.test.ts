@@ -25,3 +25,13 @@ it("runs the README's proof example: a checkpoint, an audit and a signed receipt
     "receipt ok: true",
   ])
 }, 120_000)
+
+it("runs the README's change-feed example: a second process refuses once the first withdraws", async () => {
+  const { printed } = await runReadmeExample({
+    packageDir: new URL("..", import.meta.url),
+    block: /## Several instances: the change feed\n[\s\S]*?```ts\n([\s\S]*?)```/,
+    run: "process",
+    env: { CONSENTKIT_SECRET: "readme-secret-0123456789abcdef0123456789abcdef" },
+  })
+  expect(printed).toEqual(["true", "withdrawn"])
+}, 120_000)

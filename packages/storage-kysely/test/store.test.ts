@@ -362,6 +362,57 @@ describe.each(dialects().filter((d) => d.name === "postgres"))("PostgreSQL serve
       await sender.close()
     }
   })
+
+  it("a recorded command wakes a waiting dispatcher and notifies the change feed, from one statement", async () => {
+    const sender = await openStore(dialect.url())
+    const waiter = await openStore(dialect.url())
+    const kit = createConsentKit({
+      policy,
+      store: sender.store,
+      secret: "notify-secret-0123456789abcdef0123456789abcdef",
+      adapters: [
+        Tracker.make({
+          name: "notify-tracker",
+          categories: ["analytics"],
+          stop: async () => undefined,
+          resume: async () => undefined,
+        }),
+      ],
+      feed: false,
+      dispatcher: { autoStart: false },
+    })
+    const tenant = freshTenant("notify-record")
+    try {
+      await Effect.runPromise(waiter.store.waitForWork!(100))
+      const woken = Effect.runPromise(waiter.store.waitForWork!(10 * 60_000)).then(() => "woken")
+      const notified = Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const subscription = yield* waiter.store.changes!.subscribe!
+            for (;;) {
+              const entries = yield* subscription.take(60_000)
+              const mine = entries.find((e) => e.tenant === tenant)
+              if (mine) return mine
+            }
+          }),
+        ),
+      )
+      await new Promise((r) => setTimeout(r, 200))
+      await kit.record({
+        tenant,
+        subject: "s",
+        source: "banner",
+        decisions: [{ purpose: "analytics", action: "grant", noticeVersion: 1 }],
+      })
+      expect(await woken).toBe("woken")
+      expect(await notified).toMatchObject({ tenant, subject: "s", seq: 1, kind: "write" })
+      expect((await kit.outbox.stats(tenant)).pending).toBeGreaterThan(0)
+    } finally {
+      await kit.close()
+      await waiter.close()
+      await sender.close()
+    }
+  })
 })
 
 describe("SQLite specifics", () => {

@@ -1,12 +1,20 @@
 /**
  * OpenTelemetry metrics for consentkit: decisions by reason, deliveries and attempts per adapter,
- * how long intents take to reach each adapter, and the outbox's lag, pending rows and dead
- * letters. Recorded through `@opentelemetry/api`, so any SDK and exporter the app already runs
+ * how long intents take to reach each adapter, the outbox's lag, pending rows and dead
+ * letters, and the change feed's health and lag. Recorded through `@opentelemetry/api`, so any SDK and exporter the app already runs
  * (Prometheus, OTLP, Datadog, ...) receives them.
  *
  * @since 0.1.0
  */
-import type { Client, ClientOptions, ConsentStore, Decision, Dispatcher, Replica } from "@consentkit/core"
+import type {
+  Client,
+  ClientOptions,
+  ConsentKit,
+  ConsentStore,
+  Decision,
+  Dispatcher,
+  Replica,
+} from "@consentkit/core"
 import {
   type Attributes,
   type BatchObservableCallback,
@@ -35,6 +43,9 @@ interface Instruments {
   readonly outboxLag: ObservableGauge
   readonly outboxPending: ObservableGauge
   readonly outboxDead: ObservableGauge
+  readonly feedUp: ObservableGauge
+  readonly feedLag: ObservableGauge
+  readonly feedBehind: ObservableGauge
 }
 
 const byMeter = new WeakMap<Meter, Instruments>()
@@ -68,6 +79,18 @@ const instruments = (options: MetricsOptions = {}): { meter: Meter; i: Instrumen
       }),
       outboxDead: meter.createObservableGauge("consentkit.outbox.dead", {
         description: "Outbox rows parked as dead letters, by adapter: each needs an operator",
+      }),
+      feedUp: meter.createObservableGauge("consentkit.feed.up", {
+        description:
+          "1 while this kit follows its store's change feed and heard from it within the fail-safe bound (its cache is trusted), else 0",
+      }),
+      feedLag: meter.createObservableGauge("consentkit.feed.lag_ms", {
+        description: "Time since this kit last heard from its store's change feed (a poll or a live LISTEN)",
+        unit: "ms",
+      }),
+      feedBehind: meter.createObservableGauge("consentkit.feed.behind", {
+        description:
+          "Change-feed positions seen but not yet all applied by this kit (holes a committing write may fill)",
       }),
     }
     byMeter.set(meter, i)
@@ -159,10 +182,33 @@ export const observeOutbox = (
   return { stop: () => meter.removeBatchObservableCallback(callback, observables) }
 }
 
+/**
+ * Reports the change feed's health on every metric collection, from `read` (e.g.
+ * `() => kit.feedStatus()`): `consentkit.feed.up` (1 or 0), `consentkit.feed.lag_ms` and
+ * `consentkit.feed.behind`. No I/O: the status is what the kit already knows. Register it in every
+ * app instance (each follows the feed on its own). A kit that follows no feed reports nothing.
+ */
+export const observeFeed = (read: () => ConsentKit.FeedStatus, options?: MetricsOptions): Observation => {
+  const { meter, i } = instruments(options)
+  const callback: BatchObservableCallback = (result) => {
+    const status = read()
+    if (!status.following) return
+    const attributes: Attributes = status.push === null ? {} : { push: status.push }
+    result.observe(i.feedUp, status.up ? 1 : 0, attributes)
+    if (status.lagMs !== null) result.observe(i.feedLag, status.lagMs, attributes)
+    result.observe(i.feedBehind, Math.max(0, status.head - status.position), attributes)
+  }
+  const observables = [i.feedUp, i.feedLag, i.feedBehind]
+  meter.addBatchObservableCallback(callback, observables)
+  return { stop: () => meter.removeBatchObservableCallback(callback, observables) }
+}
+
 /** What `instrumentClient` takes besides the meter. */
 export interface ClientMetricsOptions extends MetricsOptions {
   /** Also report the outbox gauges from this client (`observeOutbox`); default false. */
   readonly outbox?: boolean | { readonly tenant?: string }
+  /** Report the change feed's health from this client (`observeFeed`); default true (no I/O). */
+  readonly feed?: boolean
 }
 
 /**
@@ -183,6 +229,7 @@ export const instrumentClient = <P extends string>(
         options,
       )
     : undefined
+  const feed = options.feed !== false ? observeFeed(() => kit.feedStatus(), options) : undefined
   return {
     ...kit,
     decide: (tenant, subject, purpose, opts) =>
@@ -208,6 +255,7 @@ export const instrumentClient = <P extends string>(
     },
     close: async () => {
       observation?.stop()
+      feed?.stop()
       await kit.close()
     },
   }

@@ -14,6 +14,7 @@ export {
   instrumentReplica,
   type MetricsOptions,
   type Observation,
+  observeFeed,
   observeOutbox,
   recordDecision,
 } from "./Metrics.js"

@@ -1,6 +1,6 @@
 import { instrument, instrumentClient, instrumentReplica, observeOutbox } from "@consentkit/adapter-otel"
 import { AdapterError, createConsentKit, MemoryStore, Replica, Tracker } from "@consentkit/core"
-import { conformancePolicy, uniqueTenant } from "@consentkit/core/testing"
+import { breakable, conformancePolicy, eventually, uniqueTenant } from "@consentkit/core/testing"
 import { type DataPoint, type Histogram, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
@@ -142,6 +142,33 @@ describe("consentkit metrics", () => {
     for (const intent of recorded.intents) replica.apply(intent)
     expect(replica.send({ tenant, subject: "s1", channel: "email" }).allowed).toBe(true)
     expect(await value("consentkit.decisions", { source: "replica.send", reason: "granted" })).toBe(1)
+    await kit.close()
+  })
+
+  it("reports the change feed's health and lag: up while it is heard from, down once it is lost", async () => {
+    const { meter, value } = setup()
+    const feed = breakable(MemoryStore.make())
+    const kit = instrumentClient(
+      createConsentKit({
+        policy: conformancePolicy,
+        // Not the in-process subscription: the wrapped feed is polled, as a SQL store's is.
+        store: { ...feed.store, changes: { ...feed.store.changes!, subscribe: undefined } },
+        secret: "s-0123456789abcdef0123456789abcdef",
+        feed: { pollMs: 20, staleAfterMs: 200 },
+        dispatcher: { autoStart: false },
+      }),
+      { meter },
+    )
+    await kit.record(grant(uniqueTenant(), "s1", "analytics"))
+    await eventually(async () => expect(await value("consentkit.feed.up", {})).toBe(1))
+    expect(await value("consentkit.feed.lag_ms", {})).toBeLessThan(200)
+    feed.down(true)
+    await eventually(async () => {
+      expect(await value("consentkit.feed.up", {})).toBe(0)
+      expect(await value("consentkit.feed.lag_ms", {})).toBeGreaterThan(200)
+    })
+    feed.down(false)
+    await eventually(async () => expect(await value("consentkit.feed.up", {})).toBe(1))
     await kit.close()
   })
 })

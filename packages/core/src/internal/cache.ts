@@ -2,6 +2,9 @@ import * as Decision from "../Decision.js"
 import type { Policy } from "../Policy.js"
 import type { SubjectState } from "../State.js"
 
+/** How long an observed change keeps a slower read from being cached over it (two generations of this). */
+const RECENT_MS = 5_000
+
 interface Entry {
   readonly state: SubjectState | null
   /** Orders writes: the state's seq, or +∞ for an erasure (no read may bring the subject back). */
@@ -22,6 +25,18 @@ interface Entry {
 export class DecisionCache {
   private readonly tenants = new Map<string, Map<string, Entry>>()
   private size = 0
+  /** Entries are trusted before this instant: +∞ unless a feed is followed, then the feed's staleness bound. */
+  private trustedUntil = Number.POSITIVE_INFINITY
+  /**
+   * Changes observed lately, by subject key (an erasure as +∞), in two generations rotated every
+   * `RECENT_MS`: a read that started before a change committed and returns after it was observed
+   * must not be cached over it.
+   */
+  private recent = new Map<string, number>()
+  private older = new Map<string, number>()
+  private rotatedAt = 0
+  /** When an erasure of each tenant was last seen on the feed. */
+  private readonly erasedTenants = new Map<string, number>()
   /** Effective instants of every notice version, ascending. */
   private readonly versionTimes: ReadonlyArray<number>
 
@@ -39,13 +54,13 @@ export class DecisionCache {
   /** The cached entry's state, or undefined on a miss or after the TTL. */
   state(tenant: string, subject: string, now: number): SubjectState | null | undefined {
     const entry = this.tenants.get(tenant)?.get(subject)
-    return entry && entry.until > now ? entry.state : undefined
+    return entry && entry.until > now && now < this.trustedUntil ? entry.state : undefined
   }
 
   /** The decision from the cache alone; undefined on a miss. */
   decide(tenant: string, subject: string, purpose: string, now: number): Decision.Decision | undefined {
     const entry = this.tenants.get(tenant)?.get(subject)
-    if (entry === undefined || entry.until <= now) return undefined
+    if (entry === undefined || entry.until <= now || now >= this.trustedUntil) return undefined
     if (now < entry.memoUntil) {
       const hit = entry.memo.get(purpose)
       if (hit !== undefined) return hit
@@ -77,6 +92,7 @@ export class DecisionCache {
     }
     const current = subjects.get(subject)
     if (source === "read" && current && current.until > now && current.version > (state?.seq ?? 0)) return
+    if (source === "read" && this.observedAfter(tenant, subject, state?.seq ?? 0, now)) return
     if (subjects.delete(subject)) this.size--
     const version = source === "erase" ? Number.POSITIVE_INFINITY : (state?.seq ?? 0)
     const entry: Entry = { state, version, until: now + this.ttlMs, memo: new Map(), memoUntil: 0 }
@@ -92,10 +108,41 @@ export class DecisionCache {
    * entry but the kit's own erasure.
    */
   observe(tenant: string, subject: string, seq: number, kind: "write" | "erase"): void {
+    const k = `${tenant}\u0000${subject}`
+    const version = kind === "erase" ? Number.POSITIVE_INFINITY : seq
+    if ((this.recent.get(k) ?? -1) < version) this.recent.set(k, version)
     const entry = this.tenants.get(tenant)?.get(subject)
     if (entry === undefined) return
     const stale = kind === "erase" ? entry.version !== Number.POSITIVE_INFINITY : entry.version < seq
     if (stale) this.delete(tenant, subject)
+  }
+
+  /**
+   * Trusts entries only before `until` (the change feed was last heard + its staleness bound):
+   * past it, every lookup misses and reads through to the store.
+   */
+  trustUntil(until: number): void {
+    this.trustedUntil = until
+  }
+
+  /**
+   * An erasure in the tenant, seen on the change feed (which names no erased subject): every
+   * cached subject of the tenant is dropped but the kit's own erasures, and for a while no read
+   * of the tenant is cached (one may have started before the erasure committed).
+   */
+  observeTenantErasure(tenant: string, now: number): void {
+    this.erasedTenants.set(tenant, now)
+    const subjects = this.tenants.get(tenant)
+    if (!subjects) return
+    for (const [subject, entry] of subjects) {
+      if (entry.version !== Number.POSITIVE_INFINITY) this.delete(tenant, subject)
+    }
+  }
+
+  /** Forgets every subject (after the change feed was lost for longer than it keeps entries). */
+  clear(): void {
+    this.tenants.clear()
+    this.size = 0
   }
 
   /** Forgets a subject. */
@@ -105,6 +152,25 @@ export class DecisionCache {
       this.size--
       if (subjects.size === 0) this.tenants.delete(tenant)
     }
+  }
+
+  /** Whether a change newer than `seq` was observed lately (an erasure counts as newer than any read). */
+  private observedAfter(tenant: string, subject: string, seq: number, now: number): boolean {
+    if (now - this.rotatedAt > RECENT_MS) {
+      this.older = this.recent
+      this.recent = new Map()
+      this.rotatedAt = now
+    }
+    if (this.erasedTenants.size > 0) {
+      const at = this.erasedTenants.get(tenant)
+      if (at !== undefined) {
+        if (now - at <= RECENT_MS) return true
+        this.erasedTenants.delete(tenant)
+      }
+    }
+    if (this.recent.size === 0 && this.older.size === 0) return false
+    const k = `${tenant}\u0000${subject}`
+    return Math.max(this.recent.get(k) ?? -1, this.older.get(k) ?? -1) > seq
   }
 
   private evictOne(): void {

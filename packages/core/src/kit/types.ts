@@ -40,6 +40,47 @@ export interface Options {
    * checkpoint (`SignedReceipt`), returned as `signedReceipt`; needs a store that keeps the proof log.
    */
   readonly receiptSigner?: SignerShape
+  /**
+   * Following the store's change feed (`ConsentStore.changes`), so a change recorded on any
+   * instance drops the stale entries of every kit's cache. On by default where the store has a
+   * feed; `false` turns it off (a single instance that alone writes its store).
+   */
+  readonly feed?: FeedOptions | false
+}
+
+/** How a kit follows its store's change feed. */
+export interface FeedOptions {
+  /** How often stores without push (SQLite, MySQL) are polled, and push stores while their push connection is down; default 50 ms. */
+  readonly pollMs?: number
+  /** Push stores (PostgreSQL NOTIFY): how often the feed is still polled, to catch up and to prove it alive; default 250 ms. */
+  readonly idlePollMs?: number
+  /**
+   * The fail-safe bound: when the feed was not heard from (a poll that succeeded, a live push
+   * connection) for longer than this, cached state is not trusted and every lookup reads through
+   * to the store; default 1000 ms.
+   */
+  readonly staleAfterMs?: number
+  /** How long a hole in the change sequence (a write still committing) is waited for before it is skipped; default 10 s. */
+  readonly gapMs?: number
+  /** Feed entries older than this are pruned (by any follower, about once a minute); default 10 minutes. */
+  readonly retentionMs?: number
+}
+
+/** Whether a kit is following its store's change feed, for health checks and metrics. */
+export interface FeedStatus {
+  /** False when the store has no feed or the kit was built with `feed: false` (then `up` is false too). */
+  readonly following: boolean
+  /** Heard from within `staleAfterMs`: cached state is trusted. */
+  readonly up: boolean
+  /** Push stores: whether the push connection (LISTEN) is live; null on polled stores. */
+  readonly push: boolean | null
+  /** The position up to which every change was applied. */
+  readonly position: number
+  /** The newest position seen; `head - position` is how far behind the follower is. */
+  readonly head: number
+  readonly lastHeardAt: Date | null
+  /** Milliseconds since the feed was last heard from; null before the first time. */
+  readonly lagMs: number | null
 }
 
 /** What `record` (and the commands built on it) returns. */
@@ -224,6 +265,13 @@ export interface ConsentKitShape {
    * instance's feed): an entry read before it is dropped, the kit's own newer writes stay.
    */
   readonly observe: (change: Change) => void
+  /**
+   * Follows the store's change feed, forever: `layer` runs it for the kit's lifetime; a kit built
+   * with `make` runs it where the caller forks it. Never fails (an outage only makes it stale).
+   */
+  readonly follow: Effect.Effect<never>
+  /** The change feed's health: followed or not, heard from lately, how far behind. */
+  readonly feedStatus: () => FeedStatus
   /** A 32-byte key for one use (`label`), derived from the kit's secret with HKDF; labels give independent keys. */
   readonly deriveKey: (label: string) => Effect.Effect<Uint8Array>
 }

@@ -11,6 +11,7 @@ export {
   type TrackerHarness,
   trackerConformance,
 } from "./adapters.js"
+export { breakable, type FeedHarness, feedConformance } from "./feed.js"
 export { type ConformancePurpose, conformancePolicy, uniqueTenant } from "./policy.js"
 export { type StoreHarness, storeConformance } from "./store.js"
 export { promisedOutput, type ReadmeOptions, type ReadmeRun, runReadmeExample } from "./readme.js"

@@ -8,6 +8,7 @@ import { initial } from "./0001-initial.js"
 import { proofLog } from "./0002-proof-log.js"
 import { guardTriggers } from "./0003-guards.js"
 import { dataKeys } from "./0004-data-keys.js"
+import { changeFeed } from "./0005-change-feed.js"
 import type { StoreMigration } from "./types.js"
 
 export type { MigrationContext, StoreMigration } from "./types.js"
@@ -18,4 +19,5 @@ export const migrations: Readonly<Record<string, StoreMigration>> = {
   "0002_proof_log": proofLog,
   "0003_guards": guardTriggers,
   "0004_data_keys": dataKeys,
+  "0005_change_feed": changeFeed,
 }

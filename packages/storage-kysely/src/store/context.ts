@@ -29,6 +29,8 @@ export interface StoreContext {
   readonly identity: symbol
   /** Wakes dispatchers, when the store listens for work (PostgreSQL server with notifications). */
   readonly notify: ((conn: Kysely<Tables>) => Promise<void>) | null
+  /** The NOTIFY channels of the change feed and of work (PostgreSQL server with notifications), else null. */
+  readonly channels: { readonly changes: string; readonly work: string } | null
   /** A driver failure as a StoreError (remembering conflicts, which retry the subject transaction). */
   readonly fail: (cause: unknown, doing: string) => StoreError
   /** Whether a failure asks for the whole subject transaction to run again. */
@@ -52,6 +54,7 @@ export const makeContext = (
   db: Kysely<Tables>,
   dialect: StoreDialect,
   notify: StoreContext["notify"],
+  channels: StoreContext["channels"] = null,
 ): StoreContext => {
   const identity = Symbol("store")
   // Errors that ask for the whole subject transaction to run again (deadlock, busy, serialisation).
@@ -69,6 +72,7 @@ export const makeContext = (
     dialect,
     identity,
     notify,
+    channels,
     fail,
     isConflict: (error) => typeof error === "object" && error !== null && conflicts.has(error),
     attempt,

@@ -13,6 +13,7 @@ import { TablePrefixPlugin } from "../internal/prefix.js"
 import { checkPrefix, DEFAULT_PREFIX, TABLES, type Tables } from "../schema.js"
 import { makeContext } from "./context.js"
 import { storeDialects } from "./dialects/index.js"
+import { changeFeed } from "./feed.js"
 import { ledgerReads } from "./ledger.js"
 import { logReads } from "./log.js"
 import { outbox } from "./outbox.js"
@@ -29,8 +30,12 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
   const prefix = checkPrefix(config.tablePrefix ?? DEFAULT_PREFIX)
   const db = (config.db as Kysely<Tables>).withPlugin(new TablePrefixPlugin(prefix, TABLES))
   const channel = `${prefix}work`
+  const changesChannel = `${prefix}changes`
   const send = dialect.notify
-  const listener = send && config.notifications ? makeListener(config.notifications, channel) : null
+  const listener =
+    send && config.notifications
+      ? makeListener(config.notifications, { work: channel, changes: changesChannel })
+      : null
   const notify = send && listener ? (conn: Kysely<Tables>) => send(conn, channel) : null
   // SQLite allows one writer; in-process writers queue on its single connection, other processes on its lock.
   const capabilities: ConsentStore.StoreCapabilities = {
@@ -41,7 +46,7 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     multiProcess: true,
     ...config.capabilities,
   }
-  const ctx = makeContext(db, dialect, notify)
+  const ctx = makeContext(db, dialect, notify, listener ? { changes: changesChannel, work: channel } : null)
   const sqlOf = statements(db, dialect)
 
   return {
@@ -54,6 +59,7 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     ...outbox(ctx),
     ...support(ctx),
     log: logReads(ctx),
+    changes: changeFeed(ctx, listener),
     ...(dialect.name === "sqlite"
       ? {
           afterErasure: ctx.query("truncate the write-ahead log", async (conn) => {

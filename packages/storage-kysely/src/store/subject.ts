@@ -5,6 +5,7 @@ import { destroyKey, encrypt, keyOf } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
 import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
+import type { PendingChange } from "./feed.js"
 import { readEvents, readState } from "./ledger.js"
 import { logOperations } from "./log.js"
 import { scrubOutbox } from "./outbox.js"
@@ -16,6 +17,8 @@ export interface TransactionHooks {
   readonly written: () => void
   /** Called when intents were enqueued, so dispatchers are woken after commit. */
   readonly enqueued: () => void
+  /** Called when the subject's state changed or it was erased: the change goes in the feed before commit. */
+  readonly changed: (change: PendingChange) => void
 }
 
 /** The operations of one subject transaction on a connection that is already in a transaction. */
@@ -88,6 +91,7 @@ export const subjectOperations = (
           if (!next.purposes.has(purpose)) await run(conn, sqlOf.deleteState, { tenant, subject, purpose })
         }
         known = next
+        hooks.changed({ seq: next.seq, kind: "write" })
       }),
 
     enqueue: (deliveries) =>
@@ -160,7 +164,7 @@ export const subjectOperations = (
           .where("subject", "=", subject)
           .execute()
         if (erased.length > 0) await conn.insertInto("event").values(erased.map(eventRow)).execute()
-        for (const table of ["state", "alias", "command", "subject"] as const)
+        for (const table of ["state", "alias", "command", "subject", "change"] as const)
           await conn.deleteFrom(table).where("tenant", "=", tenant).where("subject", "=", subject).execute()
         // Every row already queued, pending ones too, takes the pseudonym; the erase intent enqueued
         // after this keeps the id the adapters must erase, in the pseudonym's lane (see enqueue).
@@ -186,6 +190,7 @@ export const subjectOperations = (
           })
           .execute()
         known = null
+        hooks.changed({ seq: erased.at(-1)?.seq ?? 0, kind: "erase", pseudonym: request.pseudonym })
         return { destroyedKey }
       }),
 

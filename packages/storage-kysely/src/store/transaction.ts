@@ -3,12 +3,17 @@ import { Cause, Effect, Exit, Schedule, Semaphore } from "effect"
 import { commit, type HeldConnection, openTransaction, rollback } from "../internal/connection.js"
 import type { Tables } from "../schema.js"
 import { type Batch, CurrentBatch, type StoreContext } from "./context.js"
+import { type PendingChange, recordChange } from "./feed.js"
 import type { Statements } from "./statements.js"
 import { lockSubject, releaseSubject, subjectOperations } from "./subject.js"
 import type { KyselyConsentStore } from "./types.js"
 
 const MAX_ATTEMPTS = 8
 const conflictBackoff = Schedule.jittered(Schedule.exponential("12 millis"))
+
+/** The change a transaction leaves in the feed: its erasure if it erased, else its last write. */
+const latest = (current: PendingChange | null, next: PendingChange): PendingChange =>
+  current?.kind === "erase" ? current : next
 
 type Body<A, E> = (tx: ConsentStore.SubjectTransaction) => Effect.Effect<A, E>
 
@@ -40,6 +45,7 @@ const subjectTransaction = <A, E>(
 ): Effect.Effect<A, E | StoreError> => {
   let wrote = false
   let enqueued = false
+  let change: PendingChange | null = null
   return withTransaction(ctx, { begin: "begin a transaction", commit: "commit" }, (held) =>
     Effect.gen(function* () {
       const created = yield* ctx.attempt("lock the subject", () =>
@@ -52,14 +58,32 @@ const subjectTransaction = <A, E>(
         enqueued: () => {
           enqueued = true
         },
+        changed: (c) => {
+          change = latest(change, c)
+        },
       })
+      change = null
       const result = yield* body(tx)
       if (!wrote && created) {
         // The row was only a lock: leave no trace of a transaction that wrote nothing.
         yield* ctx.attempt("release the subject", () => releaseSubject(held.conn, tenant, subject))
       }
+      const recorded = change
+      const channels = ctx.channels
+      if (recorded)
+        yield* ctx.attempt("record the change in the feed", () =>
+          recordChange(
+            held.conn,
+            tenant,
+            subject,
+            recorded,
+            channels && { changes: channels.changes, work: enqueued ? channels.work : null },
+          ),
+        )
       const notify = ctx.notify
-      if (enqueued && notify) yield* ctx.attempt("notify dispatchers", () => notify(held.conn))
+      // Dispatchers were woken by the feed's statement when it ran with notifications.
+      if (enqueued && notify && !(recorded && channels))
+        yield* ctx.attempt("notify dispatchers", () => notify(held.conn))
       return result
     }),
   )
@@ -84,11 +108,32 @@ const batchedSubjectTransaction = <A, E>(
     lock = Semaphore.makeUnsafe(1)
     batch.locks.set(key, lock)
   }
-  const hooks = { written: () => undefined, enqueued: () => undefined }
+  let change: PendingChange | null = null
+  const hooks = {
+    written: () => undefined,
+    enqueued: () => undefined,
+    changed: (c: PendingChange) => {
+      change = latest(change, c)
+    },
+  }
   return lock.withPermits(1)(
     Effect.suspend((): Effect.Effect<A, E | StoreError> => {
       if (batch.failure) return Effect.fail(ctx.fail(batch.failure.error, "continue a failed batch"))
-      return body(subjectOperations(ctx, sqlOf, batch.conn, tenant, subject, hooks))
+      change = null
+      return Effect.tap(body(subjectOperations(ctx, sqlOf, batch.conn, tenant, subject, hooks)), () => {
+        const recorded = change
+        return recorded
+          ? ctx.attempt("record the change in the feed", () =>
+              recordChange(
+                batch.conn,
+                tenant,
+                subject,
+                recorded,
+                ctx.channels && { changes: ctx.channels.changes, work: null },
+              ),
+            )
+          : Effect.void
+      })
     }).pipe(
       Effect.onExit((exit) =>
         Effect.sync(() => {
