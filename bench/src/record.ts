@@ -1,10 +1,8 @@
-import { randomUUID } from "node:crypto"
 import { Adapter, ConsentKit, createConsentKit, Intent } from "@consentkit/core"
-import type { KyselyConsentStore, Tables } from "@consentkit/storage-kysely"
+import type { KyselyConsentStore } from "@consentkit/storage-kysely"
 import { Effect } from "effect"
-import type { Kysely } from "kysely"
 import { benchPolicy } from "./policy.js"
-import { countPgStatements, rawPostgres, rawSqlite } from "./raw.js"
+import { countPgStatements, handWritten, rawPostgres, rawSqlite } from "./raw.js"
 import { type Figure, spread } from "./stats.js"
 import { type Engine, openBenchDatabase, pool } from "./stores.js"
 
@@ -23,106 +21,6 @@ const command = (tenant: string, i: number) => ({
   decisions: [{ purpose: "analytics" as const, action: "grant" as const, noticeVersion: 1 }],
   idempotencyKey: `k${i}`,
 })
-
-const HASH = "0".repeat(64)
-
-/** The same writes as `record` of `command(tenant, i)`, written by hand: event, subject, state, two outbox rows, command. */
-const handWritten = async (trx: Kysely<Tables>, tenant: string, i: number) => {
-  const now = Date.now()
-  const subject = `s${i}`
-  const eventId = randomUUID()
-  const commandId = randomUUID()
-  await trx
-    .insertInto("event")
-    .values({
-      id: eventId,
-      tenant,
-      subject,
-      seq: 1,
-      purpose: "analytics",
-      action: "grant",
-      notice_version: 1,
-      occurred_at: now,
-      recorded_at: now,
-      source: "banner",
-      actor_kind: "subject",
-      actor_id: null,
-      evidence: "{}",
-      jurisdiction: "TH",
-      subject_age: null,
-      expires_at: null,
-      command_id: commandId,
-      salt: HASH.slice(0, 32),
-      personal_digest: HASH,
-      prev_hash: null,
-      hash: HASH,
-      erased: 0,
-    })
-    .execute()
-  await trx
-    .insertInto("subject")
-    .values({ tenant, subject, seq: 1, head: HASH, jurisdiction: "TH", age: null, created_at: now })
-    .onConflict((oc) => oc.columns(["tenant", "subject"]).doUpdateSet({ seq: 1, head: HASH }))
-    .execute()
-  const state = {
-    status: "granted",
-    notice_version: 1,
-    occurred_at: now,
-    expires_at: null,
-    event_id: eventId,
-    seq: 1,
-    source: "banner",
-    actor: "subject",
-    guardian_granted: 0,
-  }
-  await trx
-    .insertInto("state")
-    .values({ tenant, subject, purpose: "analytics", ...state })
-    .onConflict((oc) => oc.columns(["tenant", "subject", "purpose"]).doUpdateSet(state))
-    .execute()
-  await trx
-    .insertInto("outbox")
-    .values(
-      (["tracking.resume", "consent.changed"] as const).map((kind) => {
-        const intentId = randomUUID()
-        return {
-          tenant,
-          subject,
-          adapter: "sink",
-          intent_id: intentId,
-          kind,
-          intent: JSON.stringify({
-            id: intentId,
-            tenant,
-            subject,
-            kind,
-            createdAt: new Date(now).toISOString(),
-          }),
-          status: "pending",
-          attempts: 0,
-          available_at: now,
-          lease_owner: null,
-          lease_until: 0,
-          last_error: null,
-          created_at: now,
-          delivered_at: null,
-        }
-      }),
-    )
-    .execute()
-  await trx
-    .insertInto("command")
-    .values({
-      tenant,
-      key: `k${i}`,
-      subject,
-      command_id: commandId,
-      recorded_at: now,
-      event_ids: JSON.stringify([eventId]),
-      receipt: null,
-    })
-    .execute()
-}
 
 const time = async (work: () => Promise<unknown>) => {
   const start = performance.now()
