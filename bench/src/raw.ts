@@ -167,8 +167,17 @@ export const recordRows = (tenant: string, i: number, logSize: number) => {
 const RECEIPT = JSON.stringify({ receipt: "x".repeat(1_000) })
 
 /** The same writes as `record` of a grant, by hand through Kysely in the caller's transaction (reading the log head as record does). */
-export const handWritten = async (trx: Kysely<Tables>, tenant: string, i: number) => {
-  const head = await trx.selectFrom("log_head").select("size").where("tenant", "=", tenant).executeTakeFirst()
+export const handWritten = async (trx: Kysely<Tables>, tenant: string, i: number, lockHead = false) => {
+  // Concurrent writers of a tenant take turns on its log head, as record's do (a row lock on PostgreSQL).
+  if (lockHead)
+    await trx
+      .insertInto("log_head")
+      .values({ tenant, size: 0, range: "[]" })
+      .onConflict((oc) => oc.column("tenant").doNothing())
+      .execute()
+  let read = trx.selectFrom("log_head").select("size").where("tenant", "=", tenant)
+  if (lockHead) read = read.forUpdate()
+  const head = await read.executeTakeFirst()
   const r = recordRows(tenant, i, head ? Number(head.size) : 0)
   await trx.insertInto("data_key").values(r.dataKey).execute()
   await trx.insertInto("event").values(r.event).execute()

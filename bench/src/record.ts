@@ -52,7 +52,7 @@ const statementsPerRecord = async (
   )
   const hand = await countPgStatements(() =>
     pool(ids, 1, (i) =>
-      store.db.transaction().execute((trx) => handWritten(trx, `bench-count-${tag}-hand`, i)),
+      store.db.transaction().execute((trx) => handWritten(trx, `bench-count-${tag}-hand`, i, true)),
     ),
   )
   const limit = await countPgStatements(() => pool(ids, 1, (i) => raw.record(`bench-count-${tag}-raw`, i)))
@@ -97,7 +97,7 @@ export const recordScenario = async (engine: Engine, runs: number): Promise<Read
         () => pool(ids, concurrency, (i) => kit.record(command(tenants[0]!, i))),
         () =>
           pool(ids, concurrency, (i) =>
-            store.db.transaction().execute((trx) => handWritten(trx, tenants[1]!, i)),
+            store.db.transaction().execute((trx) => handWritten(trx, tenants[1]!, i, engine === "postgres")),
           ),
         () => pool(ids, concurrency, (i) => raw.record(tenants[4]!, i)),
       ]
@@ -113,7 +113,7 @@ export const recordScenario = async (engine: Engine, runs: number): Promise<Read
           ),
         () =>
           store.db.transaction().execute(async (trx) => {
-            for (let i = 0; i < batch; i++) await handWritten(trx, tenants[3]!, i)
+            for (let i = 0; i < batch; i++) await handWritten(trx, tenants[3]!, i, engine === "postgres")
           }),
       ])
       // The first round warms statement caches and the JIT; it is not reported.
