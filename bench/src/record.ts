@@ -220,7 +220,7 @@ export const recordScenario = async (engine: Engine, runs: number): Promise<Read
       ratio: scaling,
       goal: "≥ 3×",
       met: scaling.median >= 3,
-      note: "both on the same pool of 10 connections, 1,000 records of new subjects each; on 2 shared cores the server's and node's CPU, not the row locks (every subject is distinct), bound how far 8 writers scale.",
+      note: "both on the same pool of 10 connections, 1,000 records of new subjects of one tenant each: every record takes the tenant's proof-log head row lock (issue 14) for the rest of its transaction, so 8 writers of one tenant take turns on it and cannot scale; on 2 shared cores CPU bounds it next.",
     })
   }
   return figures
