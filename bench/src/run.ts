@@ -7,6 +7,7 @@ import { decideScenario, heapScenario } from "./decide.js"
 import { gateScenario } from "./gate.js"
 import { importScenario } from "./import.js"
 import { latencyScenario } from "./latency.js"
+import { bytesScenario, coldDecideScenario, withdrawScenario } from "./limits.js"
 import { proofLogScenario } from "./proof.js"
 import { recordScenario } from "./record.js"
 import { type Figure, fmt } from "./stats.js"
@@ -54,6 +55,7 @@ const cells = (f: Figure): Array<string> => {
     s(f.ratio, 2),
     f.goal,
     f.met === null ? "—" : f.met ? "met" : "missed",
+    f.limit ? `${f.limit.label}: ${s(f.limit.value)} (ours ${s(f.limit.ratio, 2)})` : "—",
   ]
 }
 
@@ -77,8 +79,14 @@ const main = async () => {
     ["record-sqlite", () => recordScenario("sqlite", HEAVY_RUNS)],
     ["proof-sqlite", () => proofLogScenario("sqlite", HEAVY_RUNS)],
     ["import-sqlite", () => importScenario(HEAVY_RUNS)],
+    ["withdraw-sqlite", () => withdrawScenario("sqlite", HEAVY_RUNS)],
+    ["cold-decide-sqlite", () => coldDecideScenario("sqlite", HEAVY_RUNS)],
+    ["bytes-sqlite", () => bytesScenario("sqlite", HEAVY_RUNS)],
     ...onPostgres(
       ["record-postgres", () => recordScenario("postgres", HEAVY_RUNS)],
+      ["withdraw-postgres", () => withdrawScenario("postgres", HEAVY_RUNS)],
+      ["cold-decide-postgres", () => coldDecideScenario("postgres", HEAVY_RUNS)],
+      ["bytes-postgres", () => bytesScenario("postgres", HEAVY_RUNS)],
       ["proof-postgres", () => proofLogScenario("postgres", HEAVY_RUNS)],
       ["latency", () => latencyScenario(HEAVY_RUNS)],
     ),
@@ -95,8 +103,10 @@ const main = async () => {
     const result = await run()
     for (const f of Array.isArray(result) ? result : [result as Figure]) {
       figures.push(f)
+      const range = (x: { min: number; median: number; max: number } | null, d = 0) =>
+        x ? `${fmt(x.median, d)} [${fmt(x.min, d)}–${fmt(x.max, d)}]` : "—"
       console.log(
-        `${f.scenario}: ${f.subject} ${fmt(f.ours.median)} ${f.unit} vs ${f.baseline} ${f.theirs ? fmt(f.theirs.median) : "—"} → ratio ${f.ratio ? fmt(f.ratio.median, 2) : "—"} (goal ${f.goal})`,
+        `${f.scenario}: ${f.subject} ${range(f.ours)} ${f.unit} vs ${f.baseline} ${range(f.theirs)} → ratio ${range(f.ratio, 2)} (goal ${f.goal}${f.met === null ? "" : f.met ? ", met" : ", missed"})${f.limit ? `; limit ${f.limit.label} ${range(f.limit.value)}, ours/limit ${range(f.limit.ratio, 2)}` : ""}`,
       )
     }
   }
@@ -112,13 +122,29 @@ const main = async () => {
     `The machine is shared with other engineers' builds and tests: its one-minute load average was ${fmt(loadBefore, 1)} when the run started and ${fmt(loadAfter, 1)} when it ended, on ${cpus().length} cores, so absolute figures are noisy; ratios, measured side by side, less so.`,
     "",
     ...table(
-      ["scenario", "subject", "value", "baseline", "baseline value", "unit", "ratio", "goal", ""],
+      [
+        "scenario",
+        "subject",
+        "value",
+        "baseline",
+        "baseline value",
+        "unit",
+        "ratio",
+        "goal",
+        "",
+        "physical limit",
+      ],
       figures.map(cells),
     ),
     "",
     ...figures.filter((f) => f.note).map((f) => `- ${f.scenario}: ${f.note}`),
     "",
   ].join("\n")
+  if (only) {
+    // A partial run (BENCH_ONLY) must not replace the full table: it prints its rows instead.
+    console.log(`\n${md}`)
+    return
+  }
   writeFileSync(fileURLToPath(new URL("../RESULTS.md", import.meta.url)), md)
   console.log("\nwrote bench/RESULTS.md")
 }

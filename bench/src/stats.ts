@@ -37,4 +37,6 @@ export interface Figure {
   readonly goal: string
   readonly met: boolean | null
   readonly note?: string
+  /** The physical-limit line (a raw driver doing the same writes), measured in the same run. */
+  readonly limit?: { readonly label: string; readonly value: Spread; readonly ratio: Spread }
 }

@@ -196,6 +196,66 @@ export const seal = (
     return out
   })
 
+// Stand-ins for the chain fields while an event's canonical body is encoded ahead of its place on
+// the chain. The body is a flat object of strings, numbers and nulls, so an unescaped `,"prev":`
+// or `,"seq":` can only be its own key: a value cannot forge one.
+const SEQ_SLOT = ',"seq":-1.5'
+const PREV_SLOT = `,"prev":${JSON.stringify("\u0000prev")}`
+
+/** An event whose personal digest and canonical body are computed, waiting for its seq and previous hash. */
+export interface PreparedEvent {
+  readonly event: UnsealedEvent
+  readonly digest: string
+  /** The canonical body (as `canonicalBody`) once the chain fields are known. */
+  readonly body: (seq: number, prev: string | null) => string
+}
+
+const bodyTemplate = (event: UnsealedEvent, digest: string): PreparedEvent["body"] => {
+  const template = canonicalBody(
+    { ...event, seq: -1.5, prevHash: "\u0000prev", personalDigest: digest },
+    digest,
+  )
+  const s = template.indexOf(SEQ_SLOT)
+  const p = template.indexOf(PREV_SLOT)
+  if (s < 0 || p < 0 || s < p) {
+    // Not the shape expected (the keys sort prev before seq): encode in full once the fields are known.
+    return (seq, prev) => canonicalBody({ ...event, seq, prevHash: prev, personalDigest: digest }, digest)
+  }
+  const head = template.slice(0, p)
+  const middle = template.slice(p + PREV_SLOT.length, s)
+  const tail = template.slice(s + SEQ_SLOT.length)
+  return (seq, prev) =>
+    `${head},"prev":${prev === null ? "null" : JSON.stringify(prev)}${middle},"seq":${JSON.stringify(seq)}${tail}`
+}
+
+/**
+ * The part of sealing that does not depend on the chain: the personal digest and the canonical
+ * encoding. A writer runs it before taking the subject's lock, so only `sealPrepared` (one
+ * SHA-256 per event) runs while the lock is held.
+ */
+export const prepare = (events: ReadonlyArray<UnsealedEvent>): Effect.Effect<Array<PreparedEvent>> =>
+  Effect.forEach(events, (event) =>
+    Effect.map(digestOf(event), (digest) => ({ event, digest, body: bodyTemplate(event, digest) })),
+  )
+
+/** `seal` of prepared events: the same events, seq, digests and hashes as `seal` of their unsealed form. */
+export const sealPrepared = (
+  head: { readonly seq: number; readonly hash: string | null },
+  events: ReadonlyArray<PreparedEvent>,
+): Effect.Effect<Array<ConsentEvent>> =>
+  Effect.gen(function* () {
+    const out: Array<ConsentEvent> = []
+    let seq = head.seq
+    let prev = head.hash
+    for (const { event, digest, body } of events) {
+      seq += 1
+      const hash = yield* sha256(body(seq, prev))
+      out.push({ ...event, seq, prevHash: prev, personalDigest: digest, hash, erased: false })
+      prev = hash
+    }
+    return out
+  })
+
 /** The form an erased event takes: subject replaced by its pseudonym, personal fields removed. */
 export const erase = (event: ConsentEvent, pseudonym: string): ConsentEvent => ({
   ...event,

@@ -1,5 +1,6 @@
 import { fc, test } from "@fast-check/vitest"
 import { Decision, Identity, Ledger, Policy, State } from "@consentkit/core"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { type PurposeId, policy } from "./fixtures.js"
 
@@ -352,4 +353,41 @@ describe("the state fold on a tie", () => {
       ]),
     ).toBe("granted")
   })
+})
+
+describe("sealing prepared events", () => {
+  // Values that try to forge the stand-ins the prepared encoding splits on.
+  const tricky = fc.oneof(
+    fc.string(),
+    fc.constantFrom(',"seq":-1.5', ',"prev":"\u0000prev"', '","prev":"\\u0000prev', "\u0000prev", '"seq":1'),
+  )
+  test.prop([
+    fc.array(step, { minLength: 1, maxLength: 6 }),
+    tricky,
+    tricky,
+    fc.option(fc.stringMatching(/^[0-9a-f]{64}$/), { nil: null }),
+    fc.integer({ min: 0, max: 1_000_000 }),
+    fc.option(tricky, { nil: undefined }),
+  ])(
+    "prepare + sealPrepared give the same events and hashes as seal, whatever the fields hold",
+    async (steps, source, tenant, prev, seq, channel) => {
+      // A channel (on channel-level opt-outs) enters the body only when present.
+      const events = steps.map((s) => ({
+        ...withLifetime(unsealed(source, s)),
+        source,
+        tenant,
+        ...(channel !== undefined ? { channel } : {}),
+      }))
+      const head = { seq, hash: prev }
+      const sealed = await Ledger.sealPromise(head, events)
+      const prepared = await Effect.runPromise(
+        Effect.flatMap(Ledger.prepare(events), (p) => Ledger.sealPrepared(head, p)),
+      )
+      expect(prepared).toEqual(sealed)
+      const fromGenesis = await Effect.runPromise(
+        Effect.flatMap(Ledger.prepare(events), (p) => Ledger.sealPrepared({ seq: 0, hash: null }, p)),
+      )
+      expect((await Ledger.verifyPromise(fromGenesis)).ok).toBe(true)
+    },
+  )
 })

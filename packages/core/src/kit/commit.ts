@@ -43,143 +43,157 @@ export const makeCommit = (ctx: KitContext) => {
             ),
           ),
         )
+  /** The command's events before they have a place on the chain (ids, salts, expiries). */
+  const unsealedOf = (
+    valid: Command.ValidRecord,
+    decisions: Command.ValidRecord["decisions"],
+    commandId: string,
+    recordedAt: Date,
+  ): Array<Ledger.UnsealedEvent> =>
+    decisions.map((d) => {
+      const purpose = policy.purposes.get(d.purpose)!
+      return {
+        id: randomId(),
+        tenant: valid.tenant,
+        subject: valid.subject,
+        purpose: d.purpose,
+        ...(d.channel !== undefined ? { channel: d.channel } : {}),
+        action: d.action,
+        noticeVersion: d.noticeVersion,
+        occurredAt: valid.occurredAt,
+        recordedAt,
+        source: valid.source,
+        actor: valid.actor,
+        evidence: valid.evidence,
+        jurisdiction: valid.jurisdiction,
+        subjectAge: valid.age,
+        expiresAt:
+          d.action === "grant" && purpose.lifetime ? addLifetime(valid.occurredAt, purpose.lifetime) : null,
+        commandId,
+        salt: randomSalt(),
+      }
+    })
   return (valid: Command.ValidRecord, now: number, extra?: Extra, select?: Select) =>
-    scopedKey(valid).pipe(
-      Effect.flatMap((scoped) =>
-        store
-          .withSubject(valid.tenant, valid.subject, (tx) =>
-            Effect.gen(function* () {
-              if (scoped) {
-                const earlier = yield* tx.findCommand(scoped)
-                if (earlier) return { earlier, created: null }
-              }
-              const before = yield* tx.state
-              const decisions = select ? select(before) : valid.decisions
-              const commandId = randomId()
-              if (decisions.length === 0) {
-                if (extra) yield* extra(tx)
-                return {
-                  earlier: null,
-                  created: {
-                    commandId,
-                    events: [] as Array<Ledger.ConsentEvent>,
-                    before,
-                    after: before,
-                    intents: [] as Array<Intent.Intent>,
-                    receipt: null,
-                  },
-                }
-              }
-              const recordedAt = new Date(now)
-              const unsealed: Array<Ledger.UnsealedEvent> = decisions.map((d) => {
-                const purpose = policy.purposes.get(d.purpose)!
-                return {
-                  id: randomId(),
-                  tenant: valid.tenant,
-                  subject: valid.subject,
-                  purpose: d.purpose,
-                  ...(d.channel !== undefined ? { channel: d.channel } : {}),
-                  action: d.action,
-                  noticeVersion: d.noticeVersion,
-                  occurredAt: valid.occurredAt,
-                  recordedAt,
-                  source: valid.source,
-                  actor: valid.actor,
-                  evidence: valid.evidence,
-                  jurisdiction: valid.jurisdiction,
-                  subjectAge: valid.age,
-                  expiresAt:
-                    d.action === "grant" && purpose.lifetime
-                      ? addLifetime(valid.occurredAt, purpose.lifetime)
-                      : null,
-                  commandId,
-                  salt: randomSalt(),
-                }
-              })
-              const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
-              const events = yield* Ledger.seal(head, unsealed)
-              let after = before ?? State.empty(valid.tenant, valid.subject)
-              for (const e of events) after = State.apply(after, e)
-              const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map(
-                (draft) => ({
-                  ...draft,
-                  id: randomId(),
-                  tenant: valid.tenant,
-                  subject: valid.subject,
-                  seq: after.seq,
-                  createdAt: recordedAt,
-                }),
-              )
-              const receipt = Receipt.fromEvents(policy, commandId, events)
-              yield* tx.append(events)
-              if (tx.log)
-                yield* tx.log.appendLog((range) =>
-                  ProofLog.buildAppend(
-                    range,
-                    events.map((event) => ({ kind: "event", event })),
-                  ),
-                )
-              yield* tx.saveState(after)
-              const deliveries = toDeliveries(intents)
-              if (deliveries.length > 0) yield* tx.enqueue(deliveries)
-              const stored: StoredCommand = {
-                tenant: valid.tenant,
-                key: scoped ?? commandId,
-                subject: valid.subject,
-                commandId,
-                recordedAt,
-                eventIds: events.map((e) => e.id),
-                receipt,
-              }
-              yield* tx.saveCommand(stored)
+    Effect.gen(function* () {
+      const scoped = yield* scopedKey(valid)
+      const commandId = randomId()
+      const recordedAt = new Date(now)
+      // Everything that does not depend on the subject's chain head (ids, salts, personal
+      // digests, canonical encoding) is done before the transaction, so the write lock (SQLite's
+      // one writer, PostgreSQL's subject row) is held for the reads, one hash per event and the writes.
+      // Commands whose decisions depend on the state (GPC, opt-outs, links) prepare under the lock.
+      const early =
+        select || valid.decisions.length === 0
+          ? null
+          : yield* Ledger.prepare(unsealedOf(valid, valid.decisions, commandId, recordedAt))
+      return yield* store
+        .withSubject(valid.tenant, valid.subject, (tx) =>
+          Effect.gen(function* () {
+            if (scoped) {
+              const earlier = yield* tx.findCommand(scoped)
+              if (earlier) return { earlier, created: null }
+            }
+            const before = yield* tx.state
+            const decisions = select ? select(before) : valid.decisions
+            if (decisions.length === 0) {
               if (extra) yield* extra(tx)
-              return { earlier: null, created: { commandId, events, before, after, intents, receipt } }
-            }),
-          )
-          .pipe(
-            Effect.map(({ earlier, created }): RecordResult => {
-              if (earlier) {
-                return {
-                  commandId: earlier.commandId,
-                  duplicate: true,
-                  events: [],
-                  eventIds: earlier.eventIds,
-                  receipt: earlier.receipt,
-                  decisions: [],
-                  intents: [],
-                }
-              }
-              const c = created!
-              remember(valid.tenant, valid.subject, c.after, now)
-              if (c.events.length > 0)
-                committed({
-                  tenant: valid.tenant,
-                  subject: valid.subject,
-                  seq: c.after?.seq ?? 0,
-                  kind: "write",
-                })
               return {
-                commandId: c.commandId,
-                duplicate: false,
-                events: c.events,
-                eventIds: c.events.map((e) => e.id),
-                receipt: c.receipt,
-                decisions: c.events.map((e) =>
-                  Decision.decide(
-                    policy,
-                    c.after ?? undefined,
-                    e.purpose,
-                    now,
-                    e.channel !== undefined ? { channel: e.channel } : undefined,
-                  ),
-                ),
-                intents: c.intents,
+                earlier: null,
+                created: {
+                  commandId,
+                  events: [] as Array<Ledger.ConsentEvent>,
+                  before,
+                  after: before,
+                  intents: [] as Array<Intent.Intent>,
+                  receipt: null,
+                },
               }
-            }),
-            Effect.flatMap((result) => sign(valid.tenant, result)),
-          ),
-      ),
-    )
+            }
+            const prepared =
+              early ?? (yield* Ledger.prepare(unsealedOf(valid, decisions, commandId, recordedAt)))
+            const head = { seq: before?.seq ?? 0, hash: before?.head ?? null }
+            const events = yield* Ledger.sealPrepared(head, prepared)
+            let after = before ?? State.empty(valid.tenant, valid.subject)
+            for (const e of events) after = State.apply(after, e)
+            const intents: Array<Intent.Intent> = Intent.diff(policy, before ?? undefined, after, now).map(
+              (draft) => ({
+                ...draft,
+                id: randomId(),
+                tenant: valid.tenant,
+                subject: valid.subject,
+                seq: after.seq,
+                createdAt: recordedAt,
+              }),
+            )
+            const receipt = Receipt.fromEvents(policy, commandId, events)
+            yield* tx.append(events)
+            if (tx.log)
+              yield* tx.log.appendLog((range) =>
+                ProofLog.buildAppend(
+                  range,
+                  events.map((event) => ({ kind: "event", event })),
+                ),
+              )
+            yield* tx.saveState(after)
+            const deliveries = toDeliveries(intents)
+            if (deliveries.length > 0) yield* tx.enqueue(deliveries)
+            const stored: StoredCommand = {
+              tenant: valid.tenant,
+              key: scoped ?? commandId,
+              subject: valid.subject,
+              commandId,
+              recordedAt,
+              eventIds: events.map((e) => e.id),
+              receipt,
+            }
+            yield* tx.saveCommand(stored)
+            if (extra) yield* extra(tx)
+            return { earlier: null, created: { commandId, events, before, after, intents, receipt } }
+          }),
+        )
+        .pipe(
+          Effect.map(({ earlier, created }): RecordResult => {
+            if (earlier) {
+              return {
+                commandId: earlier.commandId,
+                duplicate: true,
+                events: [],
+                eventIds: earlier.eventIds,
+                receipt: earlier.receipt,
+                decisions: [],
+                intents: [],
+              }
+            }
+            const c = created!
+            remember(valid.tenant, valid.subject, c.after, now)
+            if (c.events.length > 0)
+              committed({
+                tenant: valid.tenant,
+                subject: valid.subject,
+                seq: c.after?.seq ?? 0,
+                kind: "write",
+              })
+            return {
+              commandId: c.commandId,
+              duplicate: false,
+              events: c.events,
+              eventIds: c.events.map((e) => e.id),
+              receipt: c.receipt,
+              decisions: c.events.map((e) =>
+                Decision.decide(
+                  policy,
+                  c.after ?? undefined,
+                  e.purpose,
+                  now,
+                  e.channel !== undefined ? { channel: e.channel } : undefined,
+                ),
+              ),
+              intents: c.intents,
+            }
+          }),
+          Effect.flatMap((result) => sign(valid.tenant, result)),
+        )
+    })
 }
 
 /** The stored form of the command's idempotency key (`Command.storedIdempotencyKey`), if it has one. */
