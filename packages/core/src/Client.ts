@@ -20,6 +20,7 @@ import type * as Decision from "./Decision.js"
 import type * as Intent from "./Intent.js"
 import * as Dispatcher from "./Dispatcher.js"
 import * as Gatekeeper from "./Gatekeeper.js"
+import { notFollowing } from "./kit/feed.js"
 import * as Registry from "./Registry.js"
 import * as Secret from "./Secret.js"
 import type * as Ledger from "./Ledger.js"
@@ -251,16 +252,7 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
     },
     adapter: registry.adapter,
     deriveKey: (label) => run((kit) => kit.deriveKey(label)),
-    feedStatus: () =>
-      kitSync?.feedStatus() ?? {
-        following: false,
-        up: false,
-        push: null,
-        position: 0,
-        head: 0,
-        lastHeardAt: null,
-        lagMs: null,
-      },
+    feedStatus: () => kitSync?.feedStatus() ?? notFollowing,
     dispatchPending: () => dispatcherPromise.then((d) => runtime.runPromise(d.drain)),
     runtime,
     close: () => runtime.dispose(),

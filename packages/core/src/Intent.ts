@@ -125,12 +125,41 @@ export const diff = (
 ): Array<Draft> => {
   const drafts: Array<Draft> = []
   const changes: Array<Change> = []
+  // Channel-level flips of purposes that stayed allowed as a whole, after every whole-purpose flip.
+  const channelDrafts: Array<Draft> = []
+  const channelChanges: Array<Change> = []
+  const channelDraft = (
+    kind: "messaging.suppress" | "messaging.resume",
+    purpose: string,
+    reason: Decision.Reason,
+    previous: Decision.Reason,
+    channel: string,
+  ): Draft => ({ ...blank, kind, purpose, reason, previous, channels: [channel], channel })
   for (const id of policy.purposeIds) {
+    const purpose = policy.purposes.get(id)!
     const was = Decision.decide(policy, before, id, now)
     const is = Decision.decide(policy, after, id, now)
-    if (was.allowed === is.allowed) continue
+    if (was.allowed === is.allowed) {
+      // One channel of a purpose that stayed allowed: suppress or resume that channel alone.
+      if (!is.allowed) continue
+      for (const channel of purpose.channels) {
+        const wasOn = Decision.decide(policy, before, id, now, { channel })
+        const isOn = Decision.decide(policy, after, id, now, { channel })
+        if (wasOn.allowed === isOn.allowed) continue
+        channelChanges.push({ purpose: id, channel, allowed: isOn.allowed, reason: isOn.reason })
+        channelDrafts.push(
+          channelDraft(
+            isOn.allowed ? "messaging.resume" : "messaging.suppress",
+            id,
+            isOn.reason,
+            wasOn.reason,
+            channel,
+          ),
+        )
+      }
+      continue
+    }
     changes.push({ purpose: id, allowed: is.allowed, reason: is.reason })
-    const purpose = policy.purposes.get(id)!
     if (purpose.trackerCategories.length > 0) {
       drafts.push({
         ...blank,
@@ -157,41 +186,12 @@ export const diff = (
           channels: open,
         })
       }
-      for (const channel of closed) {
-        drafts.push({
-          ...blank,
-          kind: "messaging.suppress",
-          purpose: id,
-          reason: "channel_withdrawn",
-          previous: was.reason,
-          channels: [channel],
-          channel,
-        })
-      }
+      for (const channel of closed)
+        drafts.push(channelDraft("messaging.suppress", id, "channel_withdrawn", was.reason, channel))
     }
   }
-  // One channel of a purpose that stayed allowed as a whole: suppress or resume that channel alone.
-  for (const id of policy.purposeIds) {
-    const purpose = policy.purposes.get(id)!
-    if (purpose.channels.length === 0) continue
-    if (!Decision.decide(policy, before, id, now).allowed || !Decision.decide(policy, after, id, now).allowed)
-      continue
-    for (const channel of purpose.channels) {
-      const was = Decision.decide(policy, before, id, now, { channel })
-      const is = Decision.decide(policy, after, id, now, { channel })
-      if (was.allowed === is.allowed) continue
-      changes.push({ purpose: id, channel, allowed: is.allowed, reason: is.reason })
-      drafts.push({
-        ...blank,
-        kind: is.allowed ? "messaging.resume" : "messaging.suppress",
-        purpose: id,
-        reason: is.reason,
-        previous: was.reason,
-        channels: [channel],
-        channel,
-      })
-    }
-  }
+  drafts.push(...channelDrafts)
+  changes.push(...channelChanges)
   // Every change of state goes to the bus (replicas need new versions and expiries too), flips or not.
   if (changes.length > 0 || after.seq !== (before?.seq ?? 0)) {
     drafts.push({ ...blank, kind: "consent.changed", changes, snapshot: State.toJson(after) })
