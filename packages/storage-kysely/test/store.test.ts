@@ -302,6 +302,9 @@ describe.each(dialects().filter((d) => d.name === "postgres"))("PostgreSQL serve
       const running = Effect.runPromiseExit(
         victim.store.withSubject(tenant, "s", (tx) =>
           Effect.gen(function* () {
+            // Reading the aliases first takes the subject's row lock (PostgreSQL's two-round-trip
+            // path buffers writes and holds no transaction open), so the pause is mid-transaction.
+            yield* tx.aliases
             yield* tx.addAlias({ kind: "email", value: "s@example.com" })
             yield* Effect.promise(() => paused)
             return yield* tx.aliases

@@ -9,6 +9,7 @@ import { proofLog } from "./0002-proof-log.js"
 import { guardTriggers } from "./0003-guards.js"
 import { dataKeys } from "./0004-data-keys.js"
 import { changeFeed } from "./0005-change-feed.js"
+import { oneTripRecord } from "./0007-one-trip-record.js"
 import type { StoreMigration } from "./types.js"
 
 export type { MigrationContext, StoreMigration } from "./types.js"
@@ -20,4 +21,5 @@ export const migrations: Readonly<Record<string, StoreMigration>> = {
   "0003_guards": guardTriggers,
   "0004_data_keys": dataKeys,
   "0005_change_feed": changeFeed,
+  "0007_one_trip_record": oneTripRecord,
 }

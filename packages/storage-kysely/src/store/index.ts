@@ -16,6 +16,7 @@ import { storeDialects } from "./dialects/index.js"
 import { changeFeed } from "./feed.js"
 import { ledgerReads } from "./ledger.js"
 import { logReads } from "./log.js"
+import { oneTripStatements } from "./oneTrip.js"
 import { outbox } from "./outbox.js"
 import { statements } from "./statements.js"
 import { support } from "./support.js"
@@ -54,7 +55,13 @@ export const kyselyStore = (config: KyselyStoreConfig): KyselyConsentStore => {
     dialect: dialect.name,
     tablePrefix: prefix,
     db,
-    ...transactions(ctx, sqlOf),
+    ...transactions(
+      ctx,
+      sqlOf,
+      dialect.name === "postgres" && config.oneTrip !== false
+        ? { statements: oneTripStatements(db, prefix), enabled: true }
+        : null,
+    ),
     ...ledgerReads(ctx, sqlOf),
     ...outbox(ctx),
     ...support(ctx),

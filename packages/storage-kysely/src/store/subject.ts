@@ -1,7 +1,7 @@
-import type { ConsentStore, Intent, State } from "@consentkit/core"
+import type { ConsentStore, Intent, Ledger, State } from "@consentkit/core"
 import type { Kysely, Selectable } from "kysely"
 import { commandOf, eventRow, intentJson, samePurposeState, stateRow } from "../internal/codec.js"
-import { destroyKey, encrypt, keyOf } from "../internal/datakeys.js"
+import { type DataKey, destroyKey, encrypt, keyOf } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
 import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
@@ -20,6 +20,67 @@ export interface TransactionHooks {
   /** Called when the subject's state changed or it was erased: the change goes in the feed before commit. */
   readonly changed: (change: PendingChange) => void
 }
+
+/** Event rows with their personal fields encrypted under the subject's data key (erasure destroys the key). */
+export const encryptedRows = (key: DataKey, events: ReadonlyArray<Ledger.ConsentEvent>) =>
+  events.map((e) => {
+    const row = eventRow(e)
+    return {
+      ...row,
+      evidence: encrypt(key, e.id, row.evidence),
+      actor_id: row.actor_id === null ? null : encrypt(key, e.id, row.actor_id),
+    }
+  })
+
+/** The state rows a save writes: only purposes that changed (a command usually touches one or two). */
+export const stateChanges = (
+  tenant: string,
+  subject: string,
+  before: State.SubjectState | null,
+  next: State.SubjectState,
+) => {
+  const inserts: Array<ReturnType<typeof stateRow>> = []
+  const updates: Array<ReturnType<typeof stateRow>> = []
+  for (const [purpose, p] of next.purposes) {
+    const old = before?.purposes.get(purpose)
+    if (!old) inserts.push(stateRow(tenant, subject, p))
+    else if (!samePurposeState(old, p)) updates.push(stateRow(tenant, subject, p))
+  }
+  const deletes: Array<string> = []
+  for (const purpose of before?.purposes.keys() ?? []) if (!next.purposes.has(purpose)) deletes.push(purpose)
+  return { inserts, updates, deletes }
+}
+
+/** Outbox rows of deliveries, pending. */
+export const outboxRows = (deliveries: ReadonlyArray<ConsentStore.NewDelivery>) =>
+  deliveries.map((d) => ({
+    tenant: d.intent.tenant,
+    // An erase waits in its pseudonym's lane, behind the subject's rows its erasure scrubbed.
+    subject: d.intent.kind === "subject.erase" && d.intent.pseudonym ? d.intent.pseudonym : d.intent.subject,
+    adapter: d.adapter,
+    intent_id: d.intent.id,
+    kind: d.intent.kind,
+    intent: intentJson(d.intent),
+    status: "pending",
+    attempts: 0,
+    available_at: d.intent.createdAt.getTime(),
+    lease_owner: null,
+    lease_until: 0,
+    last_error: null,
+    created_at: d.intent.createdAt.getTime(),
+    delivered_at: null,
+  }))
+
+/** The idempotency key's row. */
+export const commandRow = (tenant: string, command: ConsentStore.StoredCommand) => ({
+  tenant,
+  key: command.key,
+  subject: command.subject,
+  command_id: command.commandId,
+  recorded_at: command.recordedAt.getTime(),
+  event_ids: JSON.stringify(command.eventIds),
+  receipt: command.receipt === null ? null : JSON.stringify(command.receipt),
+})
 
 /** The operations of one subject transaction on a connection that is already in a transaction. */
 export const subjectOperations = (
@@ -56,15 +117,7 @@ export const subjectOperations = (
         if (events.length === 0) return
         // Personal fields go in encrypted under the subject's data key: erasure destroys the key.
         const key = await keyOf(conn, tenant, subject)
-        const rows = events.map((e) => {
-          const row = eventRow(e)
-          return {
-            ...row,
-            evidence: encrypt(key, e.id, row.evidence),
-            actor_id: row.actor_id === null ? null : encrypt(key, e.id, row.actor_id),
-          }
-        })
-        await run(conn, sqlOf.insertEvents(events.length), {}, rows)
+        await run(conn, sqlOf.insertEvents(events.length), {}, encryptedRows(key, events))
       }),
 
     saveState: (next) =>
@@ -79,17 +132,10 @@ export const subjectOperations = (
           age: next.age,
           created_at: Date.now(),
         })
-        // Only purposes that changed are written: a command usually touches one or two.
-        const inserts: Array<ReturnType<typeof stateRow>> = []
-        for (const [purpose, p] of next.purposes) {
-          const old = before?.purposes.get(purpose)
-          if (!old) inserts.push(stateRow(tenant, subject, p))
-          else if (!samePurposeState(old, p)) await run(conn, sqlOf.updateState, stateRow(tenant, subject, p))
-        }
+        const { inserts, updates, deletes } = stateChanges(tenant, subject, before, next)
+        for (const row of updates) await run(conn, sqlOf.updateState, row)
         if (inserts.length > 0) await run(conn, sqlOf.insertStates(inserts.length), {}, inserts)
-        for (const purpose of before?.purposes.keys() ?? []) {
-          if (!next.purposes.has(purpose)) await run(conn, sqlOf.deleteState, { tenant, subject, purpose })
-        }
+        for (const purpose of deletes) await run(conn, sqlOf.deleteState, { tenant, subject, purpose })
         known = next
         hooks.changed({ seq: next.seq, kind: "write" })
       }),
@@ -97,39 +143,13 @@ export const subjectOperations = (
     enqueue: (deliveries) =>
       write("enqueue intents", async () => {
         if (deliveries.length === 0) return
-        const rows = deliveries.map((d) => ({
-          tenant: d.intent.tenant,
-          // An erase waits in its pseudonym's lane, behind the subject's rows its erasure scrubbed.
-          subject:
-            d.intent.kind === "subject.erase" && d.intent.pseudonym ? d.intent.pseudonym : d.intent.subject,
-          adapter: d.adapter,
-          intent_id: d.intent.id,
-          kind: d.intent.kind,
-          intent: intentJson(d.intent),
-          status: "pending",
-          attempts: 0,
-          available_at: d.intent.createdAt.getTime(),
-          lease_owner: null,
-          lease_until: 0,
-          last_error: null,
-          created_at: d.intent.createdAt.getTime(),
-          delivered_at: null,
-        }))
-        await run(conn, sqlOf.insertOutbox(rows.length), {}, rows)
+        await run(conn, sqlOf.insertOutbox(deliveries.length), {}, outboxRows(deliveries))
         hooks.enqueued()
       }),
 
     saveCommand: (command) =>
       write("keep the idempotency key", async () => {
-        await run(conn, sqlOf.saveCommand, {
-          tenant,
-          key: command.key,
-          subject: command.subject,
-          command_id: command.commandId,
-          recorded_at: command.recordedAt.getTime(),
-          event_ids: JSON.stringify(command.eventIds),
-          receipt: command.receipt === null ? null : JSON.stringify(command.receipt),
-        })
+        await run(conn, sqlOf.saveCommand, commandRow(tenant, command))
       }),
 
     addAlias: (alias) =>

@@ -4,6 +4,7 @@ import { commit, type HeldConnection, openTransaction, rollback } from "../inter
 import type { Tables } from "../schema.js"
 import { type Batch, CurrentBatch, type StoreContext } from "./context.js"
 import { type PendingChange, recordChange } from "./feed.js"
+import { isMissingFunction, isNeedsLock, type OneTripStatements, oneTripTransaction } from "./oneTrip.js"
 import type { Statements } from "./statements.js"
 import { lockSubject, releaseSubject, subjectOperations } from "./subject.js"
 import type { KyselyConsentStore } from "./types.js"
@@ -148,14 +149,29 @@ const batchedSubjectTransaction = <A, E>(
 export const transactions = (
   ctx: StoreContext,
   sqlOf: Statements,
+  oneTrip: { readonly statements: OneTripStatements; enabled: boolean } | null = null,
 ): Pick<KyselyConsentStore, "withSubject" | "batch"> => ({
   withSubject: (tenant, subject, body) =>
     CurrentBatch.use((batch) => {
       if (batch && batch.owner === ctx.identity)
         return batchedSubjectTransaction(ctx, sqlOf, batch, tenant, subject, body)
       // A lost race for the subject (a serialization failure, a deadlock) is tried again after a jittered backoff.
-      return subjectTransaction(ctx, sqlOf, tenant, subject, body).pipe(
+      const locked = subjectTransaction(ctx, sqlOf, tenant, subject, body).pipe(
         Effect.retry({ schedule: conflictBackoff, times: MAX_ATTEMPTS - 1, while: ctx.isConflict }),
+      )
+      const trip = oneTrip
+      if (!trip || !trip.enabled) return locked
+      // Two round trips first; a lost race, or a body that needs the lock, runs under the lock.
+      return oneTripTransaction(ctx, trip.statements, tenant, subject, body).pipe(
+        Effect.catchDefect((defect) => (isNeedsLock(defect) ? locked : Effect.die(defect))),
+        Effect.catchIf(
+          (error) => ctx.isConflict(error) || isMissingFunction(error),
+          (error) => {
+            // A database migrated before 0007 has no commit function: this store keeps the lock path.
+            if (isMissingFunction(error)) trip.enabled = false
+            return locked
+          },
+        ),
       )
     }),
 

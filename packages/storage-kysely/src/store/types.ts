@@ -14,6 +14,12 @@ export interface KyselyStoreConfig {
   readonly tablePrefix?: string
   /** PostgreSQL server only: how to open a LISTEN connection, so dispatchers wake when work arrives. */
   readonly notifications?: Notifications
+  /**
+   * PostgreSQL only: record in two round trips, one read and one statement that checks the
+   * subject is unchanged and does every write (migration 0007's `commit_v1`). Default true;
+   * false keeps every subject transaction under the subject's row lock.
+   */
+  readonly oneTrip?: boolean
   /** Overrides of the declared capabilities (e.g. `{ name: "pglite", multiProcess: false }`). */
   readonly capabilities?: Partial<ConsentStore.StoreCapabilities>
 }
