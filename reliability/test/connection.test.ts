@@ -75,7 +75,7 @@ describe.runIf(PG_URL !== undefined)(
 
           // An uncommitted row under the same idempotency key: record appends its events, saves the
           // state and enqueues its intents, then waits on that key's unique index as it keeps the
-          // command, its last write. So it blocks with every other write done.
+          // command, its last write (in one statement on the two-round-trip path). So it blocks with every other write done.
           await locker.query("begin")
           await locker.query(
             `insert into "${prefix}command" (tenant, key, subject, command_id, recorded_at, event_ids, receipt) values ($1, $2, 's1', 'locker', 0, '[]', null)`,
@@ -86,8 +86,9 @@ describe.runIf(PG_URL !== undefined)(
           const blocked = await until(
             async () => {
               const found = await admin.query<{ pid: number }>(
-                "select pid from pg_stat_activity where wait_event_type = 'Lock' and position($1 in query) > 0",
-                [`${prefix}command`],
+                // The locked path's own INSERT, or the two-round-trip path's commit function doing it.
+                "select pid from pg_stat_activity where wait_event_type = 'Lock' and (position($1 in query) > 0 or position($2 in query) > 0)",
+                [`${prefix}command`, `${prefix}commit_v1`],
               )
               pid = found.rows[0]?.pid
               return pid !== undefined
