@@ -3,7 +3,7 @@
  * with AES-256-GCM under a per-subject data key; erasure deletes the key, so the rows stay (and
  * stay verifiable through the personal digest and the proof log) but can no longer be read.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto"
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import type { Kysely, Selectable } from "kysely"
 import { num } from "./codec.js"
 import type { EventTable, Tables } from "../schema.js"
@@ -54,23 +54,6 @@ export const loadKeys = async (
   if (subject !== undefined) q = q.where("subject", "=", subject)
   const rows = await q.execute()
   return new Map(rows.map((r) => [r.key_id, { id: r.key_id, key: Buffer.from(r.data_key, "base64") }]))
-}
-
-/** The subject's data key, created on first use (the caller holds the subject's lock). */
-export const keyOf = async (conn: Kysely<Tables>, tenant: string, subject: string): Promise<DataKey> => {
-  const row = await conn
-    .selectFrom("data_key")
-    .select(["key_id", "data_key"])
-    .where("tenant", "=", tenant)
-    .where("subject", "=", subject)
-    .executeTakeFirst()
-  if (row) return { id: row.key_id, key: Buffer.from(row.data_key, "base64") }
-  const key = { id: randomUUID(), key: randomBytes(32) }
-  await conn
-    .insertInto("data_key")
-    .values({ tenant, subject, key_id: key.id, data_key: key.key.toString("base64"), created_at: Date.now() })
-    .execute()
-  return key
 }
 
 /** Destroys the subject's data key; returns which key and when, or null when it had none. */

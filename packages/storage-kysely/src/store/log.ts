@@ -2,10 +2,13 @@ import type { ConsentStore, MerkleLog } from "@consentkit/core"
 import type { Kysely, Selectable } from "kysely"
 import { eventOf, num } from "../internal/codec.js"
 import { loadKeys, readable } from "../internal/datakeys.js"
-import { writeAppend } from "../migrations/log-write.js"
+import { rangeJson } from "../migrations/log-write.js"
+import { run } from "../internal/prepared.js"
 import type { LogEntryTable, Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
+import type { Statements } from "./statements.js"
 
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
 const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, "hex"))
 
 const rangeOf = (
@@ -32,9 +35,12 @@ const inTurn = <A>(owner: object, tenant: string, work: () => Promise<A>): Promi
   return next
 }
 
-/** The log part of a subject transaction: appends under the tenant's log-head lock. */
+const CHUNK = 200
+
+/** The log part of a subject transaction: appends under the tenant's log-head lock, with prepared statements. */
 export const logOperations = (
   { attempt, dialect, db }: StoreContext,
+  sqlOf: Statements,
   conn: Kysely<Tables>,
   tenant: string,
   written: () => void,
@@ -43,17 +49,32 @@ export const logOperations = (
     attempt("append to the proof log", () =>
       inTurn(db, tenant, async () => {
         written()
-        if (dialect.locksSubjectRow) {
-          // The head row is the tenant's sequencer: appends of one tenant commit one after another.
-          const missing = conn.insertInto("log_head").values({ tenant, size: 0, range: "[]" })
-          await dialect.insertIfMissing(missing, { tenant }).execute()
-        }
-        let query = conn.selectFrom("log_head").select(["size", "range"]).where("tenant", "=", tenant)
-        if (dialect.locksSubjectRow) query = query.forUpdate()
-        const row = await query.executeTakeFirst()
+        // The head row is the tenant's sequencer: appends of one tenant commit one after another.
+        if (dialect.locksSubjectRow) await run(conn, sqlOf.insertLogHeadIfMissing, { tenant })
+        const row = (
+          await run<{ size: number | string | bigint; range: string }>(conn, sqlOf.logHead, { tenant })
+        ).rows[0]
         const append = build(rangeOf(row))
         if (append.entries.length === 0) return
-        await writeAppend(conn, tenant, append, row === undefined)
+        for (let i = 0; i < append.entries.length; i += CHUNK) {
+          const rows = append.entries.slice(i, i + CHUNK).map((e) => ({
+            tenant,
+            idx: e.index,
+            kind: e.kind,
+            ref: e.ref,
+            entry: e.entry,
+            leaf_hash: e.leafHash,
+          }))
+          await run(conn, sqlOf.insertLogEntries(rows.length), {}, rows)
+        }
+        for (let i = 0; i < append.nodes.length; i += CHUNK) {
+          const rows = append.nodes
+            .slice(i, i + CHUNK)
+            .map((n) => ({ tenant, level: n.level, idx: n.index, hash: hex(n.hash) }))
+          await run(conn, sqlOf.insertLogNodes(rows.length), {}, rows)
+        }
+        const head = { tenant, size: append.range.size, range: rangeJson(append.range) }
+        await run(conn, row === undefined ? sqlOf.insertLogHead : sqlOf.updateLogHead, head)
       }),
     ),
 })

@@ -149,6 +149,43 @@ export const statements = (db: Kysely<Tables>, dialect: StoreDialect) => {
         .where("purpose", "=", slot("purpose")),
     ),
     insertOutbox: preparedBy((n: number) => db.insertInto("outbox").values(rowsOf(OUTBOX_COLUMNS, n))),
+    // The data key and the proof log, on every record that appends events.
+    dataKey: prepare(
+      db
+        .selectFrom("data_key")
+        .select(["key_id", "data_key"])
+        .where("tenant", "=", byKey.tenant)
+        .where("subject", "=", byKey.subject),
+    ),
+    insertDataKey: prepare(
+      db.insertInto("data_key").values(named(["tenant", "subject", "key_id", "data_key", "created_at"])),
+    ),
+    logHead: prepare(
+      dialect.locksSubjectRow
+        ? db.selectFrom("log_head").select(["size", "range"]).where("tenant", "=", byKey.tenant).forUpdate()
+        : db.selectFrom("log_head").select(["size", "range"]).where("tenant", "=", byKey.tenant),
+    ),
+    insertLogHeadIfMissing: prepare(
+      dialect.insertIfMissing(
+        db.insertInto("log_head").values({ tenant: byKey.tenant, size: 0, range: "[]" }),
+        {
+          tenant: byKey.tenant,
+        },
+      ),
+    ),
+    insertLogHead: prepare(db.insertInto("log_head").values(named(["tenant", "size", "range"]))),
+    updateLogHead: prepare(
+      db
+        .updateTable("log_head")
+        .set(named(["size", "range"]))
+        .where("tenant", "=", byKey.tenant),
+    ),
+    insertLogEntries: preparedBy((n: number) =>
+      db.insertInto("log_entry").values(rowsOf(["tenant", "idx", "kind", "ref", "entry", "leaf_hash"], n)),
+    ),
+    insertLogNodes: preparedBy((n: number) =>
+      db.insertInto("log_node").values(rowsOf(["tenant", "level", "idx", "hash"], n)),
+    ),
     saveCommand: prepare(
       dialect.upsert(
         commandRow,

@@ -1,7 +1,8 @@
+import { randomBytes, randomUUID } from "node:crypto"
 import type { ConsentStore, Intent, Ledger, State } from "@consentkit/core"
 import type { Kysely, Selectable } from "kysely"
 import { commandOf, eventRow, intentJson, samePurposeState, stateRow } from "../internal/codec.js"
-import { type DataKey, destroyKey, encrypt, keyOf } from "../internal/datakeys.js"
+import { type DataKey, destroyKey, encrypt } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
 import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
@@ -116,7 +117,7 @@ export const subjectOperations = (
       write("append events", async () => {
         if (events.length === 0) return
         // Personal fields go in encrypted under the subject's data key: erasure destroys the key.
-        const key = await keyOf(conn, tenant, subject)
+        const key = await keyOf(conn, sqlOf, tenant, subject)
         await run(conn, sqlOf.insertEvents(events.length), {}, encryptedRows(key, events))
       }),
 
@@ -214,7 +215,7 @@ export const subjectOperations = (
         return { destroyedKey }
       }),
 
-    log: logOperations(ctx, conn, tenant, hooks.written),
+    log: logOperations(ctx, sqlOf, conn, tenant, hooks.written),
   }
 }
 
@@ -232,6 +233,27 @@ export const lockSubject = async (
   await run(conn, sqlOf.insertLock, { ...key, created_at: Date.now() })
   await run(conn, sqlOf.lock, key)
   return true
+}
+
+/** The subject's data key, created on first use (the caller holds the subject's lock). */
+const keyOf = async (
+  conn: Kysely<Tables>,
+  sqlOf: Statements,
+  tenant: string,
+  subject: string,
+): Promise<DataKey> => {
+  const row = (await run<{ key_id: string; data_key: string }>(conn, sqlOf.dataKey, { tenant, subject }))
+    .rows[0]
+  if (row) return { id: row.key_id, key: Buffer.from(row.data_key, "base64") }
+  const key = { id: randomUUID(), key: randomBytes(32) }
+  await run(conn, sqlOf.insertDataKey, {
+    tenant,
+    subject,
+    key_id: key.id,
+    data_key: key.key.toString("base64"),
+    created_at: Date.now(),
+  })
+  return key
 }
 
 /** Deletes a subject row that only served as a lock: a transaction that wrote nothing leaves no trace. */
