@@ -204,6 +204,8 @@ export interface OpenStoreOptions extends OpenOptions {
   readonly tablePrefix?: string
   /** Run migrations first (default true). */
   readonly migrate?: boolean
+  /** PostgreSQL: record in two round trips (default true; see `KyselyStoreConfig.oneTrip`). */
+  readonly oneTrip?: boolean
 }
 
 /** An open store and the database under it. */
@@ -230,6 +232,7 @@ export const openStore = async (url: string, options: OpenStoreOptions = {}): Pr
     tablePrefix: options.tablePrefix,
     notifications: database.notifications,
     capabilities: database.capabilities,
+    ...(options.oneTrip !== undefined ? { oneTrip: options.oneTrip } : {}),
   })
   return {
     store,

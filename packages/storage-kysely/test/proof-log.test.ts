@@ -28,8 +28,10 @@ const dropTables = async (opened: Awaited<ReturnType<typeof openStore>> | undefi
           opened.store.db,
         )
   for (const { t } of tables.rows) await sql`drop table if exists ${sql.table(t)}`.execute(opened.store.db)
-  if (name === "postgres")
+  if (name === "postgres") {
     await sql.raw(`drop function if exists ${p}refuse_change()`).execute(opened.store.db)
+    await sql.raw(`drop function if exists ${p}commit_v1(jsonb)`).execute(opened.store.db)
+  }
 }
 
 describe.each(dialects())("proof log ($name)", (dialect) => {
