@@ -1,9 +1,9 @@
 import { type ConsentStore, type Ledger, State } from "@consentkit/core"
-import type { Kysely, Selectable } from "kysely"
+import type { Kysely } from "kysely"
 import { commandOf, erasureOf, eventOf, num, type StateColumns, subjectStateOf } from "../internal/codec.js"
 import { loadKeys, readable } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
-import type { StateTable, Tables } from "../schema.js"
+import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
 import type { Statements } from "./statements.js"
 
