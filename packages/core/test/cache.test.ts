@@ -59,7 +59,7 @@ describe("the decision cache", () => {
     expect(cache.decide("t", "s", "marketing.email", now + 3)?.reason).toBe("no_consent")
   })
 
-  it("recomputes a memoised decision when a grant expires", () => {
+  it("decides a grant expired at the instant it expires", () => {
     const cache = new DecisionCache(policy, 3_600_000, 100)
     cache.set("t", "s", stateWith(1, "granted", new Date(now + 1_000)), now)
     expect(cache.decide("t", "s", "marketing.email", now + 999)?.reason).toBe("granted")
