@@ -201,18 +201,21 @@ export const createConsentKit = <P extends string>(options: ClientOptions<P>): C
       return yield* ConsentKit.ConsentKit
     }),
   )
+  let kitSync: ConsentKit.ConsentKitShape | undefined
+  void kitPromise.then((kit) => {
+    kitSync = kit
+  })
+  // Once the kit is built, a call runs at once instead of waiting a turn on the kit's promise.
   const run = <A, E>(f: (kit: ConsentKit.ConsentKitShape) => Effect.Effect<A, E>): Promise<A> =>
-    kitPromise.then((kit) => runtime.runPromise(f(kit)))
+    kitSync !== undefined
+      ? runtime.runPromise(f(kitSync))
+      : kitPromise.then((kit) => runtime.runPromise(f(kit)))
 
   const dispatcherPromise = runtime.runPromise(
     Effect.gen(function* () {
       return yield* Dispatcher.Service
     }),
   )
-  let kitSync: ConsentKit.ConsentKitShape | undefined
-  void kitPromise.then((kit) => {
-    kitSync = kit
-  })
   const gatekeeper = Gatekeeper.fromRuntime(options.policy, run, (t, s, p) => kitSync?.decideCached(t, s, p))
 
   return {

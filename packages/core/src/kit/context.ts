@@ -9,7 +9,8 @@ import { type Adapter, accepts } from "../Adapter.js"
 import * as Command from "../Command.js"
 import type { ConsentStoreShape } from "../ConsentStore.js"
 import { InvalidCommand, type StoreError } from "../Errors.js"
-import { DecisionCache } from "../internal/cache.js"
+import * as Decision from "../Decision.js"
+import { type Decider, DecisionCache } from "../internal/cache.js"
 import type * as Intent from "../Intent.js"
 import type * as Policy from "../Policy.js"
 import type * as State from "../State.js"
@@ -33,11 +34,15 @@ export interface KitContext {
   ) => void
   /** Publishes a commit on the change feed (the dispatcher wakes on it). */
   readonly committed: (change: Change) => void
-  /** The subject's state, from the cache or the store, and the time it was read at. */
-  readonly loadState: (
+  /**
+   * Calls `f` with a decider over the subject's state (from the cache, or read from the store and
+   * cached) and the time it was read at; `f` runs at once and must not keep the decider.
+   */
+  readonly withDecider: <A>(
     tenant: string,
     subject: string,
-  ) => Effect.Effect<{ state: State.SubjectState | null; now: number }, StoreError>
+    f: (decider: Decider, now: number) => A,
+  ) => Effect.Effect<A, StoreError>
   /** One outbox row per intent and adapter that takes it. */
   readonly toDeliveries: (
     intents: ReadonlyArray<Intent.Intent>,
@@ -82,14 +87,18 @@ export const makeContext = (
     PubSub.publishUnsafe(changes, change)
   }
 
-  const loadState = (tenant: string, subject: string) =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const hit = cache.state(tenant, subject, now)
-      if (hit !== undefined) return { state: hit, now }
-      const state = yield* store.state(tenant, subject)
-      remember(tenant, subject, state, now, "read")
-      return { state, now }
+  const withDecider = <A>(tenant: string, subject: string, f: (decider: Decider, now: number) => A) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const hit = cache.withCached(tenant, subject, now, (d) => ({ value: f(d, now) }))
+      if (hit !== undefined) return Effect.succeed(hit.value)
+      return Effect.map(store.state(tenant, subject), (state) => {
+        remember(tenant, subject, state, now, "read")
+        const whole = state ?? undefined
+        return f(
+          { decide: (purpose, at, options) => Decision.decide(policy, whole, purpose, at, options) },
+          now,
+        )
+      })
     })
 
   const toDeliveries = (intents: ReadonlyArray<Intent.Intent>) =>
@@ -125,7 +134,7 @@ export const makeContext = (
     changes,
     remember,
     committed,
-    loadState,
+    withDecider,
     toDeliveries,
     decode,
     occurred,

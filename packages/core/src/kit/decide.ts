@@ -12,7 +12,7 @@ import type { KitContext } from "./context.js"
 import type { ConsentKitShape, SendRequest } from "./types.js"
 
 export const makeDecide = (ctx: KitContext) => {
-  const { store, policy, cache, loadState } = ctx
+  const { store, policy, cache, withDecider } = ctx
 
   const decide: ConsentKitShape["decide"] = (tenant, subject, purpose, opts) => {
     const at = opts?.at
@@ -22,18 +22,14 @@ export const makeDecide = (ctx: KitContext) => {
         Decision.decide(policy, state ?? undefined, purpose, at.getTime(), opts),
       )
     }
-    return Effect.map(loadState(tenant, subject), ({ state, now }) =>
-      Decision.decide(policy, state ?? undefined, purpose, now, opts),
-    )
+    return withDecider(tenant, subject, (d, now) => d.decide(purpose, now, opts))
   }
 
   const decideCached: ConsentKitShape["decideCached"] = (tenant, subject, purpose, now = Date.now()) =>
     cache.decide(tenant, subject, purpose, now)
 
   const decisions: ConsentKitShape["decisions"] = (tenant, subject) =>
-    Effect.map(loadState(tenant, subject), ({ state, now }) => [
-      ...Decision.decideAll(policy, state ?? undefined, now).values(),
-    ])
+    withDecider(tenant, subject, (d, now) => policy.purposeIds.map((id) => d.decide(id, now)))
 
   /** All purposes must allow (on `channel`, for a send); the first refusal is the answer. */
   const decideEvery = (
@@ -43,18 +39,13 @@ export const makeDecide = (ctx: KitContext) => {
     what: string,
     channel?: string,
   ) =>
-    Effect.map(loadState(tenant, subject), ({ state, now }) => {
+    withDecider(tenant, subject, (d, now) => {
       // Nothing governs it: an unknown purpose, channel or category is never allowed.
       if (purposes.length === 0) return Decision.decide(policy, undefined, what, now)
+      const options = channel !== undefined ? { channel } : undefined
       let last: Decision.Decision | undefined
       for (const p of purposes) {
-        last = Decision.decide(
-          policy,
-          state ?? undefined,
-          p,
-          now,
-          channel !== undefined ? { channel } : undefined,
-        )
+        last = d.decide(p, now, options)
         if (!last.allowed) return last
       }
       return last!

@@ -97,19 +97,65 @@ export const stateRow = (tenant: string, subject: string, p: State.PurposeState)
   guardian_granted: p.guardianGranted ? 1 : 0,
 })
 
-/** A state row as a purpose's state. */
-export const purposeStateOf = (r: Selectable<StateTable>): State.PurposeState => ({
-  ...State.parseKey(r.purpose),
-  status: r.status as State.Status,
-  noticeVersion: num(r.notice_version),
-  occurredAt: new Date(num(r.occurred_at)),
-  expiresAt: dateOrNull(r.expires_at),
-  eventId: r.event_id,
-  seq: num(r.seq),
-  source: r.source,
-  actor: r.actor as Ledger.ActorKind,
-  guardianGranted: num(r.guardian_granted) === 1,
-})
+/** The columns of a state row a purpose's state is read from (a joined row has them too). */
+export type StateColumns = Pick<
+  Selectable<StateTable>,
+  | "purpose"
+  | "status"
+  | "notice_version"
+  | "occurred_at"
+  | "expires_at"
+  | "event_id"
+  | "seq"
+  | "source"
+  | "actor"
+  | "guardian_granted"
+>
+
+/**
+ * A state row as a purpose's state. Built as one literal of fixed shape, without spreading the
+ * parsed key into it: V8 builds a spread-then-extended literal on a slow path (~9 µs a row here,
+ * more than the SELECT that read it).
+ */
+export const purposeStateOf = (r: StateColumns): State.PurposeState => {
+  const key = r.purpose
+  const at = key.indexOf("#")
+  const expires = r.expires_at
+  const status = r.status as State.Status
+  const noticeVersion = num(r.notice_version)
+  const occurredAt = new Date(num(r.occurred_at))
+  const expiresAt = expires === null ? null : new Date(num(expires))
+  const seq = num(r.seq)
+  const actor = r.actor as Ledger.ActorKind
+  const guardianGranted = num(r.guardian_granted) === 1
+  // The same key order as `State.apply` builds (channel after purpose), in one literal each.
+  return at < 0
+    ? {
+        purpose: key,
+        status,
+        noticeVersion,
+        occurredAt,
+        expiresAt,
+        eventId: r.event_id,
+        seq,
+        source: r.source,
+        actor,
+        guardianGranted,
+      }
+    : {
+        purpose: key.slice(0, at),
+        channel: key.slice(at + 1),
+        status,
+        noticeVersion,
+        occurredAt,
+        expiresAt,
+        eventId: r.event_id,
+        seq,
+        source: r.source,
+        actor,
+        guardianGranted,
+      }
+}
 
 /** Two purpose states hold the same values (so an unchanged row need not be written). */
 export const samePurposeState = (a: State.PurposeState, b: State.PurposeState): boolean =>
@@ -128,7 +174,7 @@ export const subjectStateOf = (
   row:
     | Pick<Selectable<SubjectTable>, "tenant" | "subject" | "seq" | "head" | "jurisdiction" | "age">
     | undefined,
-  purposes: ReadonlyArray<Selectable<StateTable>>,
+  purposes: ReadonlyArray<StateColumns>,
 ): State.SubjectState | null => {
   if (!row || row.seq === null) return null
   const map = new Map<string, State.PurposeState>()

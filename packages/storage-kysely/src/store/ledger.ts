@@ -1,9 +1,9 @@
 import { type ConsentStore, type Ledger, State } from "@consentkit/core"
-import type { Kysely, Selectable } from "kysely"
-import { commandOf, erasureOf, eventOf, num, subjectStateOf } from "../internal/codec.js"
+import type { Kysely } from "kysely"
+import { commandOf, erasureOf, eventOf, num, type StateColumns, subjectStateOf } from "../internal/codec.js"
 import { loadKeys, readable } from "../internal/datakeys.js"
 import { run } from "../internal/prepared.js"
-import type { StateTable, Tables } from "../schema.js"
+import type { Tables } from "../schema.js"
 import type { StoreContext } from "./context.js"
 import type { Statements } from "./statements.js"
 
@@ -27,9 +27,9 @@ export const readState = async (
   const rows = (await run<JoinedStateRow>(conn, sqlOf.state, { tenant, subject })).rows
   const first = rows[0]
   if (!first || first.s_seq === null) return null
-  const purposes: Array<Selectable<StateTable>> = []
-  for (const r of rows)
-    if (r.purpose !== null) purposes.push({ ...r, tenant, subject } as unknown as Selectable<StateTable>)
+  // The joined rows carry the state columns under their own names: read as they are, not copied.
+  const purposes: Array<StateColumns> = []
+  for (const r of rows) if (r.purpose !== null) purposes.push(r as unknown as StateColumns)
   return subjectStateOf(
     {
       tenant,
